@@ -1,0 +1,18 @@
+/* egcontrol: the REST control plane. It is issue 5; until it
+ * lands this binary only reports that, so that `make` and `make run` are honest. */
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+
+int main(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            printf("usage: egcontrol [--listen ADDR:PORT] [--db FILE]\n");
+            return 0;
+        }
+    }
+    log_msg(LOG_ERROR, "egcontrol", "not built yet: the control plane is a later issue");
+    return 1;
+}

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Runs every test: cmocka suites, fuzz-regression replays, end-to-end tests.
+# Prints a summary per suite and ends with one line "N passed, N failed";
+# exits non-zero if anything failed. Usage: tests/run.sh [BUILD_DIR]
+set -u
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BUILD=$(cd "${1:-build}" && pwd)
+export EG_BUILD=$BUILD EG_BIN=$BUILD/asan/bin EG_TOOLS=$BUILD/asan/tools
+export EG_PYTHON=/usr/bin/python3 NODE_PATH=$ROOT/tests/e2e/node_modules
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+LOGDIR=$(mktemp -d "${TMPDIR:-/tmp}/egtests.XXXXXX")
+passed=0
+failed=0
+
+summary() { # suite passed failed
+    printf '%-40s %4d passed, %d failed\n' "$1" "$2" "$3"
+    passed=$((passed + $2))
+    failed=$((failed + $3))
+}
+
+echo "== cmocka suites"
+for t in "$BUILD"/asan/test/test_*; do
+    [ -x "$t" ] || continue
+    name=$(basename "$t")
+    log=$LOGDIR/$name.log
+    timeout 300 "$t" >"$log" 2>&1
+    rc=$?
+    p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
+    f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
+    p=${p:-0}
+    f=${f:-0}
+    # A crash or sanitizer report leaves no summary, or a non-zero exit.
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+    summary "$name" "$p" "$f"
+    [ "$rc" -eq 0 ] || { echo "--- $name output:"; grep -v '^\[       OK \]\|^\[ RUN      \]' "$log" | tail -60; }
+done
+
+echo "== fuzz regression replays"
+for t in "$BUILD"/asan/replay/fuzz_*; do
+    [ -x "$t" ] || continue
+    name=$(basename "$t")
+    dirs=()
+    for d in tests/fuzz/regressions/$name tests/fuzz/seeds/$name; do [ -d "$d" ] && dirs+=("$d"); done
+    if [ ${#dirs[@]} -eq 0 ]; then continue; fi
+    if timeout 300 "$t" "${dirs[@]}" >"$LOGDIR/$name.log" 2>&1; then
+        summary "$name (replay)" 1 0
+    else
+        summary "$name (replay)" 0 1
+        tail -40 "$LOGDIR/$name.log"
+    fi
+done
+
+echo "== end-to-end tests"
+for t in tests/e2e/test_*.sh; do
+    [ -f "$t" ] || continue
+    name=$(basename "$t" .sh)
+    log=$LOGDIR/$name.log
+    timeout 600 bash "$t" >"$log" 2>&1
+    rc=$?
+    p=$(grep -c '^ok ' "$log")
+    f=$(grep -c '^not ok ' "$log")
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+    summary "$name" "$p" "$f"
+    [ "$rc" -eq 0 ] || { echo "--- $name output:"; grep -v '^ok ' "$log" | tail -60; }
+done
+
+echo "logs: $LOGDIR"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
