@@ -6,7 +6,7 @@ CC ?= cc
 CLANG ?= clang
 BUILD ?= build
 PKGS := libevent libevent_openssl openssl libmicrohttpd jansson sqlite3 libcurl
-CFLAGS_COMMON := -std=c11 -Wall -Wextra -Werror -g -D_GNU_SOURCE -MMD -MP -Ishared -Ishared/mqtt -Ishared/util
+CFLAGS_COMMON := -std=c11 -Wall -Wextra -Werror -g -D_GNU_SOURCE -MMD -MP -Ishared -Ishared/mqtt -Ishared/util -Idataplane
 CFLAGS_REL := $(CFLAGS_COMMON) -O2
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 CFLAGS_ASAN := $(CFLAGS_COMMON) -O1 $(SAN)
@@ -16,6 +16,8 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS)) -lpthread
 
 SHARED_SRC := $(sort $(wildcard shared/*.c shared/*/*.c))
 BROKER_SRC := $(sort $(wildcard dataplane/*.c))
+# The broker minus its main(), so unit tests can link its modules.
+BROKER_LIB_SRC := $(filter-out dataplane/main.c,$(BROKER_SRC))
 CONTROL_SRC := $(sort $(wildcard controlplane/*.c))
 CLI_SRC := $(sort $(wildcard cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
@@ -93,7 +95,11 @@ $(ASAN_BINS):
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ASAN) -o $@ $^ $(PKG_LIBS)
 
-$(BUILD)/asan/test/%: $(BUILD)/asan/obj/tests/unit/%.o $(BUILD)/asan/lib/libegshared.a
+$(BUILD)/asan/lib/libegbroker.a: $(call obj,$(BUILD)/asan,$(BROKER_LIB_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/asan/test/%: $(BUILD)/asan/obj/tests/unit/%.o $(BUILD)/asan/lib/libegbroker.a $(BUILD)/asan/lib/libegshared.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ASAN) -o $@ $^ $(PKG_LIBS) $$(pkg-config --libs cmocka)
 

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -219,6 +220,31 @@ static inline void prop_set_bytes(mqtt_properties *p, const prop_info *pi, mqtt_
 {
     *prop_bytes(p, pi) = v;
     p->present |= MQTT_PROP_BIT(pi->id);
+}
+
+static inline const prop_info *prop_find(uint8_t id)
+{
+    for (size_t i = 0; i < ARRAY_LEN(PROP_INFO); i++)
+        if (PROP_INFO[i].id == id)
+            return &PROP_INFO[i];
+    fail_msg("no property 0x%02x", id);
+    return NULL;
+}
+
+/* Sets a single-valued property by id. */
+static inline void pset_int(mqtt_properties *p, uint8_t id, uint32_t v)
+{
+    prop_set_int(p, prop_find(id), v);
+}
+
+static inline void pset_str(mqtt_properties *p, uint8_t id, const char *s)
+{
+    prop_set_bytes(p, prop_find(id), tb(s));
+}
+
+static inline void pset_bin(mqtt_properties *p, uint8_t id, const void *d, size_t n)
+{
+    prop_set_bytes(p, prop_find(id), tbin(d, n));
 }
 
 /* ---- assertions */

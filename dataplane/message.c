@@ -1,0 +1,118 @@
+#include "message.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "mqtt_codec.h"
+
+/* Appends src to the data area at *cursor and returns the view of the copy. */
+static mqtt_bytes copy_into(uint8_t **cursor, mqtt_bytes src)
+{
+    mqtt_bytes out = {*cursor, src.len};
+    if (src.len)
+        memcpy(*cursor, src.data, src.len);
+    *cursor += src.len;
+    return out;
+}
+
+static size_t user_block_size(const mqtt_properties *props)
+{
+    size_t n = 0, pos = 0;
+    mqtt_user_property up;
+    while (mqtt_props_user_next(props, &pos, &up))
+        n += 5 + (size_t)up.key.len + up.value.len;
+    return n;
+}
+
+/* Writes the user properties as a block of 0x26 entries, keeping their order. */
+static mqtt_bytes write_user_block(uint8_t **cursor, const mqtt_properties *props, uint32_t *count)
+{
+    uint8_t *start = *cursor, *w = *cursor;
+    size_t pos = 0;
+    mqtt_user_property up;
+    *count = 0;
+    while (mqtt_props_user_next(props, &pos, &up)) {
+        *w++ = MQTT_PROP_USER_PROPERTY;
+        *w++ = (uint8_t)(up.key.len >> 8);
+        *w++ = (uint8_t)up.key.len;
+        memcpy(w, up.key.data, up.key.len);
+        w += up.key.len;
+        *w++ = (uint8_t)(up.value.len >> 8);
+        *w++ = (uint8_t)up.value.len;
+        memcpy(w, up.value.data, up.value.len);
+        w += up.value.len;
+        (*count)++;
+    }
+    *cursor = w;
+    return (mqtt_bytes){start, (uint32_t)(w - start)};
+}
+
+static const uint64_t forwarded_props = MQTT_PROP_BIT(MQTT_PROP_PAYLOAD_FORMAT_INDICATOR) |
+                                        MQTT_PROP_BIT(MQTT_PROP_CONTENT_TYPE) |
+                                        MQTT_PROP_BIT(MQTT_PROP_RESPONSE_TOPIC) |
+                                        MQTT_PROP_BIT(MQTT_PROP_CORRELATION_DATA);
+
+broker_msg *broker_msg_new_raw(mqtt_bytes topic, mqtt_bytes payload, uint8_t qos, bool retain,
+                               const mqtt_properties *props, uint64_t origin, int64_t now_ms)
+{
+    static const mqtt_properties none;
+    if (!props)
+        props = &none;
+    size_t size = sizeof(broker_msg) + topic.len + payload.len + props->content_type.len +
+                  props->response_topic.len + props->correlation_data.len + user_block_size(props);
+    broker_msg *m = malloc(size);
+    if (!m)
+        return NULL;
+    memset(m, 0, sizeof *m);
+    m->refs = 1;
+    m->qos = qos;
+    m->retain = retain;
+    m->origin = origin;
+    if (mqtt_prop_has(props, MQTT_PROP_MESSAGE_EXPIRY_INTERVAL) && props->message_expiry_interval)
+        m->expires_at_ms = now_ms + (int64_t)props->message_expiry_interval * 1000;
+
+    uint8_t *cursor = m->data;
+    m->topic = copy_into(&cursor, topic);
+    m->payload = copy_into(&cursor, payload);
+    mqtt_properties *p = &m->props;
+    p->present = props->present & forwarded_props;
+    p->payload_format_indicator = props->payload_format_indicator;
+    p->content_type = copy_into(&cursor, props->content_type);
+    p->response_topic = copy_into(&cursor, props->response_topic);
+    p->correlation_data = copy_into(&cursor, props->correlation_data);
+    p->block = write_user_block(&cursor, props, &p->user_property_count);
+    return m;
+}
+
+broker_msg *broker_msg_new(const mqtt_publish *pub, mqtt_bytes topic, uint64_t origin, int64_t now_ms)
+{
+    return broker_msg_new_raw(topic, pub->payload, pub->qos, pub->retain, &pub->props, origin, now_ms);
+}
+
+broker_msg *broker_msg_ref(broker_msg *m)
+{
+    m->refs++;
+    return m;
+}
+
+void broker_msg_unref(broker_msg *m)
+{
+    if (m && --m->refs == 0)
+        free(m);
+}
+
+uint32_t broker_msg_remaining_expiry(const broker_msg *m, int64_t now_ms)
+{
+    if (m->expires_at_ms == 0)
+        return UINT32_MAX;
+    if (now_ms >= m->expires_at_ms)
+        return 0;
+    int64_t left_ms = m->expires_at_ms - now_ms;
+    return (uint32_t)((left_ms + 999) / 1000);
+}
+
+uint32_t broker_msg_size(const broker_msg *m)
+{
+    return m->topic.len + m->payload.len + m->props.content_type.len + m->props.response_topic.len +
+           m->props.correlation_data.len + m->props.block.len;
+}

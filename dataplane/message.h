@@ -1,0 +1,50 @@
+/* An application message as the broker keeps it: built once from the PUBLISH
+ * that brought it, immutable afterwards, and shared by every queue, in-flight
+ * slot and retained-store entry that holds it.
+ *
+ * Ownership: reference counted. Whoever stores a pointer owns one reference
+ * (broker_msg_ref when storing, broker_msg_unref when dropping). Single-threaded
+ * for now: the counter is not atomic. */
+#ifndef EG_MESSAGE_H
+#define EG_MESSAGE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mqtt_packet.h"
+
+typedef struct broker_msg {
+    uint32_t refs;
+    uint8_t qos;            /* as published */
+    bool retain;            /* as published */
+    int64_t expires_at_ms;  /* monotonic clock; 0: never expires */
+    uint64_t origin;        /* session instance that published it, for No Local; 0: none */
+    mqtt_bytes topic;       /* points into data[] */
+    mqtt_bytes payload;     /* points into data[] */
+    /* Forwardable v5 properties: payload format indicator, content type, response
+     * topic, correlation data, and user properties (as a property block of
+     * 0x26 entries, walked by mqtt_props_user_next). All point into data[]. */
+    mqtt_properties props;
+    uint8_t data[];
+} broker_msg;
+
+/* Builds a message from a decoded PUBLISH (topic already resolved from any
+ * Topic Alias). Copies what it keeps; the PUBLISH buffer may be freed after.
+ * Returns NULL on allocation failure. */
+broker_msg *broker_msg_new(const mqtt_publish *pub, mqtt_bytes topic, uint64_t origin, int64_t now_ms);
+
+/* Builds a message from parts (wills, retained messages restored, events). */
+broker_msg *broker_msg_new_raw(mqtt_bytes topic, mqtt_bytes payload, uint8_t qos, bool retain,
+                               const mqtt_properties *props, uint64_t origin, int64_t now_ms);
+
+broker_msg *broker_msg_ref(broker_msg *m);
+void broker_msg_unref(broker_msg *m);
+
+/* Seconds left before expiry (at least 1 while not expired), UINT32_MAX when it
+ * never expires, 0 when expired. */
+uint32_t broker_msg_remaining_expiry(const broker_msg *m, int64_t now_ms);
+
+/* Bytes the message accounts for in queue limits (topic + payload + properties). */
+uint32_t broker_msg_size(const broker_msg *m);
+
+#endif
