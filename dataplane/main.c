@@ -1,18 +1,125 @@
-/* egbroker: the MQTT broker (data plane). The broker core is issue 3; until it
- * lands this binary only reports that, so that `make` and `make run` are honest. */
+/* egbroker: the MQTT broker (data plane). With no arguments, open mode on
+ * 127.0.0.1:1883 like mosquitto with no config. */
+#include <event2/event.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "broker.h"
+#include "config.h"
+#include "listener.h"
 #include "log.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: egbroker [-p PORT] [--config FILE] [--log-level debug|info|warn|error]\n"
+                 "  -p PORT          plain MQTT on 127.0.0.1:PORT (open mode)\n"
+                 "  --config FILE    JSON configuration: listeners, limits, data_dir, log_level\n");
+}
+
+typedef struct runtime {
+    broker *broker;
+    listener *listeners[CONFIG_MAX_LISTENERS];
+    int listener_count;
+    struct event *sigterm, *sigint;
+    struct event_base *base;
+} runtime;
+
+/* SIGTERM/SIGINT: stop accepting, DISCONNECT 0x8B to v5 clients, exit 0. */
+static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    runtime *rt = arg;
+    log_msg(LOG_INFO, "egbroker", "signal %d: shutting down", (int)sig);
+    for (int i = 0; i < rt->listener_count; i++)
+        listener_stop(rt->listeners[i]);
+    rt->listener_count = 0;
+    broker_free(rt->broker);
+    rt->broker = NULL;
+    event_base_loopexit(rt->base, NULL);
+}
+
+static int parse_args(int argc, char **argv, broker_config *cfg)
+{
+    const char *config_path = NULL, *port = NULL, *level = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        bool has_value = i + 1 < argc;
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage(stdout);
+            exit(0);
+        } else if (strcmp(a, "-p") == 0 && has_value) {
+            port = argv[++i];
+        } else if (strcmp(a, "--config") == 0 && has_value) {
+            config_path = argv[++i];
+        } else if (strcmp(a, "--log-level") == 0 && has_value) {
+            level = argv[++i];
+        } else {
+            fprintf(stderr, "egbroker: unknown or incomplete argument: %s\n", a);
+            usage(stderr);
+            return -1;
+        }
+    }
+    char err[256];
+    if (config_path && config_load_file(cfg, config_path, err, sizeof err) != 0) {
+        fprintf(stderr, "egbroker: bad configuration: %s\n", err);
+        return -1;
+    }
+    if (port) {
+        char *end;
+        long p = strtol(port, &end, 10);
+        if (*end || p < 0 || p > 65535) {
+            fprintf(stderr, "egbroker: bad port: %s\n", port);
+            return -1;
+        }
+        cfg->listener_count = 1;
+        cfg->listeners[0] = (listener_config){LISTENER_MQTT, "127.0.0.1", (uint16_t)p, false};
+    }
+    if (level)
+        snprintf(cfg->log_level, sizeof cfg->log_level, "%s", level);
+    int lv = log_level_parse(cfg->log_level);
+    if (lv < 0) {
+        fprintf(stderr, "egbroker: bad log level: %s\n", cfg->log_level);
+        return -1;
+    }
+    log_set_level((enum log_level)lv);
+    return 0;
+}
 
 int main(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            printf("usage: egbroker [-p PORT] [--config FILE]\n");
-            return 0;
-        }
+    broker_config cfg;
+    config_defaults(&cfg);
+    if (parse_args(argc, argv, &cfg) != 0)
+        return 2;
+    signal(SIGPIPE, SIG_IGN);
+    runtime rt = {0};
+    rt.base = event_base_new();
+    if (!rt.base || !(rt.broker = broker_new(rt.base, &cfg))) {
+        log_msg(LOG_ERROR, "egbroker", "cannot initialise the event loop");
+        return 1;
     }
-    log_msg(LOG_ERROR, "egbroker", "not built yet: the broker core is the next issue");
-    return 1;
+    for (int i = 0; i < cfg.listener_count; i++) {
+        listener *l = listener_start(rt.broker, &cfg.listeners[i]);
+        if (!l) {
+            broker_free(rt.broker);
+            return 1;
+        }
+        rt.listeners[rt.listener_count++] = l;
+    }
+    rt.sigterm = evsignal_new(rt.base, SIGTERM, on_stop_signal, &rt);
+    rt.sigint = evsignal_new(rt.base, SIGINT, on_stop_signal, &rt);
+    evsignal_add(rt.sigterm, NULL);
+    evsignal_add(rt.sigint, NULL);
+    log_msg(LOG_INFO, "egbroker", "ready mode=open");
+    event_base_dispatch(rt.base);
+    for (int i = 0; i < rt.listener_count; i++)
+        listener_stop(rt.listeners[i]);
+    broker_free(rt.broker);
+    event_free(rt.sigterm);
+    event_free(rt.sigint);
+    event_base_free(rt.base);
+    log_msg(LOG_INFO, "egbroker", "stopped");
+    return 0;
 }

@@ -17,7 +17,6 @@
  * alias 1 and is followed by a copy with an empty topic and the same alias.
  * Not product code: single-threaded, poll(), no sessions, no routing. */
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -27,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -117,21 +117,21 @@ struct propdesc {
     size_t off;
 };
 /* clang-format off */
-#define PD(id, kind, field) {MQTT_PROP_##id, kind, #field, offsetof(mqtt_properties, field)}
+#define P(id, kind, field) {MQTT_PROP_##id, kind, #field, offsetof(mqtt_properties, field)}
 static const struct propdesc prop_table[] = {
-    PD(PAYLOAD_FORMAT_INDICATOR, 'b', payload_format_indicator), PD(MESSAGE_EXPIRY_INTERVAL, 'w', message_expiry_interval),
-    PD(CONTENT_TYPE, 's', content_type), PD(RESPONSE_TOPIC, 's', response_topic),
-    PD(CORRELATION_DATA, 'd', correlation_data), PD(SESSION_EXPIRY_INTERVAL, 'w', session_expiry_interval),
-    PD(ASSIGNED_CLIENT_IDENTIFIER, 's', assigned_client_identifier), PD(SERVER_KEEP_ALIVE, 'h', server_keep_alive),
-    PD(AUTHENTICATION_METHOD, 's', authentication_method), PD(AUTHENTICATION_DATA, 'd', authentication_data),
-    PD(REQUEST_PROBLEM_INFORMATION, 'b', request_problem_information), PD(WILL_DELAY_INTERVAL, 'w', will_delay_interval),
-    PD(REQUEST_RESPONSE_INFORMATION, 'b', request_response_information), PD(RESPONSE_INFORMATION, 's', response_information),
-    PD(SERVER_REFERENCE, 's', server_reference), PD(REASON_STRING, 's', reason_string),
-    PD(RECEIVE_MAXIMUM, 'h', receive_maximum), PD(TOPIC_ALIAS_MAXIMUM, 'h', topic_alias_maximum),
-    PD(TOPIC_ALIAS, 'h', topic_alias), PD(MAXIMUM_QOS, 'b', maximum_qos),
-    PD(RETAIN_AVAILABLE, 'b', retain_available), PD(MAXIMUM_PACKET_SIZE, 'w', maximum_packet_size),
-    PD(WILDCARD_SUBSCRIPTION_AVAILABLE, 'b', wildcard_subscription_available), PD(SUBSCRIPTION_IDENTIFIER_AVAILABLE, 'b', subscription_identifier_available),
-    PD(SHARED_SUBSCRIPTION_AVAILABLE, 'b', shared_subscription_available),
+    P(TOPIC_ALIAS, 'h', topic_alias), P(TOPIC_ALIAS_MAXIMUM, 'h', topic_alias_maximum),
+    P(MAXIMUM_QOS, 'b', maximum_qos), P(WILDCARD_SUBSCRIPTION_AVAILABLE, 'b', wildcard_subscription_available),
+    P(CONTENT_TYPE, 's', content_type), P(SHARED_SUBSCRIPTION_AVAILABLE, 'b', shared_subscription_available),
+    P(REASON_STRING, 's', reason_string), P(REQUEST_RESPONSE_INFORMATION, 'b', request_response_information),
+    P(RESPONSE_TOPIC, 's', response_topic), P(REQUEST_PROBLEM_INFORMATION, 'b', request_problem_information),
+    P(RECEIVE_MAXIMUM, 'h', receive_maximum), P(ASSIGNED_CLIENT_IDENTIFIER, 's', assigned_client_identifier),
+    P(CORRELATION_DATA, 'd', correlation_data), P(PAYLOAD_FORMAT_INDICATOR, 'b', payload_format_indicator),
+    P(SERVER_REFERENCE, 's', server_reference), P(SESSION_EXPIRY_INTERVAL, 'w', session_expiry_interval),
+    P(RETAIN_AVAILABLE, 'b', retain_available), P(MESSAGE_EXPIRY_INTERVAL, 'w', message_expiry_interval),
+    P(SERVER_KEEP_ALIVE, 'h', server_keep_alive), P(AUTHENTICATION_METHOD, 's', authentication_method),
+    P(AUTHENTICATION_DATA, 'd', authentication_data), P(RESPONSE_INFORMATION, 's', response_information),
+    P(WILL_DELAY_INTERVAL, 'w', will_delay_interval), P(MAXIMUM_PACKET_SIZE, 'w', maximum_packet_size),
+    P(SUBSCRIPTION_IDENTIFIER_AVAILABLE, 'b', subscription_identifier_available),
 };
 /* clang-format on */
 
@@ -322,8 +322,8 @@ typedef struct conn {
     bool closing;  /* flush output, then half-close */
     bool draining; /* half-closed: discard input until EOF or deadline */
     time_t deadline;
-    uint8_t *in, *out;
-    size_t in_len, in_cap, out_len, out_cap;
+    uint8_t *in;
+    size_t in_len, in_cap;
     uint16_t next_pid;
     uint16_t client_alias_max; /* Topic Alias Maximum the client accepts */
 } conn;
@@ -339,44 +339,34 @@ static void log_line(jbuf *j)
     free(j->p);
 }
 
-static void flush_out(conn *c)
-{
-    while (c->out_len) {
-        ssize_t w = send(c->fd, c->out, c->out_len, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-            c->out_len = 0, c->closing = true; /* peer gone: drop the output */
-        if (w < 0)
-            return;
-        memmove(c->out, c->out + w, c->out_len - (size_t)w);
-        c->out_len -= (size_t)w;
-    }
-}
-
-/* Encodes, logs (decoded back as a client would) and queues one packet. */
+/* Encodes, logs (decoded back as a client would) and sends one packet. Sockets block on
+ * send (with a timeout): the packets are small and the peers are test clients. */
 static void send_packet(conn *c, const mqtt_packet *p, uint8_t ver)
 {
     jbuf j = {0};
     mqtt_packet back;
     mqtt_error err = {0};
-    size_t n = mqtt_encoded_length(p, ver);
-    if (c->out_len + n > c->out_cap && !(c->out = realloc(c->out, c->out_cap = (c->out_len + n) * 2)))
-        abort();
-    size_t m = n ? mqtt_encode(p, ver, c->out + c->out_len, n) : 0;
+    size_t n = mqtt_encoded_length(p, ver), done = 0;
+    uint8_t *buf = malloc(n + 1);
+    size_t m = n ? mqtt_encode(p, ver, buf, n) : 0;
     jb(&j, "{\"conn\":%u,\"dir\":\"out\",\"len\":%zu", c->id, m);
     if (m == 0 || m != n) {
         jb(&j, "\"encode_error\":\"type %u: encoded_length %zu, mqtt_encode wrote %zu\"", p->type, n, m);
         m = 0;
-    } else if (mqtt_decode(c->out + c->out_len, m, ver, MQTT_ROLE_CLIENT, &back, &err) != 0) {
+    } else if (mqtt_decode(buf, m, ver, MQTT_ROLE_CLIENT, &back, &err) != 0) {
         jb(&j, "\"type\":\"%s\"", mqtt_packet_type_name(p->type));
         jb_error(&j, &err);
     } else {
         jb_packet(&j, &back, ver);
     }
     log_line(&j);
-    c->out_len += m;
-    flush_out(c);
+    while (done < m && !c->closing) {
+        ssize_t w = send(c->fd, buf + done, m - done, MSG_NOSIGNAL);
+        if (w < 0 && errno != EINTR)
+            c->closing = true; /* peer gone or not reading */
+        done += w > 0 ? (size_t)w : 0;
+    }
+    free(buf);
 }
 
 static void send_simple(conn *c, uint8_t type, uint16_t pid, uint8_t rc)
@@ -452,10 +442,13 @@ static void publish_to(conn *c, mqtt_bytes filter, uint8_t qos, const mqtt_prope
     }
 }
 
-/* A packet that broke a rule: answer as a broker would, then close. */
-static void protocol_fail(conn *c, const mqtt_error *err)
+/* A packet that broke a rule: log it (line j), answer as a broker would, then close. */
+static void fail(conn *c, jbuf *j, const mqtt_error *err, const uint8_t *raw, size_t len)
 {
     mqtt_packet p = {.type = MQTT_CONNACK};
+    jb_error(j, err);
+    jb_hex(j, "raw_hex", raw, len < 128 ? len : 128);
+    log_line(j);
     if (!c->connected && err->version == MQTT_V5) {
         p.u.connack.reason_code = err->reason;
         send_packet(c, &p, MQTT_V5);
@@ -523,12 +516,11 @@ static void handle_packet(conn *c, const uint8_t *pkt, size_t len)
     else if ((rc = mqtt_decode(pkt, len, c->version, MQTT_ROLE_SERVER, &p, &err)) == 0 ||
              (rc == MQTT_RC_PAYLOAD_FORMAT_INVALID && type == MQTT_PUBLISH))
         err.reason = 0; /* decoded (0x99 too: the PUBLISH is then answered with 0x99) */
+    else if (!err.reason)
+        err.reason = (uint8_t)rc;
     if (err.reason) {
         jb(&j, "\"type\":\"%s\",\"decode_rc\":%d", mqtt_packet_type_name(type), rc);
-        jb_error(&j, &err);
-        jb_hex(&j, "raw_hex", pkt, len < 128 ? len : 128);
-        log_line(&j);
-        protocol_fail(c, &err);
+        fail(c, &j, &err, pkt, len);
         return;
     }
     uint8_t ver = type == MQTT_CONNECT ? p.u.connect.protocol_version : c->version;
@@ -541,12 +533,10 @@ static void handle_packet(conn *c, const uint8_t *pkt, size_t len)
 
     switch (type) {
     case MQTT_CONNECT:
-        if (!c->connected) {
+        if (c->connected) /* a second CONNECT */
+            send_simple(c, MQTT_DISCONNECT, 0, MQTT_RC_PROTOCOL_ERROR), c->closing = true;
+        else
             on_connect(c, &p.u.connect);
-        } else {
-            err = (mqtt_error){MQTT_RC_PROTOCOL_ERROR, "probe: second CONNECT", 0};
-            protocol_fail(c, &err);
-        }
         break;
     case MQTT_PUBLISH:
         if (p.u.publish.qos)
@@ -581,10 +571,7 @@ static void process_input(conn *c)
         if (st == MQTT_FRAME_ERROR) {
             jbuf j = {0};
             jb(&j, "{\"conn\":%u,\"dir\":\"in\",\"stage\":\"frame\"", c->id);
-            jb_error(&j, &err);
-            jb_hex(&j, "raw_hex", c->in + off, c->in_len - off < 16 ? c->in_len - off : 16);
-            log_line(&j);
-            protocol_fail(c, &err);
+            fail(c, &j, &err, c->in + off, c->in_len - off);
         }
         if (st != MQTT_FRAME_OK || c->in_len - off < fr.total_len)
             break;
@@ -600,17 +587,13 @@ static bool conn_read(conn *c)
 {
     uint8_t discard[4096];
     ssize_t r;
-    if (c->closing) { /* nothing more is processed */
-        r = read(c->fd, discard, sizeof discard);
-    } else {
-        if (c->in_cap - c->in_len < 65536 && !(c->in = realloc(c->in, c->in_cap = c->in_len + 65536)))
-            abort();
-        if ((r = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len)) > 0) {
-            c->in_len += (size_t)r;
-            process_input(c);
-        }
-    }
-    return r > 0 || (r < 0 && (errno == EAGAIN || errno == EINTR));
+    if (c->closing) /* nothing more is processed */
+        return read(c->fd, discard, sizeof discard) > 0;
+    if (c->in_cap - c->in_len < 65536 && !(c->in = realloc(c->in, c->in_cap = c->in_len + 65536)))
+        abort();
+    if ((r = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len)) > 0)
+        c->in_len += (size_t)r, process_input(c);
+    return r > 0 || (r < 0 && errno == EINTR);
 }
 
 static void on_signal(int sig)
@@ -661,7 +644,7 @@ int main(int argc, char **argv)
     while (!g_stop) {
         pfd[0] = (struct pollfd){.fd = lfd, .events = POLLIN};
         for (int i = 0; i < MAX_CONNS; i++)
-            pfd[i + 1] = (struct pollfd){conns[i].fd, POLLIN | (conns[i].out_len ? POLLOUT : 0), 0};
+            pfd[i + 1] = (struct pollfd){.fd = conns[i].fd, .events = POLLIN};
         if (poll(pfd, MAX_CONNS + 1, 200) < 0)
             continue; /* EINTR: g_stop may be set */
         int fd = (pfd[0].revents & POLLIN) ? accept(lfd, NULL, NULL) : -1, slot = 0;
@@ -670,29 +653,25 @@ int main(int argc, char **argv)
         if (fd >= 0 && slot == MAX_CONNS) {
             close(fd);
         } else if (fd >= 0) {
-            fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+            struct timeval tv = {.tv_sec = 2};
+            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
             conns[slot] = (conn){.fd = fd, .id = next_id++};
-            fprintf(g_log, "{\"conn\":%u,\"event\":\"open\"}\n", conns[slot].id);
-            fflush(g_log);
+            fprintf(g_log, "{\"conn\":%u,\"event\":\"open\"}\n", conns[slot].id), fflush(g_log);
         }
         for (int i = 0; i < MAX_CONNS; i++) {
             conn *c = &conns[i];
             if (c->fd < 0)
                 continue;
-            if (pfd[i + 1].revents & POLLOUT)
-                flush_out(c);
             bool gone = (pfd[i + 1].revents & (POLLIN | POLLHUP | POLLERR)) && !conn_read(c);
-            if (!gone && c->closing && !c->draining && c->out_len == 0) {
+            if (!gone && c->closing && !c->draining) {
                 shutdown(c->fd, SHUT_WR); /* half-close: the peer reads our last packet, then EOF */
                 c->draining = true;
                 c->deadline = time(NULL) + 2;
             }
             if (gone || (c->draining && time(NULL) > c->deadline)) {
-                fprintf(g_log, "{\"conn\":%u,\"event\":\"closed\"}\n", c->id);
-                fflush(g_log);
+                fprintf(g_log, "{\"conn\":%u,\"event\":\"closed\"}\n", c->id), fflush(g_log);
                 close(c->fd);
                 free(c->in);
-                free(c->out);
                 *c = (conn){.fd = -1};
             }
         }

@@ -429,6 +429,45 @@ static inline void assert_packet_eq_at(const mqtt_packet *want, const mqtt_packe
         assert_props_eq_at(v5 ? wp : &none, gp, file, line);
 }
 
+/* The property set of a packet (the Will's for a CONNECT with a Will), NULL
+ * for PINGREQ / PINGRESP. */
+static inline mqtt_properties *packet_props(mqtt_packet *p)
+{
+    switch (p->type) {
+    case MQTT_CONNECT: return p->u.connect.will_flag ? &p->u.connect.will_props : &p->u.connect.props;
+    case MQTT_CONNACK: return &p->u.connack.props;
+    case MQTT_PUBLISH: return &p->u.publish.props;
+    case MQTT_PUBACK:
+    case MQTT_PUBREC:
+    case MQTT_PUBREL:
+    case MQTT_PUBCOMP: return &p->u.ack.props;
+    case MQTT_SUBSCRIBE: return &p->u.subscribe.props;
+    case MQTT_UNSUBSCRIBE: return &p->u.unsubscribe.props;
+    case MQTT_SUBACK:
+    case MQTT_UNSUBACK: return &p->u.suback.props;
+    case MQTT_DISCONNECT: return &p->u.disconnect.props;
+    case MQTT_AUTH: return &p->u.auth.props;
+    default: return NULL;
+    }
+}
+
+/* ---- building packets */
+
+typedef void (*builder_fn)(mqtt_packet *p);
+
+/* Zeroes p, lets `fn` fill it, and sets the CONNECT protocol level to `version`. */
+static inline void build_packet(mqtt_packet *p, builder_fn fn, uint8_t version)
+{
+    memset(p, 0, sizeof(*p));
+    fn(p);
+    if (p->type == MQTT_CONNECT)
+        p->u.connect.protocol_version = version;
+}
+
+/* A byte array and its length, for tables: BYTES(0x40, 0x02, 0x00, 0x01). */
+#define BYTES(...) (const uint8_t[]){__VA_ARGS__}, sizeof((const uint8_t[]){__VA_ARGS__})
+#define MQTT_NAME 0x00, 0x04, 'M', 'Q', 'T', 'T'
+
 /* ---- encode / frame / decode */
 
 /* Encodes `p` into buf and checks the contract around it: the length matches

@@ -6,16 +6,6 @@
 
 #define BUF_CAP 4096
 
-typedef void (*builder_fn)(mqtt_packet *p);
-
-static void build(mqtt_packet *p, builder_fn fn, uint8_t version)
-{
-    memset(p, 0, sizeof(*p));
-    fn(p);
-    if (p->type == MQTT_CONNECT)
-        p->u.connect.protocol_version = version;
-}
-
 /* ---- rich packets, one per type */
 
 static const mqtt_user_property UP2[] = {UPROP("region", "eu-west"), UPROP("trace", "a1b2")};
@@ -360,7 +350,7 @@ static void test_roundtrip_every_type(void **state)
                     continue;
                 mqtt_packet p, out;
                 print_message("  %s, v%u, role %s\n", c->name, versions[v].version, r ? "client" : "server");
-                build(&p, c->build, versions[v].version);
+                build_packet(&p, c->build, versions[v].version);
                 ROUNDTRIP(&p, versions[v].version, r ? MQTT_ROLE_CLIENT : MQTT_ROLE_SERVER, buf, sizeof(buf), &out);
                 runs++;
             }
@@ -374,268 +364,9 @@ static void test_auth_not_encodable_in_v311(void **state)
     (void)state;
     mqtt_packet p;
     uint8_t buf[64];
-    build(&p, b_auth, MQTT_V311);
+    build_packet(&p, b_auth, MQTT_V311);
     assert_int_equal(0, mqtt_encoded_length(&p, MQTT_V311));
     assert_int_equal(0, mqtt_encode(&p, MQTT_V311, buf, sizeof(buf)));
-}
-
-/* ---- known-answer vectors */
-
-static void k_connect_abc(mqtt_packet *p)
-{
-    p->type = MQTT_CONNECT;
-    p->u.connect.clean_start = true;
-    p->u.connect.keep_alive = 60;
-    p->u.connect.client_id = tb("abc");
-}
-
-static void k_connect_abc_expiry(mqtt_packet *p)
-{
-    k_connect_abc(p);
-    p->u.connect.props.present = MQTT_PROP_BIT(MQTT_PROP_SESSION_EXPIRY_INTERVAL);
-    p->u.connect.props.session_expiry_interval = 3600;
-}
-
-static void k_connack_sp(mqtt_packet *p)
-{
-    p->type = MQTT_CONNACK;
-    p->u.connack.session_present = true;
-}
-
-static void k_connack(mqtt_packet *p)
-{
-    p->type = MQTT_CONNACK;
-}
-
-static void k_publish_q1(mqtt_packet *p)
-{
-    p->type = MQTT_PUBLISH;
-    p->u.publish.qos = 1;
-    p->u.publish.topic = tb("a/b");
-    p->u.publish.packet_id = 10;
-    p->u.publish.payload = tb("hi");
-}
-
-static void k_publish_q0(mqtt_packet *p)
-{
-    k_publish_q1(p);
-    p->u.publish.qos = 0;
-    p->u.publish.packet_id = 0;
-}
-
-static void k_publish_pfi(mqtt_packet *p)
-{
-    p->type = MQTT_PUBLISH;
-    p->u.publish.topic = tb("t");
-    p->u.publish.payload = tb("x");
-    p->u.publish.props.present = MQTT_PROP_BIT(MQTT_PROP_PAYLOAD_FORMAT_INDICATOR);
-    p->u.publish.props.payload_format_indicator = 1;
-}
-
-static void k_puback(mqtt_packet *p)
-{
-    p->type = MQTT_PUBACK;
-    p->u.ack.packet_id = 1;
-}
-
-static void k_puback_nms(mqtt_packet *p)
-{
-    k_puback(p);
-    p->u.ack.reason_code = MQTT_RC_NO_MATCHING_SUBSCRIBERS;
-}
-
-static void k_pubrel(mqtt_packet *p)
-{
-    p->type = MQTT_PUBREL;
-    p->u.ack.packet_id = 1;
-}
-
-static void k_subscribe(mqtt_packet *p)
-{
-    static const mqtt_subscription s[] = {{LIT("a/b"), 1, true, true, 1}};
-    p->type = MQTT_SUBSCRIBE;
-    p->u.subscribe.packet_id = 1;
-    p->u.subscribe.entries = s;
-    p->u.subscribe.count = 1;
-}
-
-static void k_subscribe_v311(mqtt_packet *p)
-{
-    static const mqtt_subscription s[] = {{LIT("a/b"), 1, false, false, 0}};
-    k_subscribe(p);
-    p->u.subscribe.entries = s;
-}
-
-static void k_suback(mqtt_packet *p)
-{
-    static const uint8_t codes[] = {0x01, 0x80};
-    p->type = MQTT_SUBACK;
-    p->u.suback.packet_id = 1;
-    p->u.suback.reason_codes = tbin(codes, sizeof(codes));
-}
-
-static void k_unsubscribe(mqtt_packet *p)
-{
-    static const mqtt_bytes f[] = {LIT("a/b")};
-    p->type = MQTT_UNSUBSCRIBE;
-    p->u.unsubscribe.packet_id = 2;
-    p->u.unsubscribe.filters = f;
-    p->u.unsubscribe.count = 1;
-}
-
-static void k_unsuback(mqtt_packet *p)
-{
-    static const uint8_t codes[] = {0x11};
-    p->type = MQTT_UNSUBACK;
-    p->u.suback.packet_id = 1;
-    p->u.suback.reason_codes = tbin(codes, sizeof(codes));
-}
-
-static void k_disconnect_will(mqtt_packet *p)
-{
-    p->type = MQTT_DISCONNECT;
-    p->u.disconnect.reason_code = MQTT_RC_DISCONNECT_WITH_WILL;
-}
-
-static void k_disconnect(mqtt_packet *p)
-{
-    p->type = MQTT_DISCONNECT;
-}
-
-static void k_auth_success(mqtt_packet *p)
-{
-    p->type = MQTT_AUTH;
-}
-
-static void k_auth_continue(mqtt_packet *p)
-{
-    p->type = MQTT_AUTH;
-    p->u.auth.reason_code = MQTT_RC_CONTINUE_AUTHENTICATION;
-    p->u.auth.props.present = MQTT_PROP_BIT(MQTT_PROP_AUTHENTICATION_METHOD);
-    p->u.auth.props.authentication_method = tb("X");
-}
-
-#define BYTES(...) (const uint8_t[]){__VA_ARGS__}, sizeof((const uint8_t[]){__VA_ARGS__})
-#define MQTT_NAME 0x00, 0x04, 'M', 'Q', 'T', 'T'
-
-static const struct kat {
-    const char *name;
-    uint8_t version;
-    builder_fn build;
-    const uint8_t *bytes;
-    size_t len;
-} KATS[] = {
-    {"v3.1.1 CONNECT id abc, clean, keep alive 60", MQTT_V311, k_connect_abc,
-     BYTES(0x10, 0x0F, MQTT_NAME, 0x04, 0x02, 0x00, 0x3C, 0x00, 0x03, 'a', 'b', 'c')},
-    {"v5 CONNECT id abc, no properties", MQTT_V5, k_connect_abc,
-     BYTES(0x10, 0x10, MQTT_NAME, 0x05, 0x02, 0x00, 0x3C, 0x00, 0x00, 0x03, 'a', 'b', 'c')},
-    {"v5 CONNECT session expiry 3600", MQTT_V5, k_connect_abc_expiry,
-     BYTES(0x10, 0x15, MQTT_NAME, 0x05, 0x02, 0x00, 0x3C, 0x05, 0x11, 0x00, 0x00, 0x0E, 0x10, 0x00, 0x03, 'a',
-           'b', 'c')},
-    {"v3.1.1 CONNACK session present", MQTT_V311, k_connack_sp, BYTES(0x20, 0x02, 0x01, 0x00)},
-    {"v5 CONNACK success, no properties", MQTT_V5, k_connack, BYTES(0x20, 0x03, 0x00, 0x00, 0x00)},
-    {"v3.1.1 PUBLISH QoS 1", MQTT_V311, k_publish_q1,
-     BYTES(0x32, 0x09, 0x00, 0x03, 'a', '/', 'b', 0x00, 0x0A, 'h', 'i')},
-    {"v5 PUBLISH QoS 0", MQTT_V5, k_publish_q0, BYTES(0x30, 0x06, 0x00, 0x03, 'a', '/', 'b', 0x00, 'h', 'i')},
-    {"v5 PUBLISH payload format 1", MQTT_V5, k_publish_pfi,
-     BYTES(0x30, 0x07, 0x00, 0x01, 't', 0x02, 0x01, 0x01, 'x')},
-    {"v3.1.1 PUBACK", MQTT_V311, k_puback, BYTES(0x40, 0x02, 0x00, 0x01)},
-    {"v5 PUBACK success: shortest form", MQTT_V5, k_puback, BYTES(0x40, 0x02, 0x00, 0x01)},
-    {"v5 PUBACK 0x10 without properties", MQTT_V5, k_puback_nms, BYTES(0x40, 0x03, 0x00, 0x01, 0x10)},
-    {"v3.1.1 PUBREL", MQTT_V311, k_pubrel, BYTES(0x62, 0x02, 0x00, 0x01)},
-    {"v5 PUBREL success: shortest form", MQTT_V5, k_pubrel, BYTES(0x62, 0x02, 0x00, 0x01)},
-    {"v3.1.1 SUBSCRIBE a/b QoS 1", MQTT_V311, k_subscribe_v311,
-     BYTES(0x82, 0x08, 0x00, 0x01, 0x00, 0x03, 'a', '/', 'b', 0x01)},
-    {"v5 SUBSCRIBE a/b QoS 1, NL, RAP, RH 1", MQTT_V5, k_subscribe,
-     BYTES(0x82, 0x09, 0x00, 0x01, 0x00, 0x00, 0x03, 'a', '/', 'b', 0x1D)},
-    {"v3.1.1 SUBACK [1, 0x80]", MQTT_V311, k_suback, BYTES(0x90, 0x04, 0x00, 0x01, 0x01, 0x80)},
-    {"v5 SUBACK [1, 0x80]", MQTT_V5, k_suback, BYTES(0x90, 0x05, 0x00, 0x01, 0x00, 0x01, 0x80)},
-    {"v3.1.1 UNSUBSCRIBE a/b", MQTT_V311, k_unsubscribe, BYTES(0xA2, 0x07, 0x00, 0x02, 0x00, 0x03, 'a', '/', 'b')},
-    {"v3.1.1 UNSUBACK", MQTT_V311, k_unsuback, BYTES(0xB0, 0x02, 0x00, 0x01)},
-    {"v5 UNSUBACK [0x11]", MQTT_V5, k_unsuback, BYTES(0xB0, 0x04, 0x00, 0x01, 0x00, 0x11)},
-    {"v3.1.1 PINGREQ", MQTT_V311, b_pingreq, BYTES(0xC0, 0x00)},
-    {"v5 PINGRESP", MQTT_V5, b_pingresp, BYTES(0xD0, 0x00)},
-    {"v3.1.1 DISCONNECT", MQTT_V311, k_disconnect, BYTES(0xE0, 0x00)},
-    {"v5 DISCONNECT normal: shortest form", MQTT_V5, k_disconnect, BYTES(0xE0, 0x00)},
-    {"v5 DISCONNECT with will, no properties", MQTT_V5, k_disconnect_will, BYTES(0xE0, 0x01, 0x04)},
-    {"v5 AUTH success: shortest form", MQTT_V5, k_auth_success, BYTES(0xF0, 0x00)},
-    {"v5 AUTH continue, method X", MQTT_V5, k_auth_continue,
-     BYTES(0xF0, 0x06, 0x18, 0x04, 0x15, 0x00, 0x01, 'X')},
-};
-
-static void test_known_answer_vectors(void **state)
-{
-    (void)state;
-    for (size_t i = 0; i < ARRAY_LEN(KATS); i++) {
-        const struct kat *k = &KATS[i];
-        mqtt_packet p, out;
-        uint8_t buf[256];
-        print_message("  %s\n", k->name);
-        build(&p, k->build, k->version);
-        size_t n = ENCODE(&p, k->version, buf, sizeof(buf));
-        assert_int_equal(k->len, n);
-        assert_memory_equal(k->bytes, buf, n);
-        DECODE_OK(k->bytes, k->len, k->version, receiver_role(p.type), &out);
-        ASSERT_PACKET_EQ(&p, &out, k->version);
-    }
-}
-
-/* v5 acks, DISCONNECT and AUTH may carry the reason code and property length
- * even when they could be left out (sections 3.4.2.1, 3.14.2.1, 3.15.2.1). */
-static void test_long_forms_accepted(void **state)
-{
-    (void)state;
-    const struct {
-        const char *name;
-        const uint8_t *bytes;
-        size_t len;
-    } forms[] = {
-        {"PUBACK with reason 0", BYTES(0x40, 0x03, 0x00, 0x01, 0x00)},
-        {"PUBACK with reason 0, property length 0", BYTES(0x40, 0x04, 0x00, 0x01, 0x00, 0x00)},
-        {"PUBREC with reason 0", BYTES(0x50, 0x03, 0x00, 0x01, 0x00)},
-        {"PUBREL with reason 0, property length 0", BYTES(0x62, 0x04, 0x00, 0x01, 0x00, 0x00)},
-        {"PUBCOMP with reason 0, property length 0", BYTES(0x70, 0x04, 0x00, 0x01, 0x00, 0x00)},
-        {"DISCONNECT with reason 0", BYTES(0xE0, 0x01, 0x00)},
-        {"DISCONNECT with reason 0, property length 0", BYTES(0xE0, 0x02, 0x00, 0x00)},
-        {"AUTH with reason 0, property length 0", BYTES(0xF0, 0x02, 0x00, 0x00)},
-    };
-    for (size_t i = 0; i < ARRAY_LEN(forms); i++) {
-        mqtt_packet out;
-        print_message("  %s\n", forms[i].name);
-        DECODE_OK(forms[i].bytes, forms[i].len, MQTT_V5, MQTT_ROLE_SERVER, &out);
-        const mqtt_properties *pr = out.type == MQTT_DISCONNECT || out.type == MQTT_AUTH ? &out.u.disconnect.props
-                                                                                          : &out.u.ack.props;
-        uint8_t reason = out.type == MQTT_DISCONNECT || out.type == MQTT_AUTH ? out.u.disconnect.reason_code
-                                                                               : out.u.ack.reason_code;
-        assert_int_equal(0, reason);
-        assert_int_equal(0, pr->present);
-        assert_int_equal(0, pr->user_property_count);
-        if (out.type != MQTT_DISCONNECT && out.type != MQTT_AUTH)
-            assert_int_equal(1, out.u.ack.packet_id);
-    }
-}
-
-/* v5 acks: reason 0 and no properties is 2 bytes, a reason alone 3 bytes. */
-static void test_v5_ack_shortest_forms(void **state)
-{
-    (void)state;
-    static const uint8_t types[] = {MQTT_PUBACK, MQTT_PUBREC, MQTT_PUBREL, MQTT_PUBCOMP};
-    for (size_t i = 0; i < ARRAY_LEN(types); i++) {
-        mqtt_packet p = {.type = types[i]}, out;
-        uint8_t buf[64];
-        p.u.ack.packet_id = 0xABCD;
-        assert_int_equal(4, ROUNDTRIP(&p, MQTT_V5, MQTT_ROLE_SERVER, buf, sizeof(buf), &out));
-        p.u.ack.reason_code = types[i] >= MQTT_PUBREL ? MQTT_RC_PACKET_IDENTIFIER_NOT_FOUND
-                                                      : MQTT_RC_UNSPECIFIED_ERROR;
-        assert_int_equal(5, ROUNDTRIP(&p, MQTT_V5, MQTT_ROLE_SERVER, buf, sizeof(buf), &out));
-        assert_int_equal(p.u.ack.reason_code, buf[4]);
-        p.u.ack.props.present = MQTT_PROP_BIT(MQTT_PROP_REASON_STRING);
-        p.u.ack.props.reason_string = tb("r");
-        assert_int_equal(10, ROUNDTRIP(&p, MQTT_V5, MQTT_ROLE_SERVER, buf, sizeof(buf), &out));
-        /* With properties the reason code must be written even when 0. */
-        p.u.ack.reason_code = 0;
-        assert_int_equal(10, ROUNDTRIP(&p, MQTT_V5, MQTT_ROLE_SERVER, buf, sizeof(buf), &out));
-    }
 }
 
 /* ---- SUBSCRIBE / UNSUBSCRIBE / SUBACK / UNSUBACK */
@@ -688,7 +419,7 @@ static void test_unsubscribe_iteration(void **state)
     (void)state;
     mqtt_packet p, out;
     uint8_t buf[BUF_CAP];
-    build(&p, b_unsubscribe, MQTT_V5);
+    build_packet(&p, b_unsubscribe, MQTT_V5);
     size_t pos = 0;
     mqtt_bytes f;
     for (size_t i = 0; i < ARRAY_LEN(FILTERS3); i++) {
@@ -771,7 +502,7 @@ static void test_connect_credentials(void **state)
                 continue;
             mqtt_packet p, out;
             uint8_t buf[BUF_CAP];
-            build(&p, b_connect_minimal, versions[v]);
+            build_packet(&p, b_connect_minimal, versions[v]);
             p.u.connect.has_username = combos[i].user;
             p.u.connect.username = tb(combos[i].u);
             p.u.connect.has_password = combos[i].pass;
@@ -792,7 +523,7 @@ static void test_connect_will_variants(void **state)
             for (int retain = 0; retain <= 1; retain++) {
                 mqtt_packet p, out;
                 uint8_t buf[BUF_CAP];
-                build(&p, b_connect_full, versions[v]);
+                build_packet(&p, b_connect_full, versions[v]);
                 p.u.connect.will_qos = qos;
                 p.u.connect.will_retain = retain;
                 size_t n = ROUNDTRIP(&p, versions[v], MQTT_ROLE_SERVER, buf, sizeof(buf), &out);
@@ -802,7 +533,7 @@ static void test_connect_will_variants(void **state)
         /* Will with an empty payload and no will properties. */
         mqtt_packet p, out;
         uint8_t buf[BUF_CAP];
-        build(&p, b_connect_full, versions[v]);
+        build_packet(&p, b_connect_full, versions[v]);
         p.u.connect.will_payload = tb("");
         p.u.connect.will_props = (mqtt_properties){0};
         ROUNDTRIP(&p, versions[v], MQTT_ROLE_SERVER, buf, sizeof(buf), &out);
@@ -819,7 +550,7 @@ static void test_connect_empty_client_id(void **state)
     for (size_t i = 0; i < ARRAY_LEN(ok); i++) {
         mqtt_packet p, out;
         uint8_t buf[BUF_CAP];
-        build(&p, b_connect_minimal, ok[i].version);
+        build_packet(&p, b_connect_minimal, ok[i].version);
         p.u.connect.client_id = tb("");
         p.u.connect.clean_start = ok[i].clean;
         ROUNDTRIP(&p, ok[i].version, MQTT_ROLE_SERVER, buf, sizeof(buf), &out);
@@ -839,7 +570,7 @@ static void test_forward_decoded_publish(void **state)
 
     /* Received by a client with subscription ids, re-encoded as decoded: the
      * encoder copies both repeated properties from the block. */
-    build(&p, b_publish_qos1, MQTT_V5);
+    build_packet(&p, b_publish_qos1, MQTT_V5);
     p.u.publish.props.subscription_ids = ids;
     p.u.publish.props.subscription_id_count = ARRAY_LEN(ids);
     ROUNDTRIP(&p, MQTT_V5, MQTT_ROLE_CLIENT, wire, sizeof(wire), &in);
@@ -854,7 +585,7 @@ static void test_forward_decoded_publish(void **state)
     /* Received by the broker from a publisher, forwarded with another QoS and
      * packet id and the subscriber's subscription id set from an array, the
      * user properties still coming from the block. */
-    build(&p, b_publish_qos1, MQTT_V5);
+    build_packet(&p, b_publish_qos1, MQTT_V5);
     ROUNDTRIP(&p, MQTT_V5, MQTT_ROLE_SERVER, wire, sizeof(wire), &in);
     mqtt_packet f = in;
     f.u.publish.qos = 2;
@@ -879,7 +610,7 @@ static void test_decode_initialises_output(void **state)
     mqtt_packet p, out;
     uint8_t buf[BUF_CAP];
     mqtt_error err;
-    build(&p, b_publish_qos0, MQTT_V5);
+    build_packet(&p, b_publish_qos0, MQTT_V5);
     size_t n = ENCODE(&p, MQTT_V5, buf, sizeof(buf));
     memset(&out, 0xA5, sizeof(out));
     assert_int_equal(0, mqtt_decode(buf, n, MQTT_V5, MQTT_ROLE_SERVER, &out, &err));
@@ -891,9 +622,6 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip_every_type),
         cmocka_unit_test(test_auth_not_encodable_in_v311),
-        cmocka_unit_test(test_known_answer_vectors),
-        cmocka_unit_test(test_long_forms_accepted),
-        cmocka_unit_test(test_v5_ack_shortest_forms),
         cmocka_unit_test(test_subscribe_all_option_combinations),
         cmocka_unit_test(test_unsubscribe_iteration),
         cmocka_unit_test(test_suback_unsuback_reason_lists),

@@ -1,0 +1,163 @@
+/* The broker instance and message routing. */
+#include "broker.h"
+
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "authorizer.h"
+#include "conn.h"
+#include "log.h"
+#include "retain_store.h"
+#include "session.h"
+#include "strmap.h"
+#include "sub_tree.h"
+
+int64_t broker_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+broker *broker_new(struct event_base *base, const broker_config *cfg)
+{
+    broker *b = calloc(1, sizeof *b);
+    if (!b)
+        return NULL;
+    b->base = base;
+    b->config = *cfg;
+    b->sessions = strmap_new();
+    b->subs = sub_tree_new();
+    b->retained = retain_store_new();
+    b->auth = authorizer_open();
+    if (!b->sessions || !b->subs || !b->retained) {
+        broker_free(b);
+        return NULL;
+    }
+    return b;
+}
+
+static void collect_session(void *ctx, const void *key, size_t len, void *value)
+{
+    (void)key, (void)len;
+    session ***cursor = ctx;
+    *(*cursor)++ = value;
+}
+
+void broker_free(broker *b)
+{
+    if (!b)
+        return;
+    b->shutting_down = true;
+    while (b->conns) {
+        conn *c = b->conns;
+        conn_close(c, MQTT_RC_SERVER_SHUTTING_DOWN, true, "server shutting down");
+        if (b->conns == c) /* still flushing its DISCONNECT: let it go now */
+            conn_free_now(c);
+    }
+    if (b->sessions) {
+        size_t n = strmap_count(b->sessions);
+        session **all = calloc(n ? n : 1, sizeof *all), **cursor = all;
+        if (all) {
+            strmap_foreach(b->sessions, collect_session, &cursor);
+            for (size_t i = 0; i < n; i++) {
+                session_clear_will(all[i]); /* shutting down is not the client's failure */
+                session_destroy(all[i]);
+            }
+            free(all);
+        }
+        strmap_free(b->sessions);
+    }
+    sub_tree_free(b->subs);
+    retain_store_free(b->retained);
+    free(b);
+}
+
+/* One recipient of a message, merged over all its matching subscriptions. */
+typedef struct route_target {
+    session *session;
+    uint8_t qos;
+    bool retain;
+    uint16_t sub_id_count;
+    uint32_t sub_ids[8]; /* matching subscription identifiers (v5) */
+} route_target;
+
+typedef struct route {
+    broker_msg *msg;
+    uint64_t gen;
+    route_target *targets;
+    uint32_t count, cap;
+    bool oom;
+} route;
+
+static bool session_eligible(void *ctx, void *subscriber)
+{
+    (void)ctx;
+    const session *s = subscriber;
+    return s->conn != NULL;
+}
+
+static void route_add(void *ctx, void *subscriber, uint8_t options, uint32_t subscription_id,
+                      const mqtt_bytes *share_group)
+{
+    route *r = ctx;
+    session *s = subscriber;
+    uint8_t granted = options & 0x03;
+    bool no_local = options & 0x04, retain_as_published = options & 0x08;
+    if (no_local && !share_group && r->msg->origin == s->id)
+        return;
+    route_target *t;
+    if (s->match_gen == r->gen) {
+        t = &r->targets[s->match_index];
+    } else {
+        if (r->count == r->cap) {
+            uint32_t cap = r->cap ? r->cap * 2 : 16;
+            route_target *grown = realloc(r->targets, cap * sizeof *grown);
+            if (!grown) {
+                r->oom = true;
+                return;
+            }
+            r->targets = grown;
+            r->cap = cap;
+        }
+        s->match_gen = r->gen;
+        s->match_index = r->count;
+        t = &r->targets[r->count++];
+        memset(t, 0, sizeof *t);
+        t->session = s;
+    }
+    /* Overlapping subscriptions: highest QoS, all identifiers [MQTT-3.3.4-3..5]. */
+    if (granted > t->qos)
+        t->qos = granted;
+    if (retain_as_published && r->msg->retain)
+        t->retain = true;
+    if (subscription_id && t->sub_id_count < sizeof t->sub_ids / sizeof t->sub_ids[0])
+        t->sub_ids[t->sub_id_count++] = subscription_id;
+}
+
+int broker_publish(broker *b, broker_msg *m)
+{
+    if (m->retain) {
+        bool too_big = m->payload.len > b->config.limits.max_retained_size;
+        if (too_big)
+            log_msg(LOG_WARN, "retain", "retained message not kept topic=%.*s size=%u limit=%u", (int)m->topic.len,
+                    (const char *)m->topic.data, m->payload.len, b->config.limits.max_retained_size);
+        else if (retain_store_set(b->retained, m->topic, m->payload.len ? m : NULL) < 0)
+            log_msg(LOG_ERROR, "retain", "out of memory storing retained topic=%.*s", (int)m->topic.len,
+                    (const char *)m->topic.data);
+    }
+    route r = {.msg = m, .gen = ++b->route_gen};
+    sub_tree_match(b->subs, m->topic, session_eligible, route_add, &r);
+    if (r.oom)
+        log_msg(LOG_ERROR, "route", "out of memory routing topic=%.*s: some subscribers missed it", (int)m->topic.len,
+                (const char *)m->topic.data);
+    for (uint32_t i = 0; i < r.count; i++) {
+        route_target *t = &r.targets[i];
+        uint8_t qos = m->qos < t->qos ? m->qos : t->qos;
+        session_deliver(t->session, m, qos, t->retain, t->sub_ids, t->sub_id_count);
+    }
+    free(r.targets);
+    return (int)r.count;
+}

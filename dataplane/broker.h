@@ -1,0 +1,58 @@
+/* The broker instance: the event loop, the session registry, the subscription
+ * tree, retained messages, and routing of messages to subscribers.
+ *
+ * Ownership: the broker owns every session (registry), every connection (list),
+ * the subscription tree and the retained store. Single-threaded: everything runs
+ * on `base`. */
+#ifndef EG_BROKER_H
+#define EG_BROKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "message.h"
+
+struct event_base;
+struct conn;
+struct session;
+struct sub_tree;
+struct retain_store;
+struct strmap;
+struct authorizer;
+
+typedef struct broker_stats {
+    uint64_t connections_opened, connections_closed;
+    uint64_t publish_in, publish_out, bytes_in, bytes_out;
+    uint64_t sessions_expired, sessions_dropped_overflow;
+    uint64_t qos0_dropped, messages_too_large_dropped, messages_expired;
+    uint64_t publish_denied, subscribe_denied, connect_refused;
+} broker_stats;
+
+typedef struct broker {
+    struct event_base *base;
+    broker_config config;
+    struct strmap *sessions;  /* client id -> struct session* (owned) */
+    struct sub_tree *subs;
+    struct retain_store *retained;
+    const struct authorizer *auth;
+    struct conn *conns;       /* doubly linked list of live connections (owned) */
+    uint64_t next_session_id;
+    uint64_t next_conn_id;
+    uint64_t route_gen;       /* stamps sessions while one message is routed */
+    bool shutting_down;
+    broker_stats stats;
+} broker;
+
+/* Monotonic milliseconds. */
+int64_t broker_now_ms(void);
+
+broker *broker_new(struct event_base *base, const broker_config *cfg);
+/* Closes every connection (v5: DISCONNECT 0x8B) and frees everything. */
+void broker_free(broker *b);
+
+/* Routes a message to every matching subscription (and stores it as retained
+ * when its retain flag is set). Returns the number of sessions it went to. */
+int broker_publish(broker *b, broker_msg *m);
+
+#endif

@@ -1,0 +1,184 @@
+/* Broker configuration: Event Grid's limits as defaults, a JSON file over them. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+void config_defaults(broker_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->listener_count = 1;
+    cfg->listeners[0] = (listener_config){LISTENER_MQTT, "127.0.0.1", 1883, false};
+    cfg->limits = (broker_limits){
+        .max_packet_size = 512 * 1024,
+        .topic_alias_maximum = 10,
+        .receive_maximum = 1000,
+        .max_keep_alive = 1160,
+        .max_session_expiry = 3600,
+        .queue_max_messages = 100,
+        .queue_max_bytes = 1024 * 1024,
+        .max_inflight_out = 100,
+        .max_retained_size = 64 * 1024,
+        .connect_timeout = 10,
+        .output_high_water = 4 * 1024 * 1024,
+    };
+    snprintf(cfg->data_dir, sizeof cfg->data_dir, "var/broker");
+    snprintf(cfg->log_level, sizeof cfg->log_level, "info");
+}
+
+const char *listener_type_name(enum listener_type t)
+{
+    static const char *const names[] = {"mqtt", "mqtts", "ws", "wss"};
+    return t <= LISTENER_WSS ? names[t] : "?";
+}
+
+static int fail(char *err, size_t len, const char *fmt, const char *what)
+{
+    snprintf(err, len, fmt, what);
+    return -1;
+}
+
+/* Reads an integer member within [min, max] into *out (width given by size). */
+static int read_uint(json_t *obj, const char *key, json_int_t min, json_int_t max, void *out, size_t size,
+                     char *err, size_t len)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v)
+        return 0;
+    if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
+        snprintf(err, len, "\"%s\" must be an integer from %lld to %lld", key, (long long)min, (long long)max);
+        return -1;
+    }
+    json_int_t n = json_integer_value(v);
+    if (size == sizeof(uint16_t))
+        *(uint16_t *)out = (uint16_t)n;
+    else
+        *(uint32_t *)out = (uint32_t)n;
+    return 0;
+}
+
+static int check_keys(json_t *obj, const char *const *allowed, const char *where, char *err, size_t len)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v) {
+        bool ok = false;
+        for (const char *const *a = allowed; *a; a++)
+            ok |= strcmp(key, *a) == 0;
+        if (!ok) {
+            snprintf(err, len, "unknown key \"%s\" in %s", key, where);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static bool is_loopback(const char *addr)
+{
+    struct in_addr a4;
+    if (inet_pton(AF_INET, addr, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    return strcmp(addr, "::1") == 0 || strcmp(addr, "localhost") == 0;
+}
+
+static int load_listener(json_t *j, listener_config *l, char *err, size_t len)
+{
+    static const char *const keys[] = {"type", "bind", "port", "insecure", NULL};
+    if (!json_is_object(j))
+        return fail(err, len, "%s", "each listener must be an object");
+    if (check_keys(j, keys, "a listener", err, len))
+        return -1;
+    const char *type = json_string_value(json_object_get(j, "type"));
+    const char *bind = json_string_value(json_object_get(j, "bind"));
+    int t;
+    for (t = LISTENER_MQTT; t <= LISTENER_WSS; t++)
+        if (type && strcmp(type, listener_type_name((enum listener_type)t)) == 0)
+            break;
+    if (t > LISTENER_WSS)
+        return fail(err, len, "%s", "listener \"type\" must be one of mqtt, mqtts, ws, wss");
+    l->type = (enum listener_type)t;
+    snprintf(l->bind, sizeof l->bind, "%s", bind ? bind : "127.0.0.1");
+    l->port = 0;
+    if (read_uint(j, "port", 0, 65535, &l->port, sizeof l->port, err, len))
+        return -1;
+    if (!json_object_get(j, "port"))
+        return fail(err, len, "%s", "listener needs a \"port\"");
+    l->insecure = json_is_true(json_object_get(j, "insecure"));
+    bool plain = l->type == LISTENER_MQTT || l->type == LISTENER_WS;
+    if (plain && !is_loopback(l->bind) && !l->insecure)
+        return fail(err, len, "plain listener on %s needs \"insecure\": true", l->bind);
+    return 0;
+}
+
+static int load_limits(json_t *j, broker_limits *lim, char *err, size_t len)
+{
+    static const char *const keys[] = {"max_packet_size", "topic_alias_maximum", "receive_maximum", "max_keep_alive",
+                                       "max_session_expiry", "queue_max_messages", "queue_max_bytes",
+                                       "max_inflight_out", "max_retained_size", "connect_timeout",
+                                       "output_high_water", NULL};
+    if (!json_is_object(j))
+        return fail(err, len, "%s", "\"limits\" must be an object");
+    if (check_keys(j, keys, "limits", err, len))
+        return -1;
+    return read_uint(j, "max_packet_size", 64, 268435460, &lim->max_packet_size, 4, err, len) ||
+                   read_uint(j, "topic_alias_maximum", 0, 65535, &lim->topic_alias_maximum, 2, err, len) ||
+                   read_uint(j, "receive_maximum", 1, 65535, &lim->receive_maximum, 2, err, len) ||
+                   read_uint(j, "max_keep_alive", 1, 65535, &lim->max_keep_alive, 2, err, len) ||
+                   read_uint(j, "max_session_expiry", 0, 4294967295, &lim->max_session_expiry, 4, err, len) ||
+                   read_uint(j, "queue_max_messages", 1, 100000000, &lim->queue_max_messages, 4, err, len) ||
+                   read_uint(j, "queue_max_bytes", 1, 4294967295, &lim->queue_max_bytes, 4, err, len) ||
+                   read_uint(j, "max_inflight_out", 1, 65535, &lim->max_inflight_out, 2, err, len) ||
+                   read_uint(j, "max_retained_size", 0, 268435455, &lim->max_retained_size, 4, err, len) ||
+                   read_uint(j, "connect_timeout", 1, 3600, &lim->connect_timeout, 4, err, len) ||
+                   read_uint(j, "output_high_water", 1024, 4294967295, &lim->output_high_water, 4, err, len)
+               ? -1
+               : 0;
+}
+
+int config_load_file(broker_config *cfg, const char *path, char *err, size_t err_len)
+{
+    static const char *const keys[] = {"listeners", "limits", "data_dir", "log_level", NULL};
+    json_error_t jerr;
+    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        snprintf(err, err_len, "%s:%d: %s", path, jerr.line, jerr.text);
+        return -1;
+    }
+    int rc = -1;
+    if (!json_is_object(root)) {
+        fail(err, err_len, "%s", "the configuration must be a JSON object");
+        goto out;
+    }
+    if (check_keys(root, keys, "the configuration", err, err_len))
+        goto out;
+    json_t *listeners = json_object_get(root, "listeners");
+    if (listeners) {
+        if (!json_is_array(listeners) || json_array_size(listeners) == 0 ||
+            json_array_size(listeners) > CONFIG_MAX_LISTENERS) {
+            fail(err, err_len, "\"listeners\" must be an array of 1 to %s listeners", "16");
+            goto out;
+        }
+        cfg->listener_count = 0;
+        size_t i;
+        json_t *l;
+        json_array_foreach(listeners, i, l) {
+            if (load_listener(l, &cfg->listeners[cfg->listener_count++], err, err_len))
+                goto out;
+        }
+    }
+    json_t *limits = json_object_get(root, "limits");
+    if (limits && load_limits(limits, &cfg->limits, err, err_len))
+        goto out;
+    const char *dir = json_string_value(json_object_get(root, "data_dir"));
+    if (dir)
+        snprintf(cfg->data_dir, sizeof cfg->data_dir, "%s", dir);
+    const char *level = json_string_value(json_object_get(root, "log_level"));
+    if (level)
+        snprintf(cfg->log_level, sizeof cfg->log_level, "%s", level);
+    rc = 0;
+out:
+    json_decref(root);
+    return rc;
+}

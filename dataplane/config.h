@@ -1,0 +1,51 @@
+/* Broker configuration: defaults, `-p PORT`, and the JSON file of `--config`. */
+#ifndef EG_CONFIG_H
+#define EG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_MAX_LISTENERS 16
+
+enum listener_type { LISTENER_MQTT, LISTENER_MQTTS, LISTENER_WS, LISTENER_WSS };
+
+typedef struct listener_config {
+    enum listener_type type;
+    char bind[64];
+    uint16_t port;
+    bool insecure; /* plain listener allowed on a non-loopback address */
+} listener_config;
+
+/* Limits are Event Grid's published defaults (SPEC section 6). */
+typedef struct broker_limits {
+    uint32_t max_packet_size;        /* bytes, both directions; CONNACK Maximum Packet Size */
+    uint16_t topic_alias_maximum;    /* CONNACK Topic Alias Maximum */
+    uint16_t receive_maximum;        /* inbound QoS 1/2 in flight per session */
+    uint16_t max_keep_alive;         /* seconds; Server Keep Alive when capped */
+    uint32_t max_session_expiry;     /* seconds; v3.1.1 persistent sessions get this */
+    uint32_t queue_max_messages;     /* offline queue, then the session ends */
+    uint32_t queue_max_bytes;
+    uint16_t max_inflight_out;       /* outbound QoS 1/2 in flight per session (capped by the client's Receive Maximum) */
+    uint32_t max_retained_size;      /* bytes of payload per retained message */
+    uint32_t connect_timeout;        /* seconds to wait for CONNECT */
+    uint32_t output_high_water;      /* bytes buffered for a subscriber before QoS 0 is dropped */
+} broker_limits;
+
+typedef struct broker_config {
+    listener_config listeners[CONFIG_MAX_LISTENERS];
+    int listener_count;
+    broker_limits limits;
+    char data_dir[256];
+    char log_level[16];
+} broker_config;
+
+void config_defaults(broker_config *cfg);
+
+/* Loads a JSON config file over the defaults. Unknown keys and bad values are
+ * errors: returns 0, or -1 with a message in err. */
+int config_load_file(broker_config *cfg, const char *path, char *err, size_t err_len);
+
+const char *listener_type_name(enum listener_type t);
+
+#endif

@@ -1,0 +1,222 @@
+/* Connection life cycle and the read loop: frame, decode, dispatch. */
+#include "conn.h"
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "handlers.h"
+#include "log.h"
+#include "mqtt_codec.h"
+#include "mqtt_evbuffer.h"
+#include "session.h"
+
+static void conn_read_cb(struct bufferevent *bev, void *arg);
+static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
+
+static void set_read_timeout(conn *c, uint32_t seconds)
+{
+    struct timeval tv = {seconds, 0};
+    bufferevent_set_timeouts(c->bev, seconds ? &tv : NULL, NULL);
+}
+
+conn *conn_new(broker *b, struct bufferevent *bev, const char *peer)
+{
+    conn *c = calloc(1, sizeof *c);
+    if (!c) {
+        bufferevent_free(bev);
+        return NULL;
+    }
+    c->broker = b;
+    c->bev = bev;
+    c->id = ++b->next_conn_id;
+    c->client_receive_maximum = UINT16_MAX;
+    c->client_max_packet = MQTT_PACKET_SIZE_MAX;
+    snprintf(c->peer, sizeof c->peer, "%s", peer);
+    c->next = b->conns;
+    if (b->conns)
+        b->conns->prev = c;
+    b->conns = c;
+    b->stats.connections_opened++;
+    bufferevent_setcb(bev, conn_read_cb, NULL, conn_event_cb, c);
+    set_read_timeout(c, b->config.limits.connect_timeout);
+    bufferevent_enable(bev, EV_READ | EV_WRITE);
+    log_msg(LOG_DEBUG, "conn", "accepted conn=%llu peer=%s", (unsigned long long)c->id, c->peer);
+    return c;
+}
+
+static void conn_free(conn *c)
+{
+    broker *b = c->broker;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        b->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    for (uint16_t i = 0; i < c->topic_alias_count; i++)
+        free(c->topic_aliases[i]);
+    free(c->topic_aliases);
+    bufferevent_free(c->bev);
+    b->stats.connections_closed++;
+    free(c);
+}
+
+void conn_free_now(conn *c)
+{
+    conn_free(c);
+}
+
+bool conn_send(conn *c, const mqtt_packet *p)
+{
+    if (c->state == CONN_CLOSING && p->type != MQTT_DISCONNECT && p->type != MQTT_CONNACK)
+        return false;
+    uint8_t version = c->version ? c->version : MQTT_V5;
+    size_t len = mqtt_encoded_length(p, version);
+    if (len == 0 || len > c->client_max_packet)
+        return false;
+    size_t n = mqtt_encode_evbuffer(bufferevent_get_output(c->bev), p, version);
+    c->broker->stats.bytes_out += n;
+    return n == len;
+}
+
+size_t conn_output_pending(const conn *c)
+{
+    return evbuffer_get_length(bufferevent_get_output(c->bev));
+}
+
+/* Frees the connection once its last bytes (CONNACK or DISCONNECT) are written. */
+static void close_after_flush_cb(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    conn_free(arg);
+}
+
+static void close_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    (void)bev, (void)what;
+    conn_free(arg);
+}
+
+void conn_close(conn *c, uint8_t reason, bool send_disconnect, const char *why)
+{
+    if (c->state == CONN_CLOSING)
+        return;
+    bool was_active = c->state == CONN_ACTIVE;
+    log_msg(reason ? LOG_INFO : LOG_DEBUG, "conn", "closing conn=%llu peer=%s client=%s reason=0x%02x why=\"%s\"",
+            (unsigned long long)c->id, c->peer, c->session ? c->session->client_id : "-", reason, why);
+    if (send_disconnect && was_active && c->version == MQTT_V5) {
+        mqtt_packet d = {.type = MQTT_DISCONNECT};
+        d.u.disconnect.reason_code = reason;
+        conn_send(c, &d);
+    }
+    c->state = CONN_CLOSING;
+    if (c->session) {
+        session *s = c->session;
+        c->session = NULL;
+        s->conn = NULL;
+        session_detach(s);
+    }
+    bufferevent_disable(c->bev, EV_READ);
+    set_read_timeout(c, 0);
+    if (conn_output_pending(c) == 0) {
+        conn_free(c);
+        return;
+    }
+    /* Let the final packet go out, but never wait on a client that stopped reading. */
+    struct timeval tv = {2, 0};
+    bufferevent_set_timeouts(c->bev, NULL, &tv);
+    bufferevent_setcb(c->bev, NULL, close_after_flush_cb, close_event_cb, c);
+    bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+}
+
+/* Packets a client may send once connected, and the handler for each. */
+static bool dispatch(conn *c, const mqtt_packet *p, int rc, const mqtt_error *err)
+{
+    if (c->state == CONN_AWAIT_CONNECT) {
+        if (p->type != MQTT_CONNECT) {
+            conn_close(c, MQTT_RC_PROTOCOL_ERROR, false, "first packet is not CONNECT");
+            return false;
+        }
+        return handle_connect(c, p, rc, err);
+    }
+    if (rc != 0 && !(rc == MQTT_RC_PAYLOAD_FORMAT_INVALID && p->type == MQTT_PUBLISH)) {
+        conn_close(c, (uint8_t)rc, true, err->rule);
+        return false;
+    }
+    switch (p->type) {
+    case MQTT_CONNECT: conn_close(c, MQTT_RC_PROTOCOL_ERROR, true, "second CONNECT"); return false;
+    case MQTT_PUBLISH: return handle_publish(c, p, rc);
+    case MQTT_PUBACK:
+    case MQTT_PUBREC:
+    case MQTT_PUBCOMP: return handle_outbound_ack(c, p);
+    case MQTT_PUBREL: return handle_pubrel(c, p);
+    case MQTT_SUBSCRIBE: return handle_subscribe(c, p);
+    case MQTT_UNSUBSCRIBE: return handle_unsubscribe(c, p);
+    case MQTT_PINGREQ: {
+        mqtt_packet resp = {.type = MQTT_PINGRESP};
+        conn_send(c, &resp);
+        return true;
+    }
+    case MQTT_DISCONNECT: return handle_disconnect(c, p);
+    case MQTT_AUTH:
+        conn_close(c, MQTT_RC_PROTOCOL_ERROR, true, "AUTH without an authentication method");
+        return false;
+    default: conn_close(c, MQTT_RC_PROTOCOL_ERROR, true, "unexpected packet type"); return false;
+    }
+}
+
+/* Decodes every complete packet in the input buffer. */
+static void conn_read_cb(struct bufferevent *bev, void *arg)
+{
+    conn *c = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    uint32_t max = c->broker->config.limits.max_packet_size;
+    while (c->state != CONN_CLOSING) {
+        size_t avail = evbuffer_get_length(in);
+        if (avail < 2)
+            return;
+        mqtt_frame frame;
+        mqtt_error err = {0};
+        const uint8_t *head = evbuffer_pullup(in, avail < 5 ? (ev_ssize_t)avail : 5);
+        enum mqtt_frame_status st = mqtt_frame_parse(head, avail < 5 ? avail : 5, max, &frame, &err);
+        if (st == MQTT_FRAME_INCOMPLETE)
+            return;
+        if (st == MQTT_FRAME_ERROR) {
+            conn_close(c, err.reason, true, err.rule);
+            return;
+        }
+        if (avail < frame.total_len)
+            return;
+        const uint8_t *pkt = evbuffer_pullup(in, frame.total_len);
+        mqtt_packet p;
+        int rc = mqtt_decode(pkt, frame.total_len, c->version, MQTT_ROLE_SERVER, &p, &err);
+        c->broker->stats.bytes_in += frame.total_len;
+        bool keep = dispatch(c, &p, rc, &err);
+        if (!keep)
+            return; /* the connection may be freed: do not touch it */
+        evbuffer_drain(in, frame.total_len);
+    }
+}
+
+static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    (void)bev;
+    conn *c = arg;
+    if (what & BEV_EVENT_TIMEOUT) {
+        bool waiting_connect = c->state == CONN_AWAIT_CONNECT;
+        conn_close(c, MQTT_RC_KEEP_ALIVE_TIMEOUT, !waiting_connect,
+                   waiting_connect ? "no CONNECT in time" : "keep alive timeout");
+        return;
+    }
+    conn_close(c, MQTT_RC_UNSPECIFIED_ERROR, false, (what & BEV_EVENT_EOF) ? "connection lost (EOF)" : "socket error");
+}
+
+void conn_set_keep_alive(conn *c, uint16_t seconds)
+{
+    c->keep_alive = seconds;
+    /* One and a half times the Keep Alive [MQTT-3.1.2-22]. */
+    set_read_timeout(c, ((uint32_t)seconds * 3 + 1) / 2);
+}

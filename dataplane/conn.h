@@ -1,0 +1,59 @@
+/* One client connection: reads and frames packets, dispatches them to the
+ * handlers, writes encoded packets, enforces keep alive, and closes with the
+ * right reason. The transport below is a libevent bufferevent (plain TCP now;
+ * TLS and WebSockets plug in as other bufferevents).
+ *
+ * Ownership: the broker's connection list owns each conn; a conn owns its
+ * bufferevent and its topic alias table. `session` is borrowed (see session.h). */
+#ifndef EG_CONN_H
+#define EG_CONN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "broker.h"
+#include "mqtt_packet.h"
+
+struct bufferevent;
+struct session;
+
+enum conn_state { CONN_AWAIT_CONNECT, CONN_ACTIVE, CONN_CLOSING };
+
+typedef struct conn {
+    struct conn *prev, *next;
+    broker *broker;
+    struct bufferevent *bev;
+    struct session *session;
+    uint64_t id;
+    uint8_t state;      /* enum conn_state */
+    uint8_t version;    /* MQTT_V311 or MQTT_V5 once CONNECT is read */
+    uint16_t keep_alive; /* effective, seconds; 0 = none */
+    uint16_t client_receive_maximum; /* how many QoS 1/2 we may have unacknowledged */
+    uint32_t client_max_packet;      /* largest packet the client accepts */
+    uint16_t topic_alias_count;      /* size of topic_aliases */
+    char **topic_aliases;            /* client->server aliases, owned, lazily allocated */
+    bool request_problem_information;
+    char peer[64];
+} conn;
+
+/* Takes ownership of an accepted socket's bufferevent. NULL on failure (the bufferevent is freed). */
+conn *conn_new(broker *b, struct bufferevent *bev, const char *peer);
+
+/* Encodes and queues a packet for the client. Returns false if it could not
+ * be encoded (e.g. over the client's Maximum Packet Size). */
+bool conn_send(conn *c, const mqtt_packet *p);
+/* Bytes waiting in the output buffer. */
+size_t conn_output_pending(const conn *c);
+
+/* Enforces Keep Alive: the connection closes after 1.5x `seconds` without a packet (0: never). */
+void conn_set_keep_alive(conn *c, uint16_t seconds);
+
+/* Closes the connection. v5 clients first get DISCONNECT `reason` when
+ * `send_disconnect` (v3.1.1 clients just see the socket close). The will is
+ * published unless the client disconnected normally. */
+void conn_close(conn *c, uint8_t reason, bool send_disconnect, const char *why);
+
+/* Frees a closing connection without waiting for its output (shutdown). */
+void conn_free_now(conn *c);
+
+#endif

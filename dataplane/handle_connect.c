@@ -1,0 +1,182 @@
+/* CONNECT: validation outcome, authorization, client identifier, session
+ * take-over / resumption, keep alive and session expiry caps, CONNACK. */
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "authorizer.h"
+#include "handlers.h"
+#include "log.h"
+#include "session.h"
+
+/* Answers a refused CONNECT in the client's protocol version, then closes. */
+static bool refuse(conn *c, uint8_t version, uint8_t reason, const char *why)
+{
+    mqtt_packet ack = {.type = MQTT_CONNACK};
+    c->broker->stats.connect_refused++;
+    if (version >= MQTT_V5) {
+        c->version = MQTT_V5;
+        ack.u.connack.reason_code = reason;
+        if (why) {
+            ack.u.connack.props.present = MQTT_PROP_BIT(MQTT_PROP_REASON_STRING);
+            ack.u.connack.props.reason_string = (mqtt_bytes){(const uint8_t *)why, (uint32_t)strlen(why)};
+        }
+        conn_send(c, &ack);
+    } else if (reason != MQTT_RC_MALFORMED_PACKET && reason != MQTT_RC_PROTOCOL_ERROR) {
+        /* v3.1.1 has return codes only for these refusals; other violations just close. */
+        c->version = MQTT_V311;
+        ack.u.connack.reason_code = mqtt_v311_connack_code(reason);
+        conn_send(c, &ack);
+    }
+    conn_close(c, reason, false, why);
+    return false;
+}
+
+/* Server-assigned identifiers: "eg-" and 16 random hex digits. */
+static bool assign_client_id(char *out, size_t len)
+{
+    unsigned char rnd[8];
+    if (RAND_bytes(rnd, sizeof rnd) != 1)
+        return false;
+    int n = snprintf(out, len, "eg-");
+    for (size_t i = 0; i < sizeof rnd; i++)
+        n += snprintf(out + n, len - (size_t)n, "%02x", rnd[i]);
+    return true;
+}
+
+static uint32_t session_expiry_for(const mqtt_connect *in, uint32_t max)
+{
+    if (in->protocol_version != MQTT_V5)
+        return in->clean_start ? 0 : max; /* v3.1.1 persistent sessions use the maximum */
+    uint32_t requested = mqtt_prop_has(&in->props, MQTT_PROP_SESSION_EXPIRY_INTERVAL) ? in->props.session_expiry_interval : 0;
+    return requested < max ? requested : max;
+}
+
+static void read_client_limits(conn *c, const mqtt_connect *in)
+{
+    const mqtt_properties *p = &in->props;
+    if (mqtt_prop_has(p, MQTT_PROP_RECEIVE_MAXIMUM))
+        c->client_receive_maximum = p->receive_maximum;
+    if (mqtt_prop_has(p, MQTT_PROP_MAXIMUM_PACKET_SIZE))
+        c->client_max_packet = p->maximum_packet_size;
+    c->request_problem_information =
+        !mqtt_prop_has(p, MQTT_PROP_REQUEST_PROBLEM_INFORMATION) || p->request_problem_information;
+}
+
+static bool attach_will(session *s, const mqtt_connect *in)
+{
+    if (!in->will_flag)
+        return true;
+    broker_msg *will = broker_msg_new_raw(in->will_topic, in->will_payload, in->will_qos, in->will_retain,
+                                          &in->will_props, s->id, broker_now_ms());
+    if (!will)
+        return false;
+    uint32_t delay = mqtt_prop_has(&in->will_props, MQTT_PROP_WILL_DELAY_INTERVAL) ? in->will_props.will_delay_interval : 0;
+    session_set_will(s, will, delay);
+    return true;
+}
+
+static void send_connack(conn *c, const mqtt_connect *in, bool present, uint32_t expiry, uint16_t keep_alive,
+                         mqtt_bytes assigned_id, char *response_info)
+{
+    const broker_limits *lim = &c->broker->config.limits;
+    mqtt_packet ack = {.type = MQTT_CONNACK};
+    ack.u.connack.session_present = present;
+    mqtt_properties *p = &ack.u.connack.props;
+    if (c->version == MQTT_V5) {
+        p->present = MQTT_PROP_BIT(MQTT_PROP_RECEIVE_MAXIMUM) | MQTT_PROP_BIT(MQTT_PROP_MAXIMUM_PACKET_SIZE) |
+                     MQTT_PROP_BIT(MQTT_PROP_TOPIC_ALIAS_MAXIMUM) | MQTT_PROP_BIT(MQTT_PROP_RETAIN_AVAILABLE) |
+                     MQTT_PROP_BIT(MQTT_PROP_WILDCARD_SUBSCRIPTION_AVAILABLE) |
+                     MQTT_PROP_BIT(MQTT_PROP_SUBSCRIPTION_IDENTIFIER_AVAILABLE) |
+                     MQTT_PROP_BIT(MQTT_PROP_SHARED_SUBSCRIPTION_AVAILABLE);
+        p->receive_maximum = lim->receive_maximum;
+        p->maximum_packet_size = lim->max_packet_size;
+        p->topic_alias_maximum = lim->topic_alias_maximum;
+        p->retain_available = p->wildcard_subscription_available = 1;
+        p->subscription_identifier_available = p->shared_subscription_available = 1;
+        uint32_t requested = mqtt_prop_has(&in->props, MQTT_PROP_SESSION_EXPIRY_INTERVAL) ? in->props.session_expiry_interval : 0;
+        if (requested != expiry) {
+            p->present |= MQTT_PROP_BIT(MQTT_PROP_SESSION_EXPIRY_INTERVAL);
+            p->session_expiry_interval = expiry;
+        }
+        if (keep_alive != in->keep_alive) {
+            p->present |= MQTT_PROP_BIT(MQTT_PROP_SERVER_KEEP_ALIVE);
+            p->server_keep_alive = keep_alive;
+        }
+        if (assigned_id.len) {
+            p->present |= MQTT_PROP_BIT(MQTT_PROP_ASSIGNED_CLIENT_IDENTIFIER);
+            p->assigned_client_identifier = assigned_id;
+        }
+        if (response_info) {
+            p->present |= MQTT_PROP_BIT(MQTT_PROP_RESPONSE_INFORMATION);
+            p->response_information = (mqtt_bytes){(const uint8_t *)response_info, (uint32_t)strlen(response_info)};
+        }
+    }
+    conn_send(c, &ack);
+}
+
+bool handle_connect(conn *c, const mqtt_packet *p, int decode_rc, const mqtt_error *err)
+{
+    broker *b = c->broker;
+    const broker_limits *lim = &b->config.limits;
+    if (decode_rc != 0)
+        return refuse(c, err->version, (uint8_t)decode_rc, err->rule);
+    const mqtt_connect *in = &p->u.connect;
+    c->version = in->protocol_version;
+    if (c->version == MQTT_V5 && mqtt_prop_has(&in->props, MQTT_PROP_AUTHENTICATION_METHOD))
+        return refuse(c, c->version, MQTT_RC_BAD_AUTHENTICATION_METHOD, "enhanced authentication is not supported");
+    uint8_t verdict = b->auth->connect(b->auth->ctx, c, in);
+    if (verdict)
+        return refuse(c, c->version, verdict, "not authorized");
+
+    char assigned[40] = "";
+    mqtt_bytes client_id = in->client_id;
+    if (client_id.len == 0) {
+        if (!assign_client_id(assigned, sizeof assigned))
+            return refuse(c, c->version, MQTT_RC_SERVER_UNAVAILABLE, "no randomness for a client identifier");
+        client_id = (mqtt_bytes){(const uint8_t *)assigned, (uint32_t)strlen(assigned)};
+    }
+    if (c->version == MQTT_V5)
+        read_client_limits(c, in);
+
+    session *s = session_find(b, client_id);
+    if (s && s->conn) /* take-over: the session may be destroyed here when it has no expiry */
+        conn_close(s->conn, MQTT_RC_SESSION_TAKEN_OVER, true, "session taken over");
+    s = session_find(b, client_id);
+    if (s && in->clean_start) {
+        session_destroy(s);
+        s = NULL;
+    }
+    bool present = s != NULL;
+    if (!s && !(s = session_create(b, client_id)))
+        return refuse(c, c->version, MQTT_RC_SERVER_UNAVAILABLE, "out of memory");
+    s->expiry_interval = session_expiry_for(in, lim->max_session_expiry);
+    s->conn = c;
+    c->session = s;
+    session_clear_will(s); /* a reconnect cancels a will still waiting for its delay */
+    if (!attach_will(s, in)) {
+        conn_close(c, MQTT_RC_SERVER_UNAVAILABLE, false, "out of memory");
+        return false;
+    }
+
+    uint16_t keep_alive = in->keep_alive;
+    if (keep_alive == 0 || keep_alive > lim->max_keep_alive)
+        keep_alive = lim->max_keep_alive;
+    c->state = CONN_ACTIVE;
+    conn_set_keep_alive(c, keep_alive);
+
+    char response_info[96];
+    bool want_response_info = c->version == MQTT_V5 &&
+                              mqtt_prop_has(&in->props, MQTT_PROP_REQUEST_RESPONSE_INFORMATION) &&
+                              in->props.request_response_information;
+    if (want_response_info)
+        snprintf(response_info, sizeof response_info, "responses/%s", s->client_id);
+    send_connack(c, in, present, s->expiry_interval, keep_alive,
+                 (mqtt_bytes){(const uint8_t *)assigned, (uint32_t)strlen(assigned)},
+                 want_response_info ? response_info : NULL);
+    log_msg(LOG_INFO, "conn", "connected conn=%llu peer=%s client=%s version=%u clean=%d present=%d expiry=%u keepalive=%u",
+            (unsigned long long)c->id, c->peer, s->client_id, c->version, in->clean_start, present,
+            s->expiry_interval, keep_alive);
+    session_resume(s);
+    return true;
+}

@@ -1,0 +1,136 @@
+/* PUBLISH from a client (QoS 0/1/2, topic aliases, authorization, payload
+ * format), PUBREL, and the client's acknowledgements of our PUBLISHes. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "authorizer.h"
+#include "handlers.h"
+#include "log.h"
+#include "session.h"
+
+static void send_ack(conn *c, uint8_t type, uint16_t packet_id, uint8_t reason)
+{
+    mqtt_packet p = {.type = type};
+    p.u.ack.packet_id = packet_id;
+    p.u.ack.reason_code = reason;
+    conn_send(c, &p);
+}
+
+/* Resolves the Topic Alias (section 3.3.2.3.4). False when the connection was closed. */
+static bool resolve_topic(conn *c, const mqtt_publish *pub, mqtt_bytes *topic)
+{
+    *topic = pub->topic;
+    if (!mqtt_prop_has(&pub->props, MQTT_PROP_TOPIC_ALIAS))
+        return true;
+    uint16_t alias = pub->props.topic_alias;
+    uint16_t max = c->broker->config.limits.topic_alias_maximum;
+    if (alias == 0 || alias > max) {
+        conn_close(c, MQTT_RC_TOPIC_ALIAS_INVALID, true, "topic alias out of range");
+        return false;
+    }
+    if (!c->topic_aliases) {
+        c->topic_aliases = calloc(max, sizeof *c->topic_aliases);
+        if (!c->topic_aliases) {
+            conn_close(c, MQTT_RC_UNSPECIFIED_ERROR, true, "out of memory");
+            return false;
+        }
+        c->topic_alias_count = max;
+    }
+    char **slot = &c->topic_aliases[alias - 1];
+    if (pub->topic.len == 0) {
+        if (!*slot) {
+            conn_close(c, MQTT_RC_PROTOCOL_ERROR, true, "topic alias not set");
+            return false;
+        }
+        *topic = (mqtt_bytes){(const uint8_t *)*slot, (uint32_t)strlen(*slot)};
+        return true;
+    }
+    char *copy = strndup((const char *)pub->topic.data, pub->topic.len);
+    if (!copy) {
+        conn_close(c, MQTT_RC_UNSPECIFIED_ERROR, true, "out of memory");
+        return false;
+    }
+    free(*slot);
+    *slot = copy;
+    return true;
+}
+
+/* Negative outcome of a PUBLISH before routing: v5 acknowledges QoS 1/2 with the reason,
+ * QoS 0 is dropped; v3.1.1 has no way to say no and is disconnected. */
+static bool refuse_publish(conn *c, const mqtt_publish *pub, uint8_t reason, const char *why)
+{
+    if (c->version != MQTT_V5) {
+        conn_close(c, reason, false, why);
+        return false;
+    }
+    if (pub->qos == 1)
+        send_ack(c, MQTT_PUBACK, pub->packet_id, reason);
+    else if (pub->qos == 2)
+        send_ack(c, MQTT_PUBREC, pub->packet_id, reason);
+    return true;
+}
+
+bool handle_publish(conn *c, const mqtt_packet *p, int decode_rc)
+{
+    broker *b = c->broker;
+    session *s = c->session;
+    const mqtt_publish *pub = &p->u.publish;
+    mqtt_bytes topic;
+    if (!resolve_topic(c, pub, &topic))
+        return false;
+    b->stats.publish_in++;
+    if (decode_rc == MQTT_RC_PAYLOAD_FORMAT_INVALID)
+        return refuse_publish(c, pub, MQTT_RC_PAYLOAD_FORMAT_INVALID, "payload is not UTF-8 as announced");
+    if (!b->auth->can_publish(b->auth->ctx, c, topic)) {
+        b->stats.publish_denied++;
+        log_msg(LOG_INFO, "auth", "publish denied client=%s topic=%.*s", s->client_id, (int)topic.len,
+                (const char *)topic.data);
+        return refuse_publish(c, pub, MQTT_RC_NOT_AUTHORIZED, "not authorized to publish");
+    }
+    if (pub->qos == 2) {
+        int added = session_qos2_add(s, pub->packet_id);
+        if (added == 0) { /* a re-sent PUBLISH whose PUBREC was lost: not routed twice */
+            send_ack(c, MQTT_PUBREC, pub->packet_id, 0);
+            return true;
+        }
+        if (added < 0 || s->qos2_count > b->config.limits.receive_maximum) {
+            session_qos2_remove(s, pub->packet_id);
+            conn_close(c, MQTT_RC_RECEIVE_MAXIMUM_EXCEEDED, true, "receive maximum exceeded");
+            return false;
+        }
+    }
+    broker_msg *m = broker_msg_new(pub, topic, s->id, broker_now_ms());
+    if (!m) {
+        log_msg(LOG_ERROR, "publish", "out of memory client=%s", s->client_id);
+        return refuse_publish(c, pub, MQTT_RC_UNSPECIFIED_ERROR, "out of memory");
+    }
+    int receivers = broker_publish(b, m);
+    broker_msg_unref(m);
+    uint8_t reason = (receivers == 0 && c->version == MQTT_V5) ? MQTT_RC_NO_MATCHING_SUBSCRIBERS : 0;
+    if (pub->qos == 1)
+        send_ack(c, MQTT_PUBACK, pub->packet_id, reason);
+    else if (pub->qos == 2)
+        send_ack(c, MQTT_PUBREC, pub->packet_id, reason);
+    return true;
+}
+
+bool handle_pubrel(conn *c, const mqtt_packet *p)
+{
+    bool known = session_qos2_remove(c->session, p->u.ack.packet_id);
+    send_ack(c, MQTT_PUBCOMP, p->u.ack.packet_id, known ? 0 : MQTT_RC_PACKET_IDENTIFIER_NOT_FOUND);
+    return true;
+}
+
+bool handle_outbound_ack(conn *c, const mqtt_packet *p)
+{
+    session *s = c->session;
+    uint16_t id = p->u.ack.packet_id;
+    if (p->type == MQTT_PUBREC) {
+        int outcome = session_on_pubrec(s, id, p->u.ack.reason_code);
+        if (outcome != 0)
+            send_ack(c, MQTT_PUBREL, id, outcome > 0 ? 0 : MQTT_RC_PACKET_IDENTIFIER_NOT_FOUND);
+        return true;
+    }
+    session_on_puback(s, id); /* PUBACK or PUBCOMP */
+    return true;
+}

@@ -1,0 +1,130 @@
+/* SUBSCRIBE (filter validation, authorization, options, retained messages) and UNSUBSCRIBE. */
+#include <stdlib.h>
+
+#include "authorizer.h"
+#include "handlers.h"
+#include "log.h"
+#include "mqtt_topic.h"
+#include "retain_store.h"
+#include "session.h"
+
+#define SUBSCRIBED_NEW 0x01
+#define SUBSCRIBED_OK 0x02
+
+/* Decides one entry: returns the SUBACK code; *state gets SUBSCRIBED_* bits. */
+static uint8_t subscribe_one(conn *c, const mqtt_subscription *e, uint32_t sub_id, uint8_t *state)
+{
+    broker *b = c->broker;
+    bool v5 = c->version == MQTT_V5;
+    *state = 0;
+    if (mqtt_topic_filter_check(e->filter) != 0)
+        return v5 ? MQTT_RC_TOPIC_FILTER_INVALID : MQTT_V311_SUBACK_FAILURE;
+    if (!b->auth->can_subscribe(b->auth->ctx, c, e->filter)) {
+        b->stats.subscribe_denied++;
+        log_msg(LOG_INFO, "auth", "subscribe denied client=%s filter=%.*s", c->session->client_id, (int)e->filter.len,
+                (const char *)e->filter.data);
+        return v5 ? MQTT_RC_NOT_AUTHORIZED : MQTT_V311_SUBACK_FAILURE;
+    }
+    uint8_t options = e->qos;
+    if (v5)
+        options |= (uint8_t)((e->no_local ? 0x04 : 0) | (e->retain_as_published ? 0x08 : 0) | e->retain_handling << 4);
+    int added = session_subscribe(c->session, e->filter, options, sub_id);
+    if (added < 0)
+        return v5 ? MQTT_RC_UNSPECIFIED_ERROR : MQTT_V311_SUBACK_FAILURE;
+    *state = SUBSCRIBED_OK | (added ? SUBSCRIBED_NEW : 0);
+    return e->qos;
+}
+
+typedef struct retained_delivery {
+    session *session;
+    uint8_t granted;
+    const uint32_t *sub_id;
+} retained_delivery;
+
+static void send_retained(void *ctx, broker_msg *m)
+{
+    retained_delivery *rd = ctx;
+    uint8_t qos = m->qos < rd->granted ? m->qos : rd->granted;
+    /* Retained messages sent because of a subscription keep RETAIN=1 [MQTT-3.3.1-8]. */
+    session_deliver(rd->session, m, qos, true, rd->sub_id, rd->sub_id ? 1 : 0);
+}
+
+/* Retain Handling: 0 always, 1 only for a new subscription, 2 never; never to shared subscriptions. */
+static void deliver_retained(conn *c, const mqtt_subscription *e, uint8_t state, uint32_t sub_id)
+{
+    if (!(state & SUBSCRIBED_OK) || e->retain_handling == 2 || (e->retain_handling == 1 && !(state & SUBSCRIBED_NEW)))
+        return;
+    mqtt_bytes group, inner;
+    if (mqtt_topic_shared_split(e->filter, &group, &inner) != 0)
+        return;
+    retained_delivery rd = {c->session, e->qos, sub_id ? &sub_id : NULL};
+    retain_store_match(c->broker->retained, e->filter, broker_now_ms(), send_retained, &rd);
+}
+
+bool handle_subscribe(conn *c, const mqtt_packet *p)
+{
+    const mqtt_subscribe *sub = &p->u.subscribe;
+    uint32_t sub_id = 0;
+    size_t pos = 0;
+    mqtt_props_subscription_id_next(&sub->props, &pos, &sub_id);
+    uint8_t *codes = malloc(sub->count * 2u);
+    if (!codes) {
+        conn_close(c, MQTT_RC_UNSPECIFIED_ERROR, true, "out of memory");
+        return false;
+    }
+    uint8_t *states = codes + sub->count;
+    mqtt_subscription e;
+    pos = 0;
+    for (uint32_t i = 0; mqtt_subscribe_next(sub, &pos, &e) && i < sub->count; i++)
+        codes[i] = subscribe_one(c, &e, sub_id, &states[i]);
+
+    mqtt_packet ack = {.type = MQTT_SUBACK};
+    ack.u.suback.packet_id = sub->packet_id;
+    ack.u.suback.reason_codes = (mqtt_bytes){codes, sub->count};
+    conn_send(c, &ack);
+
+    pos = 0;
+    for (uint32_t i = 0; mqtt_subscribe_next(sub, &pos, &e) && i < sub->count; i++)
+        deliver_retained(c, &e, states[i], sub_id);
+    free(codes);
+    return true;
+}
+
+bool handle_unsubscribe(conn *c, const mqtt_packet *p)
+{
+    const mqtt_unsubscribe *unsub = &p->u.unsubscribe;
+    uint8_t *codes = malloc(unsub->count ? unsub->count : 1);
+    if (!codes) {
+        conn_close(c, MQTT_RC_UNSPECIFIED_ERROR, true, "out of memory");
+        return false;
+    }
+    size_t pos = 0;
+    mqtt_bytes filter;
+    for (uint32_t i = 0; mqtt_unsubscribe_next(unsub, &pos, &filter) && i < unsub->count; i++)
+        codes[i] = session_unsubscribe(c->session, filter) ? 0 : MQTT_RC_NO_SUBSCRIPTION_EXISTED;
+    mqtt_packet ack = {.type = MQTT_UNSUBACK};
+    ack.u.suback.packet_id = unsub->packet_id;
+    ack.u.suback.reason_codes = (mqtt_bytes){codes, unsub->count};
+    conn_send(c, &ack);
+    free(codes);
+    return true;
+}
+
+bool handle_disconnect(conn *c, const mqtt_packet *p)
+{
+    const mqtt_reason_packet *d = &p->u.disconnect;
+    session *s = c->session;
+    if (c->version == MQTT_V5 && mqtt_prop_has(&d->props, MQTT_PROP_SESSION_EXPIRY_INTERVAL)) {
+        /* A session that was to end at disconnect cannot be made persistent now [MQTT-3.14.2-2]. */
+        if (s->expiry_interval == 0 && d->props.session_expiry_interval != 0) {
+            conn_close(c, MQTT_RC_PROTOCOL_ERROR, true, "session expiry set at DISCONNECT after 0 at CONNECT");
+            return false;
+        }
+        uint32_t max = c->broker->config.limits.max_session_expiry;
+        s->expiry_interval = d->props.session_expiry_interval < max ? d->props.session_expiry_interval : max;
+    }
+    if (d->reason_code != MQTT_RC_DISCONNECT_WITH_WILL)
+        session_clear_will(s);
+    conn_close(c, 0, false, "client disconnected");
+    return false;
+}

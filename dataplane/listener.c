@@ -1,0 +1,118 @@
+#include "listener.h"
+
+#include <arpa/inet.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn.h"
+#include "log.h"
+
+struct listener {
+    broker *broker;
+    struct evconnlistener *evl;
+    listener_config cfg;
+    int port;
+};
+
+static void format_peer(const struct sockaddr *sa, char *out, size_t len)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+        port = ntohs(in->sin_port);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+        port = ntohs(in6->sin6_port);
+    }
+    snprintf(out, len, "%s:%d", host, port);
+}
+
+static void accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa, int socklen, void *arg)
+{
+    (void)evl, (void)socklen;
+    listener *l = arg;
+    if (l->broker->shutting_down) {
+        evutil_closesocket(fd);
+        return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* MQTT packets are small and latency matters */
+    struct bufferevent *bev = bufferevent_socket_new(l->broker->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (!bev) {
+        log_msg(LOG_ERROR, "listener", "cannot allocate a connection");
+        evutil_closesocket(fd);
+        return;
+    }
+    char peer[64];
+    format_peer(sa, peer, sizeof peer);
+    conn_new(l->broker, bev, peer);
+}
+
+static void accept_error_cb(struct evconnlistener *evl, void *arg)
+{
+    (void)evl;
+    listener *l = arg;
+    /* EMFILE and friends: log and keep listening; the next accept may succeed. */
+    log_msg(LOG_ERROR, "listener", "accept failed on port %d: %s", l->port,
+            evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+}
+
+listener *listener_start(broker *b, const listener_config *cfg)
+{
+    if (cfg->type != LISTENER_MQTT) {
+        log_msg(LOG_ERROR, "listener", "listener type %s is not available yet", listener_type_name(cfg->type));
+        return NULL;
+    }
+    struct sockaddr_storage ss;
+    int sslen = sizeof ss;
+    char addr[96];
+    snprintf(addr, sizeof addr, strchr(cfg->bind, ':') ? "[%s]:%u" : "%s:%u", cfg->bind, cfg->port);
+    memset(&ss, 0, sizeof ss);
+    if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)&ss, &sslen) != 0) {
+        log_msg(LOG_ERROR, "listener", "cannot parse address %s", addr);
+        return NULL;
+    }
+    listener *l = calloc(1, sizeof *l);
+    if (!l)
+        return NULL;
+    l->broker = b;
+    l->cfg = *cfg;
+    l->evl = evconnlistener_new_bind(b->base, accept_cb, l, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 1024,
+                                     (struct sockaddr *)&ss, sslen);
+    if (!l->evl) {
+        log_msg(LOG_ERROR, "listener", "cannot listen on %s: %s", addr,
+                evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+        free(l);
+        return NULL;
+    }
+    evconnlistener_set_error_cb(l->evl, accept_error_cb);
+    struct sockaddr_storage bound;
+    socklen_t blen = sizeof bound;
+    getsockname(evconnlistener_get_fd(l->evl), (struct sockaddr *)&bound, &blen);
+    l->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                                : ((struct sockaddr_in *)&bound)->sin_port);
+    log_msg(LOG_INFO, "listener", "listening type=%s address=%s port=%d", listener_type_name(cfg->type), cfg->bind,
+            l->port);
+    return l;
+}
+
+int listener_port(const listener *l)
+{
+    return l->port;
+}
+
+void listener_stop(listener *l)
+{
+    if (!l)
+        return;
+    evconnlistener_free(l->evl);
+    free(l);
+}

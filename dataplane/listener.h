@@ -1,0 +1,17 @@
+/* Listening sockets: accept connections and hand them to conn_new as
+ * bufferevents (the transport seam: TLS and WebSockets add their own here). */
+#ifndef EG_LISTENER_H
+#define EG_LISTENER_H
+
+#include "broker.h"
+#include "config.h"
+
+typedef struct listener listener;
+
+/* Binds and starts accepting. NULL on failure (logged). */
+listener *listener_start(broker *b, const listener_config *cfg);
+/* The port actually bound (useful with port 0). */
+int listener_port(const listener *l);
+void listener_stop(listener *l);
+
+#endif

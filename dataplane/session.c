@@ -1,0 +1,503 @@
+/* Session state and message delivery to one client. */
+#include "session.h"
+
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn.h"
+#include "log.h"
+#include "strmap.h"
+#include "sub_tree.h"
+
+session *session_find(broker *b, mqtt_bytes client_id)
+{
+    return strmap_get(b->sessions, client_id.data, client_id.len);
+}
+
+session *session_create(broker *b, mqtt_bytes client_id)
+{
+    session *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->client_id = malloc(client_id.len + 1);
+    if (!s->client_id) {
+        free(s);
+        return NULL;
+    }
+    memcpy(s->client_id, client_id.data, client_id.len);
+    s->client_id[client_id.len] = '\0';
+    s->client_id_len = client_id.len;
+    s->broker = b;
+    s->id = ++b->next_session_id;
+    if (strmap_put(b->sessions, client_id.data, client_id.len, s) != 0) {
+        free(s->client_id);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+static void delivery_free(delivery *d)
+{
+    broker_msg_unref(d->msg);
+    free(d->sub_ids);
+    free(d);
+}
+
+static void free_delivery_list(delivery *d)
+{
+    while (d) {
+        delivery *next = d->next;
+        delivery_free(d);
+        d = next;
+    }
+}
+
+static void publish_will_now(session *s)
+{
+    broker_msg *will = s->will;
+    s->will = NULL;
+    if (s->will_timer)
+        evtimer_del(s->will_timer);
+    if (will) {
+        log_msg(LOG_INFO, "session", "publishing will client=%s topic=%.*s", s->client_id, (int)will->topic.len,
+                (const char *)will->topic.data);
+        broker_publish(s->broker, will);
+        broker_msg_unref(will);
+    }
+}
+
+void session_destroy(session *s)
+{
+    broker *b = s->broker;
+    /* A will still waiting for its delay goes out when the session ends [MQTT-3.1.3-9]. */
+    publish_will_now(s);
+    for (uint32_t i = 0; i < s->sub_count; i++) {
+        mqtt_bytes f = {(const uint8_t *)s->subs[i].filter, s->subs[i].filter_len};
+        sub_tree_remove(b->subs, f, s);
+        free(s->subs[i].filter);
+    }
+    free(s->subs);
+    free_delivery_list(s->inflight);
+    free_delivery_list(s->queue);
+    free(s->qos2_pending);
+    if (s->expiry_timer)
+        event_free(s->expiry_timer);
+    if (s->will_timer)
+        event_free(s->will_timer);
+    strmap_remove(b->sessions, s->client_id, s->client_id_len);
+    free(s->client_id);
+    free(s);
+}
+
+static session_sub *find_sub(session *s, mqtt_bytes filter)
+{
+    for (uint32_t i = 0; i < s->sub_count; i++)
+        if (s->subs[i].filter_len == filter.len && memcmp(s->subs[i].filter, filter.data, filter.len) == 0)
+            return &s->subs[i];
+    return NULL;
+}
+
+int session_subscribe(session *s, mqtt_bytes filter, uint8_t options, uint32_t subscription_id)
+{
+    session_sub *existing = find_sub(s, filter);
+    if (!existing && s->sub_count == s->sub_cap) {
+        uint32_t cap = s->sub_cap ? s->sub_cap * 2 : 4;
+        session_sub *grown = realloc(s->subs, cap * sizeof *grown);
+        if (!grown)
+            return -1;
+        s->subs = grown;
+        s->sub_cap = cap;
+    }
+    if (sub_tree_add(s->broker->subs, filter, s, options, subscription_id) < 0)
+        return -1;
+    if (existing) {
+        existing->options = options;
+        existing->subscription_id = subscription_id;
+        return 0;
+    }
+    session_sub *sub = &s->subs[s->sub_count];
+    sub->filter = malloc(filter.len + 1);
+    if (!sub->filter) {
+        sub_tree_remove(s->broker->subs, filter, s);
+        return -1;
+    }
+    memcpy(sub->filter, filter.data, filter.len);
+    sub->filter[filter.len] = '\0';
+    sub->filter_len = filter.len;
+    sub->options = options;
+    sub->subscription_id = subscription_id;
+    s->sub_count++;
+    return 1;
+}
+
+bool session_unsubscribe(session *s, mqtt_bytes filter)
+{
+    session_sub *sub = find_sub(s, filter);
+    if (!sub)
+        return false;
+    sub_tree_remove(s->broker->subs, filter, s);
+    free(sub->filter);
+    *sub = s->subs[--s->sub_count];
+    return true;
+}
+
+static bool connected(const session *s)
+{
+    return s->conn && s->conn->state == CONN_ACTIVE;
+}
+
+static uint32_t window(const session *s)
+{
+    uint32_t w = s->broker->config.limits.max_inflight_out;
+    if (s->conn && s->conn->client_receive_maximum < w)
+        w = s->conn->client_receive_maximum;
+    return w;
+}
+
+/* Encodes the PUBLISH for one delivery. False if the client cannot take it
+ * (bigger than its Maximum Packet Size): the caller drops it for this client. */
+static bool send_publish(session *s, const delivery *d, bool dup)
+{
+    broker *b = s->broker;
+    const broker_msg *m = d->msg;
+    mqtt_packet p = {.type = MQTT_PUBLISH};
+    mqtt_publish *pub = &p.u.publish;
+    pub->dup = dup;
+    pub->qos = d->qos;
+    pub->retain = d->retain;
+    pub->topic = m->topic;
+    pub->packet_id = d->packet_id;
+    pub->payload = m->payload;
+    pub->props = m->props;
+    uint32_t left = broker_msg_remaining_expiry(m, broker_now_ms());
+    if (left != UINT32_MAX) {
+        pub->props.present |= MQTT_PROP_BIT(MQTT_PROP_MESSAGE_EXPIRY_INTERVAL);
+        pub->props.message_expiry_interval = left ? left : 1;
+    }
+    pub->props.subscription_ids = d->sub_ids;
+    pub->props.subscription_id_count = d->sub_id_count;
+    if (!conn_send(s->conn, &p)) {
+        b->stats.messages_too_large_dropped++;
+        log_msg(LOG_INFO, "session", "message dropped for client=%s topic=%.*s reason=too-large-for-client",
+                s->client_id, (int)m->topic.len, (const char *)m->topic.data);
+        return false;
+    }
+    b->stats.publish_out++;
+    return true;
+}
+
+static bool packet_id_in_use(const session *s, uint16_t id)
+{
+    for (const delivery *d = s->inflight; d; d = d->next)
+        if (d->packet_id == id)
+            return true;
+    return false;
+}
+
+static uint16_t next_packet_id(session *s)
+{
+    do {
+        s->next_packet_id = (uint16_t)(s->next_packet_id + 1);
+    } while (s->next_packet_id == 0 || packet_id_in_use(s, s->next_packet_id));
+    return s->next_packet_id;
+}
+
+static void inflight_append(session *s, delivery *d)
+{
+    d->next = NULL;
+    if (s->inflight_tail)
+        s->inflight_tail->next = d;
+    else
+        s->inflight = d;
+    s->inflight_tail = d;
+    s->inflight_count++;
+}
+
+/* Moves a delivery into the in-flight window and sends it. */
+static void start_delivery(session *s, delivery *d)
+{
+    d->packet_id = next_packet_id(s);
+    d->state = DELIVERY_AWAIT_ACK;
+    if (!send_publish(s, d, false)) {
+        delivery_free(d);
+        return;
+    }
+    inflight_append(s, d);
+}
+
+static delivery *queue_pop(session *s)
+{
+    delivery *d = s->queue;
+    if (!d)
+        return NULL;
+    s->queue = d->next;
+    if (!s->queue)
+        s->queue_tail = NULL;
+    s->queue_count--;
+    s->queue_bytes -= broker_msg_size(d->msg);
+    return d;
+}
+
+void session_flush_queue(session *s)
+{
+    int64_t now = broker_now_ms();
+    while (connected(s) && s->queue && s->inflight_count < window(s)) {
+        delivery *d = queue_pop(s);
+        if (broker_msg_remaining_expiry(d->msg, now) == 0) {
+            s->broker->stats.messages_expired++;
+            delivery_free(d);
+            continue;
+        }
+        start_delivery(s, d);
+    }
+}
+
+/* Session overflow (Event Grid): a disconnected session whose queue passes its
+ * limits is terminated. A connected one has a looser bound before drops. */
+static bool queue_has_room(session *s, const broker_msg *m)
+{
+    const broker_limits *lim = &s->broker->config.limits;
+    uint64_t factor = connected(s) ? 10 : 1;
+    return s->queue_count + 1 <= lim->queue_max_messages * factor &&
+           s->queue_bytes + broker_msg_size(m) <= lim->queue_max_bytes * factor;
+}
+
+static void expiry_timer_cb(evutil_socket_t fd, short what, void *arg);
+
+/* Destroyed from the event loop, not here: the caller may be walking a list
+ * of sessions that includes this one. */
+static void terminate_overflowed(session *s)
+{
+    s->broker->stats.sessions_dropped_overflow++;
+    log_msg(LOG_WARN, "session", "session terminated client=%s reason=SessionOverflow queued=%u bytes=%llu",
+            s->client_id, s->queue_count, (unsigned long long)s->queue_bytes);
+    s->overflowed = true;
+    if (!s->expiry_timer && !(s->expiry_timer = evtimer_new(s->broker->base, expiry_timer_cb, s)))
+        return; /* it will still expire through session_detach's path or at shutdown */
+    struct timeval now = {0, 0};
+    evtimer_add(s->expiry_timer, &now);
+}
+
+static void queue_append(session *s, delivery *d)
+{
+    d->state = DELIVERY_QUEUED;
+    d->next = NULL;
+    if (s->queue_tail)
+        s->queue_tail->next = d;
+    else
+        s->queue = d;
+    s->queue_tail = d;
+    s->queue_count++;
+    s->queue_bytes += broker_msg_size(d->msg);
+}
+
+void session_deliver(session *s, broker_msg *m, uint8_t qos, bool retain, const uint32_t *sub_ids,
+                     uint16_t sub_id_count)
+{
+    broker *b = s->broker;
+    delivery stack_d = {.msg = m, .qos = 0, .retain = retain, .sub_ids = (uint32_t *)sub_ids,
+                        .sub_id_count = sub_id_count};
+    if (qos == 0) {
+        /* QoS 0 is never queued: sent now, or dropped (and counted) for an
+         * offline client or one whose output is backed up. */
+        if (connected(s) && conn_output_pending(s->conn) < b->config.limits.output_high_water)
+            send_publish(s, &stack_d, false);
+        else
+            b->stats.qos0_dropped++;
+        return;
+    }
+    if (s->overflowed)
+        return;
+    if (!queue_has_room(s, m)) {
+        if (!connected(s)) {
+            terminate_overflowed(s);
+        } else {
+            b->stats.qos0_dropped++;
+            log_msg(LOG_WARN, "session", "message dropped client=%s reason=queue-full queued=%u", s->client_id,
+                    s->queue_count);
+        }
+        return;
+    }
+    delivery *d = calloc(1, sizeof *d);
+    uint32_t *ids = sub_id_count ? malloc(sub_id_count * sizeof *ids) : NULL;
+    if (!d || (sub_id_count && !ids)) {
+        free(d);
+        free(ids);
+        log_msg(LOG_ERROR, "session", "out of memory queueing for client=%s", s->client_id);
+        return;
+    }
+    if (ids)
+        memcpy(ids, sub_ids, sub_id_count * sizeof *ids);
+    d->msg = broker_msg_ref(m);
+    d->qos = qos;
+    d->retain = retain;
+    d->sub_ids = ids;
+    d->sub_id_count = sub_id_count;
+    if (connected(s) && !s->queue && s->inflight_count < window(s))
+        start_delivery(s, d);
+    else
+        queue_append(s, d);
+}
+
+static delivery *inflight_take(session *s, uint16_t packet_id, uint8_t state)
+{
+    delivery *prev = NULL;
+    for (delivery *d = s->inflight; d; prev = d, d = d->next) {
+        if (d->packet_id != packet_id || d->state != state)
+            continue;
+        if (prev)
+            prev->next = d->next;
+        else
+            s->inflight = d->next;
+        if (s->inflight_tail == d)
+            s->inflight_tail = prev;
+        s->inflight_count--;
+        return d;
+    }
+    return NULL;
+}
+
+void session_on_puback(session *s, uint16_t packet_id)
+{
+    delivery *d = inflight_take(s, packet_id, DELIVERY_AWAIT_ACK);
+    if (!d || d->qos != 1) {
+        if (d)
+            inflight_append(s, d); /* PUBACK for a QoS 2 message: not ours to complete */
+        d = inflight_take(s, packet_id, DELIVERY_AWAIT_PUBCOMP);
+    }
+    if (d) {
+        delivery_free(d);
+        session_flush_queue(s);
+    }
+}
+
+int session_on_pubrec(session *s, uint16_t packet_id, uint8_t reason)
+{
+    for (delivery *d = s->inflight; d; d = d->next) {
+        if (d->packet_id != packet_id || d->qos != 2)
+            continue;
+        if (reason >= 0x80) { /* the receiver refused it: the flow ends here */
+            delivery_free(inflight_take(s, packet_id, d->state));
+            session_flush_queue(s);
+            return 0;
+        }
+        d->state = DELIVERY_AWAIT_PUBCOMP;
+        return 1;
+    }
+    return -1;
+}
+
+static void send_pubrel(session *s, uint16_t packet_id)
+{
+    mqtt_packet p = {.type = MQTT_PUBREL};
+    p.u.ack.packet_id = packet_id;
+    conn_send(s->conn, &p);
+}
+
+void session_resume(session *s)
+{
+    for (delivery *d = s->inflight; d && connected(s); d = d->next) {
+        if (d->state == DELIVERY_AWAIT_PUBCOMP)
+            send_pubrel(s, d->packet_id);
+        else
+            send_publish(s, d, true);
+    }
+    session_flush_queue(s);
+}
+
+int session_qos2_add(session *s, uint16_t packet_id)
+{
+    for (uint32_t i = 0; i < s->qos2_count; i++)
+        if (s->qos2_pending[i] == packet_id)
+            return 0;
+    if (s->qos2_count == s->qos2_cap) {
+        uint32_t cap = s->qos2_cap ? s->qos2_cap * 2 : 8;
+        uint16_t *grown = realloc(s->qos2_pending, cap * sizeof *grown);
+        if (!grown)
+            return -1;
+        s->qos2_pending = grown;
+        s->qos2_cap = cap;
+    }
+    s->qos2_pending[s->qos2_count++] = packet_id;
+    return 1;
+}
+
+bool session_qos2_remove(session *s, uint16_t packet_id)
+{
+    for (uint32_t i = 0; i < s->qos2_count; i++) {
+        if (s->qos2_pending[i] == packet_id) {
+            s->qos2_pending[i] = s->qos2_pending[--s->qos2_count];
+            return true;
+        }
+    }
+    return false;
+}
+
+void session_set_will(session *s, broker_msg *will, uint32_t delay)
+{
+    session_clear_will(s);
+    s->will = will;
+    s->will_delay = delay;
+}
+
+void session_clear_will(session *s)
+{
+    if (s->will_timer)
+        evtimer_del(s->will_timer);
+    broker_msg_unref(s->will);
+    s->will = NULL;
+}
+
+static void will_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    publish_will_now(arg);
+}
+
+void session_trigger_will(session *s)
+{
+    if (!s->will)
+        return;
+    /* Published after the Will Delay or when the session ends, whichever is first. */
+    uint32_t delay = s->will_delay < s->expiry_interval ? s->will_delay : s->expiry_interval;
+    if (delay == 0) {
+        publish_will_now(s);
+        return;
+    }
+    if (!s->will_timer && !(s->will_timer = evtimer_new(s->broker->base, will_timer_cb, s))) {
+        publish_will_now(s);
+        return;
+    }
+    struct timeval tv = {delay, 0};
+    evtimer_add(s->will_timer, &tv);
+}
+
+static void expiry_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    session *s = arg;
+    if (!s->overflowed) {
+        s->broker->stats.sessions_expired++;
+        log_msg(LOG_INFO, "session", "session expired client=%s", s->client_id);
+    }
+    session_destroy(s);
+}
+
+void session_detach(session *s)
+{
+    s->conn = NULL;
+    session_trigger_will(s);
+    if (s->expiry_interval == 0 || s->broker->shutting_down) {
+        if (!s->broker->shutting_down)
+            session_destroy(s);
+        return;
+    }
+    if (!s->expiry_timer && !(s->expiry_timer = evtimer_new(s->broker->base, expiry_timer_cb, s))) {
+        session_destroy(s);
+        return;
+    }
+    struct timeval tv = {s->expiry_interval, 0};
+    evtimer_add(s->expiry_timer, &tv);
+}

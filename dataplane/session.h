@@ -1,0 +1,113 @@
+/* MQTT sessions: subscriptions, outbound in-flight and queued messages, inbound
+ * QoS 2 state, the will, and expiry. A session outlives its connections when
+ * its expiry interval is non-zero.
+ *
+ * Ownership: the broker's registry owns sessions; a session owns its
+ * subscription list, queue entries and in-flight slots (each holding one
+ * message reference) and its will message reference. `conn` is borrowed: the
+ * connection and the session point at each other while attached. */
+#ifndef EG_SESSION_H
+#define EG_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "broker.h"
+#include "mqtt_packet.h"
+
+struct event;
+
+typedef struct session_sub {
+    char *filter; /* owned, NUL-terminated */
+    uint32_t filter_len;
+    uint8_t options; /* v5 Subscription Options byte */
+    uint32_t subscription_id;
+} session_sub;
+
+/* A message on its way to this session's client. */
+typedef struct delivery {
+    struct delivery *next;
+    broker_msg *msg;  /* one reference */
+    uint8_t qos;      /* min(published, granted) */
+    bool retain;      /* retain flag to send */
+    uint8_t state;    /* DELIVERY_* */
+    uint16_t packet_id;
+    uint16_t sub_id_count;
+    uint32_t *sub_ids; /* owned, NULL when none */
+} delivery;
+
+enum delivery_state { DELIVERY_QUEUED, DELIVERY_AWAIT_ACK, DELIVERY_AWAIT_PUBCOMP };
+
+typedef struct session {
+    broker *broker;
+    char *client_id; /* owned */
+    uint32_t client_id_len;
+    uint64_t id;     /* unique per session instance (No Local, logs) */
+    struct conn *conn;
+    uint32_t expiry_interval;     /* seconds after disconnect */
+    bool overflowed;              /* terminated by SessionOverflow, destroyed on the next loop turn */
+    struct event *expiry_timer;   /* armed while disconnected with expiry > 0 */
+
+    session_sub *subs; /* owned array */
+    uint32_t sub_count, sub_cap;
+
+    delivery *inflight, *inflight_tail; /* sent, awaiting ack, in send order */
+    uint32_t inflight_count;
+    delivery *queue, *queue_tail;       /* waiting for the connection or the window */
+    uint32_t queue_count;
+    uint64_t queue_bytes;
+    uint16_t next_packet_id;
+
+    uint16_t *qos2_pending;             /* inbound QoS 2 ids awaiting PUBREL (owned) */
+    uint32_t qos2_count, qos2_cap;
+
+    uint64_t match_gen;                 /* routing scratch: broker_publish merges overlapping matches */
+    uint32_t match_index;
+
+    broker_msg *will;                   /* owned reference, NULL when none */
+    uint32_t will_delay;
+    struct event *will_timer;
+} session;
+
+/* Finds a session by client id. */
+session *session_find(broker *b, mqtt_bytes client_id);
+/* Creates and registers an empty session. NULL on allocation failure. */
+session *session_create(broker *b, mqtt_bytes client_id);
+/* Removes every subscription, drops queued/in-flight messages, unregisters and frees. */
+void session_destroy(session *s);
+
+/* Subscriptions. Returns 1 if new, 0 if it replaced one, -1 on allocation failure. */
+int session_subscribe(session *s, mqtt_bytes filter, uint8_t options, uint32_t subscription_id);
+/* Returns true if a subscription existed. */
+bool session_unsubscribe(session *s, mqtt_bytes filter);
+
+/* Offers a message for delivery: sends now when connected and the window
+ * allows, else queues QoS 1/2 (a disconnected session past its queue limits is
+ * terminated: SessionOverflow). QoS 0 to a disconnected session is dropped. */
+void session_deliver(session *s, broker_msg *m, uint8_t qos, bool retain, const uint32_t *sub_ids,
+                     uint16_t sub_id_count);
+
+/* Outbound acknowledgements from the client. */
+void session_on_puback(session *s, uint16_t packet_id);           /* PUBACK, or PUBCOMP */
+/* PUBREC: 1 = answer PUBREL, 0 = the client refused it and the flow ends, -1 = unknown id (PUBREL 0x92). */
+int session_on_pubrec(session *s, uint16_t packet_id, uint8_t reason);
+
+/* After (re)connecting: re-sends in-flight messages with DUP, then the queue. */
+void session_resume(session *s);
+/* Sends queued messages while the client's window allows. */
+void session_flush_queue(session *s);
+
+/* Inbound QoS 2: true if the packet id was newly recorded, false if already pending. */
+int session_qos2_add(session *s, uint16_t packet_id);
+bool session_qos2_remove(session *s, uint16_t packet_id);
+
+/* The will: set at CONNECT, cleared by DISCONNECT 0x00, published (after its
+ * delay) when the connection ends otherwise, cancelled by a reconnect. */
+void session_set_will(session *s, broker_msg *will, uint32_t delay);
+void session_clear_will(session *s);
+void session_trigger_will(session *s);
+
+/* The connection went away: arms expiry, or destroys a session with expiry 0. */
+void session_detach(session *s);
+
+#endif
