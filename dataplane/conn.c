@@ -82,6 +82,42 @@ bool conn_send(conn *c, const mqtt_packet *p)
     return n == len;
 }
 
+/* Below this size copying the payload is cheaper than a reference chain. */
+#define PAYLOAD_BY_REFERENCE_MIN 1024
+
+static void release_payload(const void *data, size_t len, void *msg)
+{
+    (void)data, (void)len;
+    broker_msg_unref(msg);
+}
+
+bool conn_send_publish(conn *c, const mqtt_packet *p, broker_msg *m)
+{
+    if (m->payload.len < PAYLOAD_BY_REFERENCE_MIN)
+        return conn_send(c, p);
+    if (c->state == CONN_CLOSING)
+        return false;
+    size_t len = mqtt_encoded_length(p, c->version);
+    if (len == 0 || len > c->client_max_packet)
+        return false;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    size_t head_len = len - m->payload.len;
+    struct evbuffer_iovec vec;
+    if (evbuffer_reserve_space(out, (ev_ssize_t)head_len, &vec, 1) != 1 ||
+        mqtt_encode_publish_head(p, c->version, vec.iov_base, vec.iov_len) != head_len)
+        return false;
+    vec.iov_len = head_len;
+    if (evbuffer_commit_space(out, &vec, 1) != 0)
+        return false;
+    broker_msg_ref(m);
+    if (evbuffer_add_reference(out, m->payload.data, m->payload.len, release_payload, m) != 0) {
+        broker_msg_unref(m);
+        return false; /* the head went out alone: the connection is unusable, the caller's close follows */
+    }
+    c->broker->stats.bytes_out += len;
+    return true;
+}
+
 size_t conn_output_pending(const conn *c)
 {
     return evbuffer_get_length(bufferevent_get_output(c->bev));

@@ -42,6 +42,9 @@ conn *conn_new(broker *b, struct bufferevent *bev, const char *peer);
 /* Encodes and queues a packet for the client. Returns false if it could not
  * be encoded (e.g. over the client's Maximum Packet Size). */
 bool conn_send(conn *c, const mqtt_packet *p);
+/* Sends a PUBLISH whose payload belongs to `m`. Large payloads are not copied:
+ * the output buffer references them and holds a message reference until written. */
+bool conn_send_publish(conn *c, const mqtt_packet *p, broker_msg *m);
 /* Bytes waiting in the output buffer. */
 size_t conn_output_pending(const conn *c);
 

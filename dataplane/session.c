@@ -161,7 +161,7 @@ static uint32_t window(const session *s)
 static bool send_publish(session *s, const delivery *d, bool dup)
 {
     broker *b = s->broker;
-    const broker_msg *m = d->msg;
+    broker_msg *m = d->msg;
     mqtt_packet p = {.type = MQTT_PUBLISH};
     mqtt_publish *pub = &p.u.publish;
     pub->dup = dup;
@@ -178,7 +178,7 @@ static bool send_publish(session *s, const delivery *d, bool dup)
     }
     pub->props.subscription_ids = d->sub_ids;
     pub->props.subscription_id_count = d->sub_id_count;
-    if (!conn_send(s->conn, &p)) {
+    if (!conn_send_publish(s->conn, &p, d->msg)) {
         b->stats.messages_too_large_dropped++;
         log_msg(LOG_INFO, "session", "message dropped for client=%s topic=%.*s reason=too-large-for-client",
                 s->client_id, (int)m->topic.len, (const char *)m->topic.data);
@@ -488,10 +488,11 @@ static void expiry_timer_cb(evutil_socket_t fd, short what, void *arg)
 void session_detach(session *s)
 {
     s->conn = NULL;
+    if (s->broker->shutting_down)
+        return; /* a broker shutdown is not the client's failure: no will, no expiry bookkeeping */
     session_trigger_will(s);
-    if (s->expiry_interval == 0 || s->broker->shutting_down) {
-        if (!s->broker->shutting_down)
-            session_destroy(s);
+    if (s->expiry_interval == 0) {
+        session_destroy(s);
         return;
     }
     if (!s->expiry_timer && !(s->expiry_timer = evtimer_new(s->broker->base, expiry_timer_cb, s))) {

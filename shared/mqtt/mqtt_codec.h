@@ -74,6 +74,11 @@ size_t mqtt_encoded_length(const mqtt_packet *p, uint8_t version);
  * Returns the number of bytes written, or 0 if cap is too small or p cannot be encoded. */
 size_t mqtt_encode(const mqtt_packet *p, uint8_t version, uint8_t *buf, size_t cap);
 
+/* PUBLISH without its payload: writes everything before the payload (the
+ * remaining length counts the payload) so that a caller can append the payload
+ * by reference instead of copying it. Returns the bytes written, 0 on failure. */
+size_t mqtt_encode_publish_head(const mqtt_packet *p, uint8_t version, uint8_t *buf, size_t cap);
+
 /* Variable Byte Integer helpers (section 1.5.5). */
 size_t mqtt_varint_size(uint32_t value); /* 1..4, 0 if value > MQTT_VARINT_MAX */
 size_t mqtt_varint_write(uint8_t *buf, uint32_t value);

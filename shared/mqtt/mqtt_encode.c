@@ -81,12 +81,17 @@ static size_t publish_size(const mqtt_publish *p, uint8_t version)
     return add(n, p->payload.len);
 }
 
-static uint8_t *publish_write(uint8_t *w, const mqtt_publish *p, uint8_t version)
+static uint8_t *publish_head_write(uint8_t *w, const mqtt_publish *p, uint8_t version)
 {
     w = wire_write_bytes(w, p->topic);
     if (p->qos)
         w = wire_write_u16(w, p->packet_id);
-    w = props_write(w, &p->props, version, MQTT_PUBLISH);
+    return props_write(w, &p->props, version, MQTT_PUBLISH);
+}
+
+static uint8_t *publish_write(uint8_t *w, const mqtt_publish *p, uint8_t version)
+{
+    w = publish_head_write(w, p, version);
     if (p->payload.len)
         memcpy(w, p->payload.data, p->payload.len);
     return w + p->payload.len;
@@ -282,4 +287,17 @@ size_t mqtt_encode(const mqtt_packet *p, uint8_t version, uint8_t *buf, size_t c
     default: break;
     }
     return (size_t)(w - buf) == total ? total : 0;
+}
+
+size_t mqtt_encode_publish_head(const mqtt_packet *p, uint8_t version, uint8_t *buf, size_t cap)
+{
+    size_t body;
+    size_t total = p->type == MQTT_PUBLISH ? layout(p, version, &body) : 0;
+    if (total == 0 || total - p->u.publish.payload.len > cap)
+        return 0;
+    uint8_t *w = buf;
+    *w++ = first_byte(p);
+    w = wire_write_varint(w, (uint32_t)body);
+    w = publish_head_write(w, &p->u.publish, version);
+    return (size_t)(w - buf);
 }

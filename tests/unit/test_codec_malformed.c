@@ -316,7 +316,7 @@ static const bad SUBSCRIPTIONS[] = {
         0x04),
     BAD("v3.1.1 options: QoS 3 [MQTT-3.8.3-4]", V3, SRV, MAL, 0x82, 0x00, 0x01, LSTR('a'), 0x03),
     BAD("topic filter not UTF-8", V5, SRV, MAL, 0x82, 0x00, 0x01, 0x00, LSTR(0xE0, 0x80, 0x80), 0x00),
-    BAD("topic filter without its options byte", V3, SRV, MAL, 0x82, 0x00, 0x01, LSTR('a'), 0x00, 0x01, 0x00),
+    BAD("topic filter without its options byte", V3, SRV, MAL, 0x82, 0x00, 0x01, LSTR('a')),
     BAD("v3.1.1 UNSUBSCRIBE with no topic filter [MQTT-3.10.3-2]", V3, SRV, PROTO, 0xA2, 0x00, 0x01),
     BAD("v5 UNSUBSCRIBE with no topic filter (3.10.3)", V5, SRV, PROTO, 0xA2, 0x00, 0x01, 0x00),
     BAD("packet identifier 0 in UNSUBSCRIBE [MQTT-2.2.1-3]", V5, SRV, PROTO, 0xA2, 0x00, 0x00, 0x00, LSTR('a')),
@@ -447,7 +447,7 @@ static void test_wrong_direction_for_every_vector(void **state)
 static void test_payload_format_invalid_still_decoded(void **state)
 {
     (void)state;
-    static const vec v = VEC("PUBLISH QoS 1, format 1, payload FF", V5, SRV, 0x32, LSTR('a', '/', 'b'), 0x01, 0x02,
+    const vec v = VEC("PUBLISH QoS 1, format 1, payload FF", V5, SRV, 0x32, LSTR('a', '/', 'b'), 0x01, 0x02,
                              PROPS(0x01, 0x01, 0x26, LSTR('k'), LSTR('v')), 'o', 'k', 0xFF);
     size_t len;
     uint8_t *pkt = vec_packet(&v, &len);
@@ -486,7 +486,7 @@ static void test_unsupported_level_is_reported(void **state)
 static void test_filter_syntax_left_to_the_broker(void **state)
 {
     (void)state;
-    static const vec v = VEC("SUBSCRIBE bad filters", V5, SRV, 0x82, 0x00, 0x01, 0x00, LSTR('a', '/', '#', '/', 'b'),
+    const vec v = VEC("SUBSCRIBE bad filters", V5, SRV, 0x82, 0x00, 0x01, 0x00, LSTR('a', '/', '#', '/', 'b'),
                              0x00, 0x00, 0x00, 0x01, LSTR('$', 's', 'h', 'a', 'r', 'e', '/', '/', 'x'), 0x00);
     size_t len;
     uint8_t *pkt = vec_packet(&v, &len);
