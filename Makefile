@@ -3,6 +3,8 @@
 # so that pkg-config is only asked once the libraries are there.
 
 CC ?= cc
+# V=1 shows the full commands.
+Q := $(if $(V),,@)
 CLANG ?= clang
 BUILD ?= build
 PKGS := libevent libevent_openssl openssl libmicrohttpd jansson sqlite3 libcurl
@@ -66,50 +68,57 @@ fuzz-binaries: $(FUZZ_BINS)
 # ---- release build
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_REL) $(PKG_CFLAGS) -c $< -o $@
+	@$(if $(Q),echo '  CC      $<')
+	$(Q)$(CC) $(CFLAGS_REL) $(PKG_CFLAGS) -c $< -o $@
 
 $(BUILD)/lib/libegshared.a: $(call obj,$(BUILD),$(SHARED_SRC))
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/bin/egbroker: $(call obj,$(BUILD),$(BROKER_SRC)) $(BUILD)/lib/libegshared.a
 $(BUILD)/bin/egcontrol: $(call obj,$(BUILD),$(CONTROL_SRC)) $(BUILD)/lib/libegshared.a
 $(BUILD)/bin/egctl: $(call obj,$(BUILD),$(CLI_SRC)) $(BUILD)/lib/libegshared.a
 $(REL_BINS):
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_REL) -o $@ $^ $(PKG_LIBS)
+	@$(if $(Q),echo '  LD      $@')
+	$(Q)$(CC) $(CFLAGS_REL) -o $@ $^ $(PKG_LIBS)
 
 # ---- sanitizer build (tests)
 $(BUILD)/asan/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ASAN) $(PKG_CFLAGS) -c $< -o $@
+	@$(if $(Q),echo '  CC asan $<')
+	$(Q)$(CC) $(CFLAGS_ASAN) $(PKG_CFLAGS) -c $< -o $@
 
 $(BUILD)/asan/lib/libegshared.a: $(call obj,$(BUILD)/asan,$(SHARED_SRC))
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/asan/bin/egbroker: $(call obj,$(BUILD)/asan,$(BROKER_SRC)) $(BUILD)/asan/lib/libegshared.a
 $(BUILD)/asan/bin/egcontrol: $(call obj,$(BUILD)/asan,$(CONTROL_SRC)) $(BUILD)/asan/lib/libegshared.a
 $(BUILD)/asan/bin/egctl: $(call obj,$(BUILD)/asan,$(CLI_SRC)) $(BUILD)/asan/lib/libegshared.a
 $(ASAN_BINS):
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ASAN) -o $@ $^ $(PKG_LIBS)
+	@$(if $(Q),echo '  LD      $@')
+	$(Q)$(CC) $(CFLAGS_ASAN) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/asan/lib/libegbroker.a: $(call obj,$(BUILD)/asan,$(BROKER_LIB_SRC))
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/asan/test/%: $(BUILD)/asan/obj/tests/unit/%.o $(BUILD)/asan/lib/libegbroker.a $(BUILD)/asan/lib/libegshared.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ASAN) -o $@ $^ $(PKG_LIBS) $$(pkg-config --libs cmocka)
+	@$(if $(Q),echo '  LD      $@')
+	$(Q)$(CC) $(CFLAGS_ASAN) -o $@ $^ $(PKG_LIBS) $$(pkg-config --libs cmocka)
 
 $(BUILD)/asan/tools/%: $(BUILD)/asan/obj/tests/tools/%.o $(BUILD)/asan/lib/libegshared.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ASAN) -o $@ $^ $(PKG_LIBS)
+	@$(if $(Q),echo '  LD      $@')
+	$(Q)$(CC) $(CFLAGS_ASAN) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/asan/replay/%: $(BUILD)/asan/obj/tests/fuzz/%.o $(BUILD)/asan/obj/tests/fuzz/replay_main.o $(BUILD)/asan/lib/libegshared.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ASAN) -o $@ $^ $(PKG_LIBS)
+	@$(if $(Q),echo '  LD      $@')
+	$(Q)$(CC) $(CFLAGS_ASAN) -o $@ $^ $(PKG_LIBS)
 
 # ---- libFuzzer (clang)
 FUZZ_CFLAGS := -std=c11 -g -O1 -D_GNU_SOURCE -Ishared -Ishared/mqtt -Ishared/util -fsanitize=fuzzer,address,undefined

@@ -80,8 +80,10 @@ typedef struct route_target {
     session *session;
     uint8_t qos;
     bool retain;
+    bool plain;              /* at least one non-shared subscription matched */
+    mqtt_bytes share_group;  /* a shared group that chose this session */
     uint16_t sub_id_count;
-    uint32_t sub_ids[8]; /* matching subscription identifiers (v5) */
+    uint32_t sub_ids[8];     /* matching subscription identifiers; more than 8 overlapping ones are not reported */
 } route_target;
 
 typedef struct route {
@@ -90,13 +92,43 @@ typedef struct route {
     route_target *targets;
     uint32_t count, cap;
     bool oom;
+    /* Redelivery of a shared message: only this group, never back to `exclude`. */
+    mqtt_bytes only_group;
+    const session *exclude;
 } route;
 
 static bool session_eligible(void *ctx, void *subscriber)
 {
-    (void)ctx;
+    const route *r = ctx;
     const session *s = subscriber;
-    return s->conn != NULL;
+    return s->conn != NULL && s != r->exclude;
+}
+
+static route_target *target_for(route *r, session *s)
+{
+    if (s->match_gen == r->gen)
+        return &r->targets[s->match_index];
+    if (r->count == r->cap) {
+        uint32_t cap = r->cap ? r->cap * 2 : 16;
+        route_target *grown = realloc(r->targets, cap * sizeof *grown);
+        if (!grown) {
+            r->oom = true;
+            return NULL;
+        }
+        r->targets = grown;
+        r->cap = cap;
+    }
+    s->match_gen = r->gen;
+    s->match_index = r->count;
+    route_target *t = &r->targets[r->count++];
+    memset(t, 0, sizeof *t);
+    t->session = s;
+    return t;
+}
+
+static bool same_bytes(mqtt_bytes a, mqtt_bytes b)
+{
+    return a.len == b.len && memcmp(a.data, b.data, a.len) == 0;
 }
 
 static void route_add(void *ctx, void *subscriber, uint8_t options, uint32_t subscription_id,
@@ -106,28 +138,17 @@ static void route_add(void *ctx, void *subscriber, uint8_t options, uint32_t sub
     session *s = subscriber;
     uint8_t granted = options & 0x03;
     bool no_local = options & 0x04, retain_as_published = options & 0x08;
+    if (r->only_group.len && (!share_group || !same_bytes(*share_group, r->only_group) || s == r->exclude))
+        return;
     if (no_local && !share_group && r->msg->origin == s->id)
         return;
-    route_target *t;
-    if (s->match_gen == r->gen) {
-        t = &r->targets[s->match_index];
-    } else {
-        if (r->count == r->cap) {
-            uint32_t cap = r->cap ? r->cap * 2 : 16;
-            route_target *grown = realloc(r->targets, cap * sizeof *grown);
-            if (!grown) {
-                r->oom = true;
-                return;
-            }
-            r->targets = grown;
-            r->cap = cap;
-        }
-        s->match_gen = r->gen;
-        s->match_index = r->count;
-        t = &r->targets[r->count++];
-        memset(t, 0, sizeof *t);
-        t->session = s;
-    }
+    route_target *t = target_for(r, s);
+    if (!t)
+        return;
+    if (share_group)
+        t->share_group = *share_group;
+    else
+        t->plain = true;
     /* Overlapping subscriptions: highest QoS, all identifiers [MQTT-3.3.4-3..5]. */
     if (granted > t->qos)
         t->qos = granted;
@@ -135,6 +156,29 @@ static void route_add(void *ctx, void *subscriber, uint8_t options, uint32_t sub
         t->retain = true;
     if (subscription_id && t->sub_id_count < sizeof t->sub_ids / sizeof t->sub_ids[0])
         t->sub_ids[t->sub_id_count++] = subscription_id;
+}
+
+static int route_message(broker *b, route *r)
+{
+    broker_msg *m = r->msg;
+    r->gen = ++b->route_gen;
+    sub_tree_match(b->subs, m->topic, session_eligible, route_add, r);
+    if (r->oom)
+        log_msg(LOG_ERROR, "route", "out of memory routing topic=%.*s: some subscribers missed it", (int)m->topic.len,
+                (const char *)m->topic.data);
+    for (uint32_t i = 0; i < r->count; i++) {
+        route_target *t = &r->targets[i];
+        delivery_spec spec = {
+            .qos = m->qos < t->qos ? m->qos : t->qos,
+            .retain = t->retain,
+            .sub_ids = t->sub_ids,
+            .sub_id_count = t->sub_id_count,
+            .share_group = t->plain ? (mqtt_bytes){0} : t->share_group,
+        };
+        session_deliver(t->session, m, &spec);
+    }
+    free(r->targets);
+    return (int)r->count;
 }
 
 int broker_publish(broker *b, broker_msg *m)
@@ -148,16 +192,14 @@ int broker_publish(broker *b, broker_msg *m)
             log_msg(LOG_ERROR, "retain", "out of memory storing retained topic=%.*s", (int)m->topic.len,
                     (const char *)m->topic.data);
     }
-    route r = {.msg = m, .gen = ++b->route_gen};
-    sub_tree_match(b->subs, m->topic, session_eligible, route_add, &r);
-    if (r.oom)
-        log_msg(LOG_ERROR, "route", "out of memory routing topic=%.*s: some subscribers missed it", (int)m->topic.len,
-                (const char *)m->topic.data);
-    for (uint32_t i = 0; i < r.count; i++) {
-        route_target *t = &r.targets[i];
-        uint8_t qos = m->qos < t->qos ? m->qos : t->qos;
-        session_deliver(t->session, m, qos, t->retain, t->sub_ids, t->sub_id_count);
-    }
-    free(r.targets);
-    return (int)r.count;
+    route r = {.msg = m};
+    return route_message(b, &r);
+}
+
+void broker_redeliver_shared(broker *b, broker_msg *m, mqtt_bytes group, struct session *from)
+{
+    route r = {.msg = m, .only_group = group, .exclude = from};
+    if (route_message(b, &r) == 0)
+        log_msg(LOG_INFO, "route", "shared message kept by no member group=%.*s topic=%.*s", (int)group.len,
+                (const char *)group.data, (int)m->topic.len, (const char *)m->topic.data);
 }

@@ -55,4 +55,8 @@ void broker_free(broker *b);
  * when its retain flag is set). Returns the number of sessions it went to. */
 int broker_publish(broker *b, broker_msg *m);
 
+/* Offers a message that a disconnected member of shared subscription group
+ * `group` did not acknowledge to another connected member (not `from`). */
+void broker_redeliver_shared(broker *b, broker_msg *m, mqtt_bytes group, struct session *from);
+
 #endif

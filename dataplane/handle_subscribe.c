@@ -46,7 +46,8 @@ static void send_retained(void *ctx, broker_msg *m)
     retained_delivery *rd = ctx;
     uint8_t qos = m->qos < rd->granted ? m->qos : rd->granted;
     /* Retained messages sent because of a subscription keep RETAIN=1 [MQTT-3.3.1-8]. */
-    session_deliver(rd->session, m, qos, true, rd->sub_id, rd->sub_id ? 1 : 0);
+    delivery_spec spec = {.qos = qos, .retain = true, .sub_ids = rd->sub_id, .sub_id_count = rd->sub_id ? 1 : 0};
+    session_deliver(rd->session, m, &spec);
 }
 
 /* Retain Handling: 0 always, 1 only for a new subscription, 2 never; never to shared subscriptions. */

@@ -42,6 +42,7 @@ static void delivery_free(delivery *d)
 {
     broker_msg_unref(d->msg);
     free(d->sub_ids);
+    free(d->share_group);
     free(d);
 }
 
@@ -293,17 +294,39 @@ static void queue_append(session *s, delivery *d)
     s->queue_bytes += broker_msg_size(d->msg);
 }
 
-void session_deliver(session *s, broker_msg *m, uint8_t qos, bool retain, const uint32_t *sub_ids,
-                     uint16_t sub_id_count)
+static delivery *delivery_new(broker_msg *m, const delivery_spec *spec)
+{
+    delivery *d = calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    d->msg = broker_msg_ref(m);
+    d->qos = spec->qos;
+    d->retain = spec->retain;
+    if (spec->sub_id_count) {
+        d->sub_ids = malloc(spec->sub_id_count * sizeof *d->sub_ids);
+        if (!d->sub_ids)
+            goto oom;
+        memcpy(d->sub_ids, spec->sub_ids, spec->sub_id_count * sizeof *d->sub_ids);
+        d->sub_id_count = spec->sub_id_count;
+    }
+    if (spec->share_group.len && !(d->share_group = strndup((const char *)spec->share_group.data, spec->share_group.len)))
+        goto oom;
+    return d;
+oom:
+    delivery_free(d);
+    return NULL;
+}
+
+void session_deliver(session *s, broker_msg *m, const delivery_spec *spec)
 {
     broker *b = s->broker;
-    delivery stack_d = {.msg = m, .qos = 0, .retain = retain, .sub_ids = (uint32_t *)sub_ids,
-                        .sub_id_count = sub_id_count};
-    if (qos == 0) {
+    if (spec->qos == 0) {
         /* QoS 0 is never queued: sent now, or dropped (and counted) for an
          * offline client or one whose output is backed up. */
+        delivery now = {.msg = m, .retain = spec->retain, .sub_ids = (uint32_t *)spec->sub_ids,
+                        .sub_id_count = spec->sub_id_count};
         if (connected(s) && conn_output_pending(s->conn) < b->config.limits.output_high_water)
-            send_publish(s, &stack_d, false);
+            send_publish(s, &now, false);
         else
             b->stats.qos0_dropped++;
         return;
@@ -320,21 +343,11 @@ void session_deliver(session *s, broker_msg *m, uint8_t qos, bool retain, const 
         }
         return;
     }
-    delivery *d = calloc(1, sizeof *d);
-    uint32_t *ids = sub_id_count ? malloc(sub_id_count * sizeof *ids) : NULL;
-    if (!d || (sub_id_count && !ids)) {
-        free(d);
-        free(ids);
+    delivery *d = delivery_new(m, spec);
+    if (!d) {
         log_msg(LOG_ERROR, "session", "out of memory queueing for client=%s", s->client_id);
         return;
     }
-    if (ids)
-        memcpy(ids, sub_ids, sub_id_count * sizeof *ids);
-    d->msg = broker_msg_ref(m);
-    d->qos = qos;
-    d->retain = retain;
-    d->sub_ids = ids;
-    d->sub_id_count = sub_id_count;
     if (connected(s) && !s->queue && s->inflight_count < window(s))
         start_delivery(s, d);
     else
@@ -485,11 +498,40 @@ static void expiry_timer_cb(evutil_socket_t fd, short what, void *arg)
     session_destroy(s);
 }
 
+/* Unlinks from `list` every delivery that came through a shared subscription
+ * and offers it to another member of its group. Returns the new tail. */
+static delivery *release_shared(session *s, delivery **list, uint32_t *count)
+{
+    delivery *tail = NULL, **link = list;
+    while (*link) {
+        delivery *d = *link;
+        if (!d->share_group) {
+            tail = d;
+            link = &d->next;
+            continue;
+        }
+        *link = d->next;
+        (*count)--;
+        mqtt_bytes group = {(const uint8_t *)d->share_group, (uint32_t)strlen(d->share_group)};
+        broker_redeliver_shared(s->broker, d->msg, group, s);
+        delivery_free(d);
+    }
+    return tail;
+}
+
 void session_detach(session *s)
 {
     s->conn = NULL;
     if (s->broker->shutting_down)
         return; /* a broker shutdown is not the client's failure: no will, no expiry bookkeeping */
+    s->inflight_tail = release_shared(s, &s->inflight, &s->inflight_count);
+    uint32_t before = s->queue_count;
+    s->queue_tail = release_shared(s, &s->queue, &s->queue_count);
+    if (before != s->queue_count) {
+        s->queue_bytes = 0;
+        for (delivery *d = s->queue; d; d = d->next)
+            s->queue_bytes += broker_msg_size(d->msg);
+    }
     session_trigger_will(s);
     if (s->expiry_interval == 0) {
         session_destroy(s);

@@ -34,7 +34,17 @@ typedef struct delivery {
     uint16_t packet_id;
     uint16_t sub_id_count;
     uint32_t *sub_ids; /* owned, NULL when none */
+    char *share_group; /* owned; set when it came through a shared subscription only */
 } delivery;
+
+/* How one message goes to one session (merged over its matching subscriptions). */
+typedef struct delivery_spec {
+    uint8_t qos;           /* min(published, granted) */
+    bool retain;           /* retain flag to send */
+    const uint32_t *sub_ids;
+    uint16_t sub_id_count;
+    mqtt_bytes share_group; /* non-empty: chosen as one member of this shared subscription group */
+} delivery_spec;
 
 enum delivery_state { DELIVERY_QUEUED, DELIVERY_AWAIT_ACK, DELIVERY_AWAIT_PUBCOMP };
 
@@ -84,8 +94,7 @@ bool session_unsubscribe(session *s, mqtt_bytes filter);
 /* Offers a message for delivery: sends now when connected and the window
  * allows, else queues QoS 1/2 (a disconnected session past its queue limits is
  * terminated: SessionOverflow). QoS 0 to a disconnected session is dropped. */
-void session_deliver(session *s, broker_msg *m, uint8_t qos, bool retain, const uint32_t *sub_ids,
-                     uint16_t sub_id_count);
+void session_deliver(session *s, broker_msg *m, const delivery_spec *spec);
 
 /* Outbound acknowledgements from the client. */
 void session_on_puback(session *s, uint16_t packet_id);           /* PUBACK, or PUBCOMP */
@@ -107,7 +116,8 @@ void session_set_will(session *s, broker_msg *will, uint32_t delay);
 void session_clear_will(session *s);
 void session_trigger_will(session *s);
 
-/* The connection went away: arms expiry, or destroys a session with expiry 0. */
+/* The connection went away: hands unacknowledged shared-subscription messages
+ * to other members, then arms expiry, or destroys a session with expiry 0. */
 void session_detach(session *s);
 
 #endif

@@ -258,6 +258,7 @@ static void test_iterators_over_interleaved_block(void **state)
     w_u8(&props, MQTT_PROP_SUBSCRIPTION_IDENTIFIER), w_varint(&props, 5);
     w_u8(&props, MQTT_PROP_USER_PROPERTY), w_str(&props, "k1"), w_str(&props, "v1");
     w_u8(&props, MQTT_PROP_CONTENT_TYPE), w_str(&props, "text/plain");
+    w_u8(&props, MQTT_PROP_PAYLOAD_FORMAT_INDICATOR), w_u8(&props, 0);
     w_u8(&props, MQTT_PROP_SUBSCRIPTION_IDENTIFIER), w_varint(&props, MQTT_VARINT_MAX);
     w_u8(&props, MQTT_PROP_MESSAGE_EXPIRY_INTERVAL), w_u32(&props, 10);
     w_u8(&props, MQTT_PROP_USER_PROPERTY), w_str(&props, ""), w_str(&props, "v2");
@@ -277,6 +278,7 @@ static void test_iterators_over_interleaved_block(void **state)
     assert_int_equal(3, pr->subscription_id_count);
     assert_true(mqtt_prop_has(pr, MQTT_PROP_CONTENT_TYPE));
     assert_int_equal(10, pr->message_expiry_interval);
+    assert_true(mqtt_prop_has(pr, MQTT_PROP_PAYLOAD_FORMAT_INDICATOR));
 
     static const mqtt_user_property want_up[] = {UPROP("k1", "v1"), UPROP("", "v2"), UPROP("k3", "")};
     static const uint32_t want_ids[] = {5, MQTT_VARINT_MAX, 128};
