@@ -85,8 +85,8 @@ static bool payload_format_ok(const mqtt_properties *props, mqtt_bytes payload)
            mqtt_utf8_valid(payload.data, payload.len);
 }
 
-/* Protocol name and level: (MQTT, 4) and (MQTT, 5) are spoken; MQTT 3.1
- * ("MQIsdp", 3) and any other level are refused as unsupported versions. */
+/* Protocol name and level: (MQTT, 4) and (MQTT, 5) are spoken; any other name
+ * (MQTT 3.1's "MQIsdp" included) or level is refused as an unsupported version. */
 static bool decode_protocol(wire_reader *r, mqtt_connect *c)
 {
     mqtt_bytes name;
@@ -98,7 +98,7 @@ static bool decode_protocol(wire_reader *r, mqtt_connect *c)
     bool is_mqtt = name.len == 4 && memcmp(name.data, "MQTT", 4) == 0;
     bool is_mqisdp = name.len == 6 && memcmp(name.data, "MQIsdp", 6) == 0;
     if (!is_mqtt && !is_mqisdp)
-        return wire_fail(r->err, MQTT_RC_PROTOCOL_ERROR, "protocol name is not MQTT");
+        return wire_fail(r->err, MQTT_RC_UNSUPPORTED_PROTOCOL_VERSION, "protocol name is not MQTT");
     if (!is_mqtt || (level != MQTT_V311 && level != MQTT_V5))
         return wire_fail(r->err, MQTT_RC_UNSUPPORTED_PROTOCOL_VERSION, "unsupported protocol name or level");
     return true;
@@ -255,8 +255,9 @@ static bool decode_subscribe(wire_reader *r, uint8_t version, mqtt_subscribe *s)
         uint8_t reserved = version == MQTT_V5 ? 0xC0 : 0xFC;
         if (opts & reserved)
             return wire_fail(r->err, MQTT_RC_MALFORMED_PACKET, "subscription options reserved bits must be 0");
-        if ((opts & 0x03) == 3)
-            return wire_fail(r->err, MQTT_RC_MALFORMED_PACKET, "subscription QoS must not be 3");
+        if ((opts & 0x03) == 3) /* v5 calls it a Protocol Error (3.8.3.1), v3.1.1 malformed */
+            return wire_fail(r->err, version == MQTT_V5 ? MQTT_RC_PROTOCOL_ERROR : MQTT_RC_MALFORMED_PACKET,
+                             "subscription QoS must not be 3");
         if (((opts >> 4) & 0x03) == 3)
             return wire_fail(r->err, MQTT_RC_PROTOCOL_ERROR, "Retain Handling must not be 3");
         if ((opts & 0x04) && is_shared_filter(filter))
@@ -309,7 +310,8 @@ static bool decode_suback(wire_reader *r, uint8_t version, uint8_t type, mqtt_su
 }
 
 /* DISCONNECT and AUTH: empty means reason 0; v3.1.1 DISCONNECT is always empty. */
-static bool decode_reason_packet(wire_reader *r, uint8_t version, uint8_t type, mqtt_reason_packet *d)
+static bool decode_reason_packet(wire_reader *r, uint8_t version, enum mqtt_role role, uint8_t type,
+                                 mqtt_reason_packet *d)
 {
     if (version != MQTT_V5)
         return no_trailing_bytes(r, "DISCONNECT with a body (v3.1.1)");
@@ -325,7 +327,12 @@ static bool decode_reason_packet(wire_reader *r, uint8_t version, uint8_t type, 
         return wire_fail(r->err, MQTT_RC_PROTOCOL_ERROR, "reason code not valid in this packet");
     if (wire_left(r) == 0)
         return true;
-    return mqtt_props_decode(r, type, &d->props) && no_trailing_bytes(r, "bytes after the properties");
+    if (!mqtt_props_decode(r, type, &d->props) || !no_trailing_bytes(r, "bytes after the properties"))
+        return false;
+    if (type == MQTT_DISCONNECT && role == MQTT_ROLE_CLIENT &&
+        mqtt_prop_has(&d->props, MQTT_PROP_SESSION_EXPIRY_INTERVAL))
+        return wire_fail(r->err, MQTT_RC_PROTOCOL_ERROR, "Session Expiry Interval in a DISCONNECT from the server");
+    return true;
 }
 
 /* The fixed-header flags every type but PUBLISH must carry [MQTT-2.1.3-1]. */
@@ -368,8 +375,8 @@ static bool decode_body(wire_reader *r, uint8_t version, enum mqtt_role role, ui
     case MQTT_UNSUBSCRIBE: return decode_unsubscribe(r, version, &out->u.unsubscribe);
     case MQTT_PINGREQ:
     case MQTT_PINGRESP: return no_trailing_bytes(r, "PINGREQ/PINGRESP with a body");
-    case MQTT_DISCONNECT: return decode_reason_packet(r, version, type, &out->u.disconnect);
-    case MQTT_AUTH: return decode_reason_packet(r, version, type, &out->u.auth);
+    case MQTT_DISCONNECT: return decode_reason_packet(r, version, role, type, &out->u.disconnect);
+    case MQTT_AUTH: return decode_reason_packet(r, version, role, type, &out->u.auth);
     default: return wire_fail(r->err, MQTT_RC_MALFORMED_PACKET, "reserved packet type");
     }
 }

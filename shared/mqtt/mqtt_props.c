@@ -142,8 +142,9 @@ bool mqtt_props_decode(wire_reader *r, unsigned kind, mqtt_properties *out)
         const prop_info *info = prop_lookup(id);
         if (!info)
             return wire_fail(r->err, MQTT_RC_MALFORMED_PACKET, "unknown property identifier");
+        /* An identifier not valid for the packet type makes it malformed (2.2.2.2). */
         if (!(info->kinds & (1u << kind)))
-            return wire_fail(r->err, MQTT_RC_PROTOCOL_ERROR, "property not allowed in this packet");
+            return wire_fail(r->err, MQTT_RC_MALFORMED_PACKET, "property not allowed in this packet");
         uint32_t num = 0;
         mqtt_bytes a = {0}, b = {0};
         if (!read_value(&pr, info->type, &num, &a, &b))

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for the end-to-end tests. Source it from a test script:
 #
 #   . "$(dirname "$0")/lib.sh"
@@ -104,7 +105,7 @@ stop_bg() {
     fi
     wait "$pid" 2>/dev/null
     rc=$?
-    E2E_PIDS[$i]=""
+    E2E_PIDS[i]=""
   done
   return $rc
 }

@@ -11,8 +11,9 @@
 #
 # Environment (set by tests/run.sh): EG_TOOLS, EG_PYTHON (Debian python3 with paho-mqtt),
 # NODE_PATH (tests/e2e/node_modules, with the npm package `mqtt`).
+# shellcheck disable=SC2317  # the t_* functions are called through check
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 . tests/e2e/lib.sh
 e2e_init
 

@@ -25,8 +25,14 @@
 /* ---- views */
 
 /* A view of a string literal, usable in static initializers. */
-#define LIT(s) {(const uint8_t *)(s), sizeof(s) - 1}
-#define UPROP(k, v) {LIT(k), LIT(v)}
+#define LIT(s)                                                                                               \
+    {                                                                                                        \
+        (const uint8_t *)(s), sizeof(s) - 1                                                                  \
+    }
+#define UPROP(k, v)                                                                                          \
+    {                                                                                                        \
+        LIT(k), LIT(v)                                                                                       \
+    }
 
 static inline mqtt_bytes tb(const char *s)
 {
@@ -144,11 +150,12 @@ typedef struct prop_info {
 #define PO(field) offsetof(mqtt_properties, field)
 #define H_ACKS (HOST(MQTT_PUBACK) | HOST(MQTT_PUBREC) | HOST(MQTT_PUBREL) | HOST(MQTT_PUBCOMP))
 #define H_MSG (HOST(MQTT_PUBLISH) | HOST(HOST_WILL))
-#define H_ALL                                                                                              \
+#define H_ALL                                                                                                \
     (HOST(MQTT_CONNECT) | HOST(MQTT_CONNACK) | H_MSG | H_ACKS | HOST(MQTT_SUBSCRIBE) | HOST(MQTT_SUBACK) |   \
      HOST(MQTT_UNSUBSCRIBE) | HOST(MQTT_UNSUBACK) | HOST(MQTT_DISCONNECT) | HOST(MQTT_AUTH))
-#define H_REASON_STRING (HOST(MQTT_CONNACK) | H_ACKS | HOST(MQTT_SUBACK) | HOST(MQTT_UNSUBACK) |            \
-                         HOST(MQTT_DISCONNECT) | HOST(MQTT_AUTH))
+#define H_REASON_STRING                                                                                      \
+    (HOST(MQTT_CONNACK) | H_ACKS | HOST(MQTT_SUBACK) | HOST(MQTT_UNSUBACK) | HOST(MQTT_DISCONNECT) |         \
+     HOST(MQTT_AUTH))
 #define H_CC (HOST(MQTT_CONNECT) | HOST(MQTT_CONNACK))
 #define H_AUTHN (HOST(MQTT_CONNECT) | HOST(MQTT_CONNACK) | HOST(MQTT_AUTH))
 
@@ -177,7 +184,8 @@ static const prop_info PROP_INFO[] = {
     {0x25, "Retain Available", PK_BYTE, PO(retain_available), HOST(MQTT_CONNACK)},
     {0x26, "User Property", PK_PAIR, 0, H_ALL},
     {0x27, "Maximum Packet Size", PK_U32, PO(maximum_packet_size), H_CC},
-    {0x28, "Wildcard Subscription Available", PK_BYTE, PO(wildcard_subscription_available), HOST(MQTT_CONNACK)},
+    {0x28, "Wildcard Subscription Available", PK_BYTE, PO(wildcard_subscription_available),
+     HOST(MQTT_CONNACK)},
     {0x29, "Subscription Identifier Available", PK_BYTE, PO(subscription_identifier_available),
      HOST(MQTT_CONNACK)},
     {0x2A, "Shared Subscription Available", PK_BYTE, PO(shared_subscription_available), HOST(MQTT_CONNACK)},
@@ -259,8 +267,8 @@ static inline void assert_bytes_eq_at(mqtt_bytes want, mqtt_bytes got, const cha
 
 #define ASSERT_PROPS_EQ(a, b) assert_props_eq_at((a), (b), __FILE__, __LINE__)
 /* `want` may be built (arrays) or decoded (block); `got` is decoded. */
-static inline void assert_props_eq_at(const mqtt_properties *want, const mqtt_properties *got, const char *file,
-                                      int line)
+static inline void assert_props_eq_at(const mqtt_properties *want, const mqtt_properties *got,
+                                      const char *file, int line)
 {
     _assert_int_equal(want->present, got->present, file, line);
     for (size_t i = 0; i < ARRAY_LEN(PROP_INFO); i++) {
@@ -268,8 +276,8 @@ static inline void assert_props_eq_at(const mqtt_properties *want, const mqtt_pr
         if (prop_repeatable(pi) || !(want->present & MQTT_PROP_BIT(pi->id)))
             continue;
         if (pi->kind == PK_STRING || pi->kind == PK_BINARY)
-            assert_bytes_eq_at(*prop_bytes((mqtt_properties *)want, pi), *prop_bytes((mqtt_properties *)got, pi),
-                               file, line);
+            assert_bytes_eq_at(*prop_bytes((mqtt_properties *)want, pi),
+                               *prop_bytes((mqtt_properties *)got, pi), file, line);
         else
             _assert_int_equal(prop_get_int(want, pi), prop_get_int(got, pi), file, line);
     }
@@ -292,7 +300,8 @@ static inline void assert_props_eq_at(const mqtt_properties *want, const mqtt_pr
     uint32_t sw, sg;
     pw = pg = n = 0;
     while (mqtt_props_subscription_id_next(want, &pw, &sw)) {
-        _assert_true(mqtt_props_subscription_id_next(got, &pg, &sg), "decoded has as many sub ids", file, line);
+        _assert_true(mqtt_props_subscription_id_next(got, &pg, &sg), "decoded has as many sub ids", file,
+                     line);
         _assert_int_equal(sw, sg, file, line);
         n++;
     }
@@ -304,7 +313,8 @@ static inline uint8_t expected_flags(const mqtt_packet *p)
 {
     switch (p->type) {
     case MQTT_PUBLISH:
-        return (uint8_t)((p->u.publish.dup ? 8 : 0) | (p->u.publish.qos << 1) | (p->u.publish.retain ? 1 : 0));
+        return (uint8_t)((p->u.publish.dup ? 8 : 0) | (p->u.publish.qos << 1) |
+                         (p->u.publish.retain ? 1 : 0));
     case MQTT_PUBREL:
     case MQTT_SUBSCRIBE:
     case MQTT_UNSUBSCRIBE: return 2;
@@ -474,8 +484,8 @@ static inline void build_packet(mqtt_packet *p, builder_fn fn, uint8_t version)
  * mqtt_encoded_length, one byte less of room fails, and the result frames as
  * exactly one packet of the right type. Returns the length. */
 #define ENCODE(p, v, buf, cap) encode_at((p), (v), (buf), (cap), __FILE__, __LINE__)
-static inline size_t encode_at(const mqtt_packet *p, uint8_t version, uint8_t *buf, size_t cap, const char *file,
-                               int line)
+static inline size_t encode_at(const mqtt_packet *p, uint8_t version, uint8_t *buf, size_t cap,
+                               const char *file, int line)
 {
     size_t want = mqtt_encoded_length(p, version);
     _assert_true(want != 0, "mqtt_encoded_length() != 0", file, line);
@@ -497,8 +507,8 @@ static inline size_t encode_at(const mqtt_packet *p, uint8_t version, uint8_t *b
 
 /* Decodes a packet that must be valid. */
 #define DECODE_OK(b, n, v, r, out) decode_ok_at((b), (n), (v), (r), (out), __FILE__, __LINE__)
-static inline void decode_ok_at(const uint8_t *buf, size_t n, uint8_t version, enum mqtt_role role, mqtt_packet *out,
-                                const char *file, int line)
+static inline void decode_ok_at(const uint8_t *buf, size_t n, uint8_t version, enum mqtt_role role,
+                                mqtt_packet *out, const char *file, int line)
 {
     mqtt_error err = {0};
     memset(out, 0, sizeof(*out));
@@ -511,8 +521,8 @@ static inline void decode_ok_at(const uint8_t *buf, size_t n, uint8_t version, e
 }
 
 /* Decodes and returns the reason code (0 on success), `err` filled. */
-static inline int decode_rc(const uint8_t *buf, size_t n, uint8_t version, enum mqtt_role role, mqtt_packet *out,
-                            mqtt_error *err)
+static inline int decode_rc(const uint8_t *buf, size_t n, uint8_t version, enum mqtt_role role,
+                            mqtt_packet *out, mqtt_error *err)
 {
     memset(out, 0, sizeof(*out));
     *err = (mqtt_error){0};

@@ -245,12 +245,9 @@ static void test_max_packet_size_from_header(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_varint_helpers),
-        cmocka_unit_test(test_remaining_length_boundaries),
-        cmocka_unit_test(test_stream_byte_by_byte),
-        cmocka_unit_test(test_several_packets_in_one_buffer),
-        cmocka_unit_test(test_header_incomplete),
-        cmocka_unit_test(test_max_packet_size_from_header),
+        cmocka_unit_test(test_varint_helpers),      cmocka_unit_test(test_remaining_length_boundaries),
+        cmocka_unit_test(test_stream_byte_by_byte), cmocka_unit_test(test_several_packets_in_one_buffer),
+        cmocka_unit_test(test_header_incomplete),   cmocka_unit_test(test_max_packet_size_from_header),
     };
     return cmocka_run_group_tests_name("codec_framing", tests, NULL, NULL);
 }

@@ -89,8 +89,8 @@ static bool prop_is_boolean(uint8_t id)
 
 static bool prop_is_nonzero(uint8_t id)
 {
-    return id == MQTT_PROP_RECEIVE_MAXIMUM || id == MQTT_PROP_MAXIMUM_PACKET_SIZE || id == MQTT_PROP_TOPIC_ALIAS ||
-           id == MQTT_PROP_SUBSCRIPTION_IDENTIFIER;
+    return id == MQTT_PROP_RECEIVE_MAXIMUM || id == MQTT_PROP_MAXIMUM_PACKET_SIZE ||
+           id == MQTT_PROP_TOPIC_ALIAS || id == MQTT_PROP_SUBSCRIPTION_IDENTIFIER;
 }
 
 /* Integer values: the smallest and largest valid ones and one in between. */
@@ -105,9 +105,7 @@ static size_t int_values(const prop_info *pi, uint32_t *out)
     case PK_BYTE: out[1] = 0x7F, out[2] = 0xFF; break;
     case PK_U16: out[1] = 0x1234, out[2] = UINT16_MAX; break;
     case PK_U32: out[1] = 0x12345678, out[2] = UINT32_MAX; break;
-    default: /* PK_VARINT */
-        out[1] = 16384, out[2] = MQTT_VARINT_MAX;
-        break;
+    default: /* PK_VARINT */ out[1] = 16384, out[2] = MQTT_VARINT_MAX; break;
     }
     out[0] = lo;
     return 3;
@@ -225,8 +223,8 @@ static void test_every_property_in_every_host(void **state)
 
 static const mqtt_user_property MANY_UP[] = {
     UPROP("a", "1"),
-    UPROP("", ""),            /* empty key and value are allowed */
-    UPROP("a", "2"),          /* the same key again: order is kept */
+    UPROP("", ""),   /* empty key and value are allowed */
+    UPROP("a", "2"), /* the same key again: order is kept */
     UPROP("\xE6\x97\xA5\xE6\x9C\xAC", "caf\xC3\xA9 \xF0\x9F\x8D\xB5"),
     UPROP("k", ""),
     UPROP("", "v"),
@@ -235,9 +233,10 @@ static const mqtt_user_property MANY_UP[] = {
 static void test_user_properties_in_order(void **state)
 {
     (void)state;
-    static const unsigned hosts[] = {MQTT_CONNECT,  MQTT_CONNACK,   MQTT_PUBLISH,  HOST_WILL,   MQTT_PUBACK,
-                                     MQTT_PUBREC,   MQTT_PUBREL,    MQTT_PUBCOMP,  MQTT_SUBSCRIBE, MQTT_SUBACK,
-                                     MQTT_UNSUBSCRIBE, MQTT_UNSUBACK, MQTT_DISCONNECT, MQTT_AUTH};
+    static const unsigned hosts[] = {MQTT_CONNECT,    MQTT_CONNACK, MQTT_PUBLISH,     HOST_WILL,
+                                     MQTT_PUBACK,     MQTT_PUBREC,  MQTT_PUBREL,      MQTT_PUBCOMP,
+                                     MQTT_SUBSCRIBE,  MQTT_SUBACK,  MQTT_UNSUBSCRIBE, MQTT_UNSUBACK,
+                                     MQTT_DISCONNECT, MQTT_AUTH};
     for (size_t h = 0; h < ARRAY_LEN(hosts); h++) {
         mqtt_packet p, out;
         enum mqtt_role role;
@@ -464,9 +463,9 @@ static void test_reason_names(void **state)
 static void test_packet_type_names(void **state)
 {
     (void)state;
-    static const char *const names[] = {"CONNECT",     "CONNACK",  "PUBLISH",  "PUBACK",     "PUBREC",
-                                        "PUBREL",      "PUBCOMP",  "SUBSCRIBE", "SUBACK",    "UNSUBSCRIBE",
-                                        "UNSUBACK",    "PINGREQ",  "PINGRESP", "DISCONNECT", "AUTH"};
+    static const char *const names[] = {"CONNECT",  "CONNACK", "PUBLISH",   "PUBACK",     "PUBREC",
+                                        "PUBREL",   "PUBCOMP", "SUBSCRIBE", "SUBACK",     "UNSUBSCRIBE",
+                                        "UNSUBACK", "PINGREQ", "PINGRESP",  "DISCONNECT", "AUTH"};
     for (uint8_t t = MQTT_CONNECT; t <= MQTT_AUTH; t++)
         assert_string_equal(names[t - 1], mqtt_packet_type_name(t));
     assert_non_null(mqtt_packet_type_name(0));

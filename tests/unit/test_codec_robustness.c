@@ -109,7 +109,8 @@ static void test_every_truncation(void **state)
             uint8_t *prefix = exact_copy(pkt, cut);
             mqtt_packet out;
             mqtt_error err;
-            if (decode_rc(prefix, cut, VALID[i].version, VALID[i].role, &out, &err) != MQTT_RC_MALFORMED_PACKET)
+            if (decode_rc(prefix, cut, VALID[i].version, VALID[i].role, &out, &err) !=
+                MQTT_RC_MALFORMED_PACKET)
                 fail_msg("%s cut to %zu bytes: want 0x81, got 0x%02X", VALID[i].name, cut, err.reason);
             free(prefix);
         }

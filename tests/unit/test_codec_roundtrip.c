@@ -46,11 +46,12 @@ static void b_connect_full(mqtt_packet *p)
     c->password = tbin(pass, sizeof(pass));
 
     mqtt_properties *pr = &c->props;
-    pr->present = MQTT_PROP_BIT(MQTT_PROP_SESSION_EXPIRY_INTERVAL) | MQTT_PROP_BIT(MQTT_PROP_RECEIVE_MAXIMUM) |
-                  MQTT_PROP_BIT(MQTT_PROP_MAXIMUM_PACKET_SIZE) | MQTT_PROP_BIT(MQTT_PROP_TOPIC_ALIAS_MAXIMUM) |
-                  MQTT_PROP_BIT(MQTT_PROP_REQUEST_RESPONSE_INFORMATION) |
-                  MQTT_PROP_BIT(MQTT_PROP_REQUEST_PROBLEM_INFORMATION) |
-                  MQTT_PROP_BIT(MQTT_PROP_AUTHENTICATION_METHOD) | MQTT_PROP_BIT(MQTT_PROP_AUTHENTICATION_DATA);
+    pr->present =
+        MQTT_PROP_BIT(MQTT_PROP_SESSION_EXPIRY_INTERVAL) | MQTT_PROP_BIT(MQTT_PROP_RECEIVE_MAXIMUM) |
+        MQTT_PROP_BIT(MQTT_PROP_MAXIMUM_PACKET_SIZE) | MQTT_PROP_BIT(MQTT_PROP_TOPIC_ALIAS_MAXIMUM) |
+        MQTT_PROP_BIT(MQTT_PROP_REQUEST_RESPONSE_INFORMATION) |
+        MQTT_PROP_BIT(MQTT_PROP_REQUEST_PROBLEM_INFORMATION) |
+        MQTT_PROP_BIT(MQTT_PROP_AUTHENTICATION_METHOD) | MQTT_PROP_BIT(MQTT_PROP_AUTHENTICATION_DATA);
     pr->session_expiry_interval = 3600;
     pr->receive_maximum = 20;
     pr->maximum_packet_size = 65536;
@@ -62,7 +63,8 @@ static void b_connect_full(mqtt_packet *p)
     set_user_props(pr, UP2, 2);
 
     mqtt_properties *wp = &c->will_props;
-    wp->present = MQTT_PROP_BIT(MQTT_PROP_WILL_DELAY_INTERVAL) | MQTT_PROP_BIT(MQTT_PROP_PAYLOAD_FORMAT_INDICATOR) |
+    wp->present = MQTT_PROP_BIT(MQTT_PROP_WILL_DELAY_INTERVAL) |
+                  MQTT_PROP_BIT(MQTT_PROP_PAYLOAD_FORMAT_INDICATOR) |
                   MQTT_PROP_BIT(MQTT_PROP_MESSAGE_EXPIRY_INTERVAL) | MQTT_PROP_BIT(MQTT_PROP_CONTENT_TYPE) |
                   MQTT_PROP_BIT(MQTT_PROP_RESPONSE_TOPIC) | MQTT_PROP_BIT(MQTT_PROP_CORRELATION_DATA);
     wp->will_delay_interval = 30;
@@ -133,9 +135,9 @@ static void b_publish_qos1(mqtt_packet *p)
     m->packet_id = 0x1234;
     m->payload = tb("{\"t\":21.5}");
     m->props.present = MQTT_PROP_BIT(MQTT_PROP_PAYLOAD_FORMAT_INDICATOR) |
-                       MQTT_PROP_BIT(MQTT_PROP_MESSAGE_EXPIRY_INTERVAL) | MQTT_PROP_BIT(MQTT_PROP_TOPIC_ALIAS) |
-                       MQTT_PROP_BIT(MQTT_PROP_RESPONSE_TOPIC) | MQTT_PROP_BIT(MQTT_PROP_CORRELATION_DATA) |
-                       MQTT_PROP_BIT(MQTT_PROP_CONTENT_TYPE);
+                       MQTT_PROP_BIT(MQTT_PROP_MESSAGE_EXPIRY_INTERVAL) |
+                       MQTT_PROP_BIT(MQTT_PROP_TOPIC_ALIAS) | MQTT_PROP_BIT(MQTT_PROP_RESPONSE_TOPIC) |
+                       MQTT_PROP_BIT(MQTT_PROP_CORRELATION_DATA) | MQTT_PROP_BIT(MQTT_PROP_CONTENT_TYPE);
     m->props.payload_format_indicator = 1;
     m->props.message_expiry_interval = 86400;
     m->props.topic_alias = 5;
@@ -264,8 +266,8 @@ static void b_disconnect(mqtt_packet *p)
 {
     p->type = MQTT_DISCONNECT;
     p->u.disconnect.reason_code = MQTT_RC_DISCONNECT_WITH_WILL;
-    p->u.disconnect.props.present = MQTT_PROP_BIT(MQTT_PROP_SESSION_EXPIRY_INTERVAL) |
-                                    MQTT_PROP_BIT(MQTT_PROP_REASON_STRING);
+    p->u.disconnect.props.present =
+        MQTT_PROP_BIT(MQTT_PROP_SESSION_EXPIRY_INTERVAL) | MQTT_PROP_BIT(MQTT_PROP_REASON_STRING);
     p->u.disconnect.props.session_expiry_interval = 0;
     p->u.disconnect.props.reason_string = tb("bye");
     set_user_props(&p->u.disconnect.props, UP1, 1);
@@ -285,7 +287,8 @@ static void b_auth(mqtt_packet *p)
     p->type = MQTT_AUTH;
     p->u.auth.reason_code = MQTT_RC_CONTINUE_AUTHENTICATION;
     p->u.auth.props.present = MQTT_PROP_BIT(MQTT_PROP_AUTHENTICATION_METHOD) |
-                              MQTT_PROP_BIT(MQTT_PROP_AUTHENTICATION_DATA) | MQTT_PROP_BIT(MQTT_PROP_REASON_STRING);
+                              MQTT_PROP_BIT(MQTT_PROP_AUTHENTICATION_DATA) |
+                              MQTT_PROP_BIT(MQTT_PROP_REASON_STRING);
     p->u.auth.props.authentication_method = tb("SCRAM-SHA-1");
     p->u.auth.props.authentication_data = tbin(adata, sizeof(adata));
     p->u.auth.props.reason_string = tb("step 2");
@@ -351,7 +354,8 @@ static void test_roundtrip_every_type(void **state)
                 mqtt_packet p, out;
                 print_message("  %s, v%u, role %s\n", c->name, versions[v].version, r ? "client" : "server");
                 build_packet(&p, c->build, versions[v].version);
-                ROUNDTRIP(&p, versions[v].version, r ? MQTT_ROLE_CLIENT : MQTT_ROLE_SERVER, buf, sizeof(buf), &out);
+                ROUNDTRIP(&p, versions[v].version, r ? MQTT_ROLE_CLIENT : MQTT_ROLE_SERVER, buf, sizeof(buf),
+                          &out);
                 runs++;
             }
         }
@@ -380,7 +384,8 @@ static void test_subscribe_all_option_combinations(void **state)
     mqtt_subscription subs[N];
     for (unsigned i = 0; i < N; i++) {
         snprintf(names[i], sizeof(names[i]), "f/%u", i);
-        subs[i] = (mqtt_subscription){tb(names[i]), (uint8_t)(i % 3), (i / 3) % 2, (i / 6) % 2, (uint8_t)(i / 12)};
+        subs[i] =
+            (mqtt_subscription){tb(names[i]), (uint8_t)(i % 3), (i / 3) % 2, (i / 6) % 2, (uint8_t)(i / 12)};
     }
     mqtt_packet p = {.type = MQTT_SUBSCRIBE}, out;
     p.u.subscribe.packet_id = 99;
@@ -455,7 +460,8 @@ static void check_ack_list(uint8_t type, uint8_t version, const uint8_t *codes, 
 static void test_suback_unsuback_reason_lists(void **state)
 {
     (void)state;
-    static const uint8_t suback_v5[] = {0x00, 0x01, 0x02, 0x80, 0x83, 0x87, 0x8F, 0x91, 0x97, 0x9E, 0xA1, 0xA2};
+    static const uint8_t suback_v5[] = {0x00, 0x01, 0x02, 0x80, 0x83, 0x87,
+                                        0x8F, 0x91, 0x97, 0x9E, 0xA1, 0xA2};
     static const uint8_t suback_v311[] = {0x00, 0x01, 0x02, 0x80, 0x02, 0x00};
     static const uint8_t unsuback_v5[] = {0x00, 0x11, 0x80, 0x83, 0x87, 0x8F, 0x91};
     uint8_t many[300];
@@ -492,7 +498,7 @@ static void test_connect_credentials(void **state)
         {false, false, "", "", V311 | V5},
         {true, false, "bob", "", V311 | V5},
         {true, true, "bob", "s3cret", V311 | V5},
-        {true, true, "", "", V311 | V5}, /* both present, both empty */
+        {true, true, "", "", V311 | V5},     /* both present, both empty */
         {false, true, "", "token-only", V5}, /* v5 allows a password alone (3.1.2.9) */
     };
     const uint8_t versions[] = {MQTT_V311, MQTT_V5};
@@ -509,7 +515,8 @@ static void test_connect_credentials(void **state)
             p.u.connect.password = tb(combos[i].pw);
             size_t n = ROUNDTRIP(&p, versions[v], MQTT_ROLE_SERVER, buf, sizeof(buf), &out);
             /* Connect Flags: bit 7 user name, bit 6 password. */
-            assert_int_equal((combos[i].user ? 0x80 : 0) | (combos[i].pass ? 0x40 : 0), connect_flags(buf, n) & 0xC0);
+            assert_int_equal((combos[i].user ? 0x80 : 0) | (combos[i].pass ? 0x40 : 0),
+                             connect_flags(buf, n) & 0xC0);
         }
     }
 }

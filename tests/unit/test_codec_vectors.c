@@ -181,7 +181,8 @@ static const struct kat {
      BYTES(0x82, 0x09, 0x00, 0x01, 0x00, 0x00, 0x03, 'a', '/', 'b', 0x1D)},
     {"v3.1.1 SUBACK [1, 0x80]", MQTT_V311, k_suback, BYTES(0x90, 0x04, 0x00, 0x01, 0x01, 0x80)},
     {"v5 SUBACK [1, 0x80]", MQTT_V5, k_suback, BYTES(0x90, 0x05, 0x00, 0x01, 0x00, 0x01, 0x80)},
-    {"v3.1.1 UNSUBSCRIBE a/b", MQTT_V311, k_unsubscribe, BYTES(0xA2, 0x07, 0x00, 0x02, 0x00, 0x03, 'a', '/', 'b')},
+    {"v3.1.1 UNSUBSCRIBE a/b", MQTT_V311, k_unsubscribe,
+     BYTES(0xA2, 0x07, 0x00, 0x02, 0x00, 0x03, 'a', '/', 'b')},
     {"v3.1.1 UNSUBACK", MQTT_V311, k_unsuback, BYTES(0xB0, 0x02, 0x00, 0x01)},
     {"v5 UNSUBACK [0x11]", MQTT_V5, k_unsuback, BYTES(0xB0, 0x04, 0x00, 0x01, 0x00, 0x11)},
     {"v3.1.1 PINGREQ", MQTT_V311, k_pingreq, BYTES(0xC0, 0x00)},
@@ -234,10 +235,10 @@ static void test_long_forms_accepted(void **state)
         mqtt_packet out;
         print_message("  %s\n", forms[i].name);
         DECODE_OK(forms[i].bytes, forms[i].len, MQTT_V5, MQTT_ROLE_SERVER, &out);
-        const mqtt_properties *pr = out.type == MQTT_DISCONNECT || out.type == MQTT_AUTH ? &out.u.disconnect.props
-                                                                                          : &out.u.ack.props;
+        const mqtt_properties *pr =
+            out.type == MQTT_DISCONNECT || out.type == MQTT_AUTH ? &out.u.disconnect.props : &out.u.ack.props;
         uint8_t reason = out.type == MQTT_DISCONNECT || out.type == MQTT_AUTH ? out.u.disconnect.reason_code
-                                                                               : out.u.ack.reason_code;
+                                                                              : out.u.ack.reason_code;
         assert_int_equal(0, reason);
         assert_int_equal(0, pr->present);
         assert_int_equal(0, pr->user_property_count);
@@ -256,8 +257,8 @@ static void test_v5_ack_shortest_forms(void **state)
         uint8_t buf[64];
         p.u.ack.packet_id = 0xABCD;
         assert_int_equal(4, ROUNDTRIP(&p, MQTT_V5, MQTT_ROLE_SERVER, buf, sizeof(buf), &out));
-        p.u.ack.reason_code = types[i] >= MQTT_PUBREL ? MQTT_RC_PACKET_IDENTIFIER_NOT_FOUND
-                                                      : MQTT_RC_UNSPECIFIED_ERROR;
+        p.u.ack.reason_code =
+            types[i] >= MQTT_PUBREL ? MQTT_RC_PACKET_IDENTIFIER_NOT_FOUND : MQTT_RC_UNSPECIFIED_ERROR;
         assert_int_equal(5, ROUNDTRIP(&p, MQTT_V5, MQTT_ROLE_SERVER, buf, sizeof(buf), &out));
         assert_int_equal(p.u.ack.reason_code, buf[4]);
         p.u.ack.props.present = MQTT_PROP_BIT(MQTT_PROP_REASON_STRING);
