@@ -92,6 +92,7 @@ typedef struct route {
     route_target *targets;
     uint32_t count, cap;
     bool oom;
+    bool congested; /* a recipient is congested: the publisher should pause */
     /* Redelivery of a shared message: only this group, never back to `exclude`. */
     mqtt_bytes only_group;
     const session *exclude;
@@ -175,13 +176,13 @@ static int route_message(broker *b, route *r)
             .sub_id_count = t->sub_id_count,
             .share_group = t->plain ? (mqtt_bytes){0} : t->share_group,
         };
-        session_deliver(t->session, m, &spec);
+        r->congested |= session_deliver(t->session, m, &spec);
     }
     free(r->targets);
     return (int)r->count;
 }
 
-int broker_publish(broker *b, broker_msg *m)
+int broker_publish(broker *b, broker_msg *m, bool *congested)
 {
     if (m->retain) {
         bool too_big = m->payload.len > b->config.limits.max_retained_size;
@@ -193,7 +194,10 @@ int broker_publish(broker *b, broker_msg *m)
                     (const char *)m->topic.data);
     }
     route r = {.msg = m};
-    return route_message(b, &r);
+    int n = route_message(b, &r);
+    if (congested)
+        *congested = r.congested;
+    return n;
 }
 
 void broker_redeliver_shared(broker *b, broker_msg *m, mqtt_bytes group, struct session *from)

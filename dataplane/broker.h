@@ -25,8 +25,9 @@ typedef struct broker_stats {
     uint64_t connections_opened, connections_closed;
     uint64_t publish_in, publish_out, bytes_in, bytes_out;
     uint64_t sessions_expired, sessions_dropped_overflow;
-    uint64_t qos0_dropped, messages_too_large_dropped, messages_expired;
+    uint64_t qos0_dropped, queue_full_dropped, messages_too_large_dropped, messages_expired;
     uint64_t publish_denied, subscribe_denied, connect_refused;
+    uint64_t congestion_events;
 } broker_stats;
 
 typedef struct broker {
@@ -41,6 +42,7 @@ typedef struct broker {
     uint64_t next_conn_id;
     uint64_t route_gen;       /* stamps sessions while one message is routed */
     bool shutting_down;
+    uint32_t congested_sessions; /* connected sessions past their queue high-water mark */
     broker_stats stats;
 } broker;
 
@@ -52,8 +54,9 @@ broker *broker_new(struct event_base *base, const broker_config *cfg);
 void broker_free(broker *b);
 
 /* Routes a message to every matching subscription (and stores it as retained
- * when its retain flag is set). Returns the number of sessions it went to. */
-int broker_publish(broker *b, broker_msg *m);
+ * when its retain flag is set). Returns the number of sessions it went to;
+ * *congested (may be NULL) tells whether one of them is congested. */
+int broker_publish(broker *b, broker_msg *m, bool *congested);
 
 /* Offers a message that a disconnected member of shared subscription group
  * `group` did not acknowledge to another connected member (not `from`). */

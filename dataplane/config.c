@@ -23,6 +23,7 @@ void config_defaults(broker_config *cfg)
         .max_retained_size = 64 * 1024,
         .connect_timeout = 10,
         .output_high_water = 4 * 1024 * 1024,
+        .slow_subscriber_timeout = 30,
     };
     snprintf(cfg->data_dir, sizeof cfg->data_dir, "var/broker");
     snprintf(cfg->log_level, sizeof cfg->log_level, "info");
@@ -117,7 +118,7 @@ static int load_limits(json_t *j, broker_limits *lim, char *err, size_t len)
     static const char *const keys[] = {"max_packet_size", "topic_alias_maximum", "receive_maximum", "max_keep_alive",
                                        "max_session_expiry", "queue_max_messages", "queue_max_bytes",
                                        "max_inflight_out", "max_retained_size", "connect_timeout",
-                                       "output_high_water", NULL};
+                                       "output_high_water", "slow_subscriber_timeout", NULL};
     if (!json_is_object(j))
         return fail(err, len, "%s", "\"limits\" must be an object");
     if (check_keys(j, keys, "limits", err, len))
@@ -132,7 +133,8 @@ static int load_limits(json_t *j, broker_limits *lim, char *err, size_t len)
                    read_uint(j, "max_inflight_out", 1, 65535, &lim->max_inflight_out, 2, err, len) ||
                    read_uint(j, "max_retained_size", 0, 268435455, &lim->max_retained_size, 4, err, len) ||
                    read_uint(j, "connect_timeout", 1, 3600, &lim->connect_timeout, 4, err, len) ||
-                   read_uint(j, "output_high_water", 1024, 4294967295, &lim->output_high_water, 4, err, len)
+                   read_uint(j, "output_high_water", 1024, 4294967295, &lim->output_high_water, 4, err, len) ||
+                   read_uint(j, "slow_subscriber_timeout", 1, 86400, &lim->slow_subscriber_timeout, 4, err, len)
                ? -1
                : 0;
 }

@@ -30,6 +30,7 @@ typedef struct broker_limits {
     uint32_t max_retained_size;      /* bytes of payload per retained message */
     uint32_t connect_timeout;        /* seconds to wait for CONNECT */
     uint32_t output_high_water;      /* bytes buffered for a subscriber before QoS 0 is dropped */
+    uint32_t slow_subscriber_timeout; /* seconds congested before a subscriber is disconnected */
 } broker_limits;
 
 typedef struct broker_config {

@@ -210,7 +210,7 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
     conn *c = arg;
     struct evbuffer *in = bufferevent_get_input(bev);
     uint32_t max = c->broker->config.limits.max_packet_size;
-    while (c->state != CONN_CLOSING) {
+    while (c->state != CONN_CLOSING && !c->paused) {
         size_t avail = evbuffer_get_length(in);
         if (avail < 2)
             return;
@@ -255,4 +255,14 @@ void conn_set_keep_alive(conn *c, uint16_t seconds)
     c->keep_alive = seconds;
     /* One and a half times the Keep Alive [MQTT-3.1.2-22]. */
     set_read_timeout(c, ((uint32_t)seconds * 3 + 1) / 2);
+}
+
+void conn_resume_reading(conn *c)
+{
+    if (c->state == CONN_CLOSING)
+        return;
+    bufferevent_enable(c->bev, EV_READ);
+    /* Packets read before the pause are still buffered: process them now. */
+    if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+        bufferevent_trigger(c->bev, EV_READ, BEV_OPT_DEFER_CALLBACKS);
 }

@@ -33,6 +33,7 @@ typedef struct conn {
     uint16_t topic_alias_count;      /* size of topic_aliases */
     char **topic_aliases;            /* client->server aliases, owned, lazily allocated */
     bool request_problem_information;
+    bool paused; /* not read: a subscriber it feeds is congested (flow_control.h) */
     char peer[64];
 } conn;
 
@@ -55,6 +56,9 @@ void conn_set_keep_alive(conn *c, uint16_t seconds);
  * `send_disconnect` (v3.1.1 clients just see the socket close). The will is
  * published unless the client disconnected normally. */
 void conn_close(conn *c, uint8_t reason, bool send_disconnect, const char *why);
+
+/* Reads again after flow control paused the connection, including bytes already buffered. */
+void conn_resume_reading(conn *c);
 
 /* Frees a closing connection without waiting for its output (shutdown). */
 void conn_free_now(conn *c);

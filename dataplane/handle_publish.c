@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "authorizer.h"
+#include "flow_control.h"
 #include "handlers.h"
 #include "log.h"
 #include "session.h"
@@ -104,8 +105,11 @@ bool handle_publish(conn *c, const mqtt_packet *p, int decode_rc)
         log_msg(LOG_ERROR, "publish", "out of memory client=%s", s->client_id);
         return refuse_publish(c, pub, MQTT_RC_UNSPECIFIED_ERROR, "out of memory");
     }
-    int receivers = broker_publish(b, m);
+    bool congested = false;
+    int receivers = broker_publish(b, m, &congested);
     broker_msg_unref(m);
+    if (congested)
+        flow_pause_publisher(c);
     uint8_t reason = (receivers == 0 && c->version == MQTT_V5) ? MQTT_RC_NO_MATCHING_SUBSCRIBERS : 0;
     if (pub->qos == 1)
         send_ack(c, MQTT_PUBACK, pub->packet_id, reason);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "conn.h"
+#include "flow_control.h"
 #include "log.h"
 #include "strmap.h"
 #include "sub_tree.h"
@@ -64,7 +65,7 @@ static void publish_will_now(session *s)
     if (will) {
         log_msg(LOG_INFO, "session", "publishing will client=%s topic=%.*s", s->client_id, (int)will->topic.len,
                 (const char *)will->topic.data);
-        broker_publish(s->broker, will);
+        broker_publish(s->broker, will, NULL);
         broker_msg_unref(will);
     }
 }
@@ -80,6 +81,7 @@ void session_destroy(session *s)
         free(s->subs[i].filter);
     }
     free(s->subs);
+    flow_session_forget(s);
     free_delivery_list(s->inflight);
     free_delivery_list(s->queue);
     free(s->qos2_pending);
@@ -87,6 +89,8 @@ void session_destroy(session *s)
         event_free(s->expiry_timer);
     if (s->will_timer)
         event_free(s->will_timer);
+    if (s->stuck_timer)
+        event_free(s->stuck_timer);
     strmap_remove(b->sessions, s->client_id, s->client_id_len);
     free(s->client_id);
     free(s);
@@ -253,14 +257,24 @@ void session_flush_queue(session *s)
         }
         start_delivery(s, d);
     }
+    flow_session_backlog_changed(s);
 }
 
 /* Session overflow (Event Grid): a disconnected session whose queue passes its
- * limits is terminated. A connected one has a looser bound before drops. */
+ * limits is terminated. A connected one pauses its publishers at those limits
+ * (flow_control.h); the far larger hard bound only guards memory. */
+#define CONNECTED_QUEUE_HARD_FACTOR 64
+
+static bool over_offline_limits(const session *s)
+{
+    const broker_limits *lim = &s->broker->config.limits;
+    return s->queue_count > lim->queue_max_messages || s->queue_bytes > lim->queue_max_bytes;
+}
+
 static bool queue_has_room(session *s, const broker_msg *m)
 {
     const broker_limits *lim = &s->broker->config.limits;
-    uint64_t factor = connected(s) ? 10 : 1;
+    uint64_t factor = connected(s) ? CONNECTED_QUEUE_HARD_FACTOR : 1;
     return s->queue_count + 1 <= lim->queue_max_messages * factor &&
            s->queue_bytes + broker_msg_size(m) <= lim->queue_max_bytes * factor;
 }
@@ -317,7 +331,7 @@ oom:
     return NULL;
 }
 
-void session_deliver(session *s, broker_msg *m, const delivery_spec *spec)
+bool session_deliver(session *s, broker_msg *m, const delivery_spec *spec)
 {
     broker *b = s->broker;
     if (spec->qos == 0) {
@@ -329,29 +343,32 @@ void session_deliver(session *s, broker_msg *m, const delivery_spec *spec)
             send_publish(s, &now, false);
         else
             b->stats.qos0_dropped++;
-        return;
+        return s->congested;
     }
     if (s->overflowed)
-        return;
+        return false;
     if (!queue_has_room(s, m)) {
         if (!connected(s)) {
             terminate_overflowed(s);
         } else {
             b->stats.qos0_dropped++;
-            log_msg(LOG_WARN, "session", "message dropped client=%s reason=queue-full queued=%u", s->client_id,
+            b->stats.queue_full_dropped++;
+            log_msg(LOG_WARN, "session", "message dropped client=%s reason=queue-hard-limit queued=%u", s->client_id,
                     s->queue_count);
         }
-        return;
+        return s->congested;
     }
     delivery *d = delivery_new(m, spec);
     if (!d) {
         log_msg(LOG_ERROR, "session", "out of memory queueing for client=%s", s->client_id);
-        return;
+        return false;
     }
-    if (connected(s) && !s->queue && s->inflight_count < window(s))
+    if (connected(s) && !s->queue && s->inflight_count < window(s)) {
         start_delivery(s, d);
-    else
-        queue_append(s, d);
+        return s->congested;
+    }
+    queue_append(s, d);
+    return flow_session_backlog_changed(s);
 }
 
 static delivery *inflight_take(session *s, uint16_t packet_id, uint8_t state)
@@ -522,6 +539,7 @@ static delivery *release_shared(session *s, delivery **list, uint32_t *count)
 void session_detach(session *s)
 {
     s->conn = NULL;
+    flow_session_forget(s);
     if (s->broker->shutting_down)
         return; /* a broker shutdown is not the client's failure: no will, no expiry bookkeeping */
     s->inflight_tail = release_shared(s, &s->inflight, &s->inflight_count);
@@ -533,6 +551,10 @@ void session_detach(session *s)
             s->queue_bytes += broker_msg_size(d->msg);
     }
     session_trigger_will(s);
+    if (s->expiry_interval > 0 && over_offline_limits(s)) {
+        terminate_overflowed(s); /* a slow subscriber's backlog falls back to the offline limits */
+        return;
+    }
     if (s->expiry_interval == 0) {
         session_destroy(s);
         return;

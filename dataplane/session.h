@@ -56,6 +56,8 @@ typedef struct session {
     struct conn *conn;
     uint32_t expiry_interval;     /* seconds after disconnect */
     bool overflowed;              /* terminated by SessionOverflow, destroyed on the next loop turn */
+    bool congested;               /* queue past the high-water mark while connected (flow_control.h) */
+    struct event *stuck_timer;    /* disconnects a subscriber congested for too long */
     struct event *expiry_timer;   /* armed while disconnected with expiry > 0 */
 
     session_sub *subs; /* owned array */
@@ -94,7 +96,8 @@ bool session_unsubscribe(session *s, mqtt_bytes filter);
 /* Offers a message for delivery: sends now when connected and the window
  * allows, else queues QoS 1/2 (a disconnected session past its queue limits is
  * terminated: SessionOverflow). QoS 0 to a disconnected session is dropped. */
-void session_deliver(session *s, broker_msg *m, const delivery_spec *spec);
+/* Returns true when the session is congested (its publishers should pause). */
+bool session_deliver(session *s, broker_msg *m, const delivery_spec *spec);
 
 /* Outbound acknowledgements from the client. */
 void session_on_puback(session *s, uint16_t packet_id);           /* PUBACK, or PUBCOMP */

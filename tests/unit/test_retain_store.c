@@ -428,32 +428,52 @@ static void test_deep_topics(void **state)
     free(slashes);
 }
 
+/* Topic i of the scale test: the first FLAT side by side under one level,
+ * the rest spread below BRANCHES parents. Scrambled, so that insertions do
+ * not arrive in sorted order. */
+enum { SCALE_N = 50000, SCALE_FLAT = 10000, SCALE_BRANCHES = 200 };
+static void scale_topic(size_t i, char *buf, size_t cap)
+{
+    size_t k = (i * 7919) % SCALE_N; /* 7919 is prime: a permutation */
+    if (k < SCALE_FLAT)
+        snprintf(buf, cap, "flat/%zu/status", k);
+    else
+        snprintf(buf, cap, "tree/%zu/%zu/status", k % SCALE_BRANCHES, k);
+}
+
 /* Correctness at scale, not speed. */
 static void test_scale(void **state)
 {
     (void)state;
-    enum { N = 50000 };
     retain_store *s = retain_store_new();
     assert_non_null(s);
     recorder r = {0};
     char buf[64];
-    for (size_t i = 0; i < N; i++) {
-        snprintf(buf, sizeof buf, "devices/%zu/status", (i * 7919) % N); /* not in sorted order */
+    for (size_t i = 0; i < SCALE_N; i++) {
+        scale_topic(i, buf, sizeof buf);
         retain(s, buf, 0);
     }
-    assert_int_equal(retain_store_count(s), N);
-    assert_int_equal(retain_store_node_count(s), 2 + 2 * N);
-    for (size_t i = 0; i < N; i++) {
-        snprintf(buf, sizeof buf, "devices/%zu/status", i);
+    assert_int_equal(retain_store_count(s), SCALE_N);
+    assert_int_equal(retain_store_node_count(s), 1 + (1 + 2 * SCALE_FLAT) +
+                                                     (1 + SCALE_BRANCHES + 2 * (SCALE_N - SCALE_FLAT)));
+    for (size_t i = 0; i < SCALE_N; i++) {
+        scale_topic(i, buf, sizeof buf);
         match(s, buf, &r);
         assert_int_equal(r.count, 1);
         assert_string_equal(r.topics[0], buf);
     }
     size_t calls = 0;
-    retain_store_match(s, str("devices/+/status"), NOW, count_call, &calls);
-    assert_int_equal(calls, N);
-    for (size_t i = 0; i < N; i++) {
-        snprintf(buf, sizeof buf, "devices/%zu/status", i);
+    retain_store_match(s, str("flat/+/status"), NOW, count_call, &calls);
+    assert_int_equal(calls, SCALE_FLAT);
+    calls = 0;
+    retain_store_match(s, str("tree/+/+/status"), NOW, count_call, &calls);
+    assert_int_equal(calls, SCALE_N - SCALE_FLAT);
+    calls = 0;
+    retain_store_match(s, str("#"), NOW, count_call, &calls);
+    assert_int_equal(calls, SCALE_N);
+
+    for (size_t i = 0; i < SCALE_N; i++) {
+        scale_topic(SCALE_N - 1 - i, buf, sizeof buf);
         assert_int_equal(retain_store_set(s, str(buf), NULL), 0);
     }
     assert_int_equal(retain_store_count(s), 0);
