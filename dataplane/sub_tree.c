@@ -52,9 +52,9 @@ struct sub_node {
     sub_node *plus;   /* the '+' child or NULL; also in the level table */
     sub_node *multi;  /* the '#' child or NULL; also in the level table */
     uint32_t child_count;
-    uint64_t key_hash; /* hash of (parent, level), kept for table resizes */
-    sub_list subs;     /* ordinary subscriptions whose filter ends here */
-    share_group **groups;
+    uint64_t key_hash;    /* hash of (parent, level), kept for table resizes */
+    sub_list subs;        /* ordinary subscriptions whose filter ends here */
+    share_group **groups; /* owned, group_count of them, each non-empty */
     uint32_t group_count;
     uint32_t group_cap;
     uint32_t level_len;
@@ -423,8 +423,7 @@ static mqtt_bytes filter_split(mqtt_bytes filter, mqtt_bytes *share_group)
     return filter;
 }
 
-int sub_tree_add(sub_tree *t, mqtt_bytes filter, void *subscriber, uint8_t options,
-                 uint32_t subscription_id)
+int sub_tree_add(sub_tree *t, mqtt_bytes filter, void *subscriber, uint8_t options, uint32_t subscription_id)
 {
     mqtt_bytes group_name, level;
     mqtt_bytes inner = filter_split(filter, &group_name);
@@ -514,8 +513,8 @@ static void report(sub_node *n, const match_call *call)
     }
 }
 
-void sub_tree_match(sub_tree *t, mqtt_bytes topic, sub_tree_eligible_fn eligible,
-                    sub_tree_match_fn fn, void *ctx)
+void sub_tree_match(sub_tree *t, mqtt_bytes topic, sub_tree_eligible_fn eligible, sub_tree_match_fn fn,
+                    void *ctx)
 {
     if (topic.len == 0)
         return;

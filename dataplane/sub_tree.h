@@ -30,8 +30,7 @@ void sub_tree_free(sub_tree *t);
  * means none. Returns 1 when added, 0 when the subscriber already had this
  * exact filter (its options and identifier are replaced, as MQTT requires),
  * -1 on allocation failure (the tree is unchanged). */
-int sub_tree_add(sub_tree *t, mqtt_bytes filter, void *subscriber, uint8_t options,
-                 uint32_t subscription_id);
+int sub_tree_add(sub_tree *t, mqtt_bytes filter, void *subscriber, uint8_t options, uint32_t subscription_id);
 
 /* Unsubscribes `subscriber` from exactly `filter` (same spelling as added).
  * Returns 1 when removed, 0 when there was no such subscription. */
@@ -43,8 +42,8 @@ typedef bool (*sub_tree_eligible_fn)(void *ctx, void *subscriber);
 
 /* One matching subscription. share_group is NULL for an ordinary subscription,
  * else the group's name (valid during the call only). */
-typedef void (*sub_tree_match_fn)(void *ctx, void *subscriber, uint8_t options,
-                                  uint32_t subscription_id, const mqtt_bytes *share_group);
+typedef void (*sub_tree_match_fn)(void *ctx, void *subscriber, uint8_t options, uint32_t subscription_id,
+                                  const mqtt_bytes *share_group);
 
 /* Calls `fn` for every subscription whose filter matches `topic`, a valid topic
  * name: once per matching ordinary subscription (a subscriber whose filters
@@ -53,8 +52,8 @@ typedef void (*sub_tree_match_fn)(void *ctx, void *subscriber, uint8_t options,
  * `eligible` accepts, or among all members when it accepts none. `eligible`
  * may be NULL (all are). Leading wildcards do not match topics that start with
  * '$'. Never allocates; `fn` and `eligible` must not modify the tree. */
-void sub_tree_match(sub_tree *t, mqtt_bytes topic, sub_tree_eligible_fn eligible,
-                    sub_tree_match_fn fn, void *ctx);
+void sub_tree_match(sub_tree *t, mqtt_bytes topic, sub_tree_eligible_fn eligible, sub_tree_match_fn fn,
+                    void *ctx);
 
 /* Subscriptions held, shared-group members included. */
 size_t sub_tree_count(const sub_tree *t);

@@ -191,17 +191,63 @@ static void test_free_releases(void **state)
 /* ---- matching */
 
 static const char *const stored_topics[] = {
-    "sport/tennis/player1", "sport/tennis/player1/ranking", "sport/tennis/player1/score/wimbledon",
-    "sport/tennis/player2", "sport/tennis/player10", "sport", "sport/", "sports", "/", "//", "/finance", "finance",
-    "finance/stock", "$SYS/monitor/Clients", "$SYS", "$SYS/", "$share", "a/b", "a//b", "a/b/c", "a", "ab",
+    "sport/tennis/player1",
+    "sport/tennis/player1/ranking",
+    "sport/tennis/player1/score/wimbledon",
+    "sport/tennis/player2",
+    "sport/tennis/player10",
+    "sport",
+    "sport/",
+    "sports",
+    "/",
+    "//",
+    "/finance",
+    "finance",
+    "finance/stock",
+    "$SYS/monitor/Clients",
+    "$SYS",
+    "$SYS/",
+    "$share",
+    "a/b",
+    "a//b",
+    "a/b/c",
+    "a",
+    "ab",
 };
 #define STORED (sizeof stored_topics / sizeof stored_topics[0])
 
 static const char *const filters[] = {
-    "sport/tennis/player1/#", "sport/#", "sport/tennis/#", "#", "sport/tennis/+", "sport/+", "+", "+/+", "/+",
-    "+/tennis/#", "sport/+/player1", "$SYS/#", "$SYS/monitor/+", "+/monitor/Clients", "$SYS", "/", "//", "+/",
-    "/#", "a/b", "a/+/+", "a/+", "a/#", "finance", "nothing/here", "sport/tennis/player1", "+/+/+/+", "$share",
-    "a/+/b", "+/#", "$SYS/+",
+    "sport/tennis/player1/#",
+    "sport/#",
+    "sport/tennis/#",
+    "#",
+    "sport/tennis/+",
+    "sport/+",
+    "+",
+    "+/+",
+    "/+",
+    "+/tennis/#",
+    "sport/+/player1",
+    "$SYS/#",
+    "$SYS/monitor/+",
+    "+/monitor/Clients",
+    "$SYS",
+    "/",
+    "//",
+    "+/",
+    "/#",
+    "a/b",
+    "a/+/+",
+    "a/+",
+    "a/#",
+    "finance",
+    "nothing/here",
+    "sport/tennis/player1",
+    "+/+/+/+",
+    "$share",
+    "a/+/b",
+    "+/#",
+    "$SYS/+",
 };
 
 /* Every filter against a store holding every topic: exactly the matching
@@ -454,8 +500,8 @@ static void test_scale(void **state)
         retain(s, buf, 0);
     }
     assert_int_equal(retain_store_count(s), SCALE_N);
-    assert_int_equal(retain_store_node_count(s), 1 + (1 + 2 * SCALE_FLAT) +
-                                                     (1 + SCALE_BRANCHES + 2 * (SCALE_N - SCALE_FLAT)));
+    assert_int_equal(retain_store_node_count(s),
+                     1 + (1 + 2 * SCALE_FLAT) + (1 + SCALE_BRANCHES + 2 * (SCALE_N - SCALE_FLAT)));
     for (size_t i = 0; i < SCALE_N; i++) {
         scale_topic(i, buf, sizeof buf);
         match(s, buf, &r);

@@ -1,0 +1,105 @@
+/* Broker configuration: defaults (Event Grid's limits), JSON loading, refusals. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+
+/* Writes `json` to a temporary file and loads it over the defaults. */
+static int load(const char *json, broker_config *cfg, char *err, size_t err_len)
+{
+    char path[] = "/tmp/egconfig-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, json, strlen(json)), (ssize_t)strlen(json));
+    close(fd);
+    config_defaults(cfg);
+    int rc = config_load_file(cfg, path, err, err_len);
+    unlink(path);
+    return rc;
+}
+
+static void test_defaults_are_event_grid_limits(void **state)
+{
+    (void)state;
+    broker_config cfg;
+    config_defaults(&cfg);
+    assert_int_equal(cfg.listener_count, 1);
+    assert_string_equal(cfg.listeners[0].bind, "127.0.0.1");
+    assert_int_equal(cfg.listeners[0].port, 1883);
+    assert_int_equal(cfg.limits.max_packet_size, 512 * 1024);
+    assert_int_equal(cfg.limits.topic_alias_maximum, 10);
+    assert_int_equal(cfg.limits.receive_maximum, 1000);
+    assert_int_equal(cfg.limits.max_keep_alive, 1160);
+    assert_int_equal(cfg.limits.queue_max_messages, 100);
+    assert_int_equal(cfg.limits.queue_max_bytes, 1024 * 1024);
+    assert_int_equal(cfg.limits.max_session_expiry, 3600);
+}
+
+static void test_full_file(void **state)
+{
+    (void)state;
+    broker_config cfg;
+    char err[256] = "";
+    int rc = load("{\"listeners\": [{\"type\": \"mqtt\", \"bind\": \"127.0.0.1\", \"port\": 0},"
+                  "                {\"type\": \"mqtt\", \"bind\": \"0.0.0.0\", \"port\": 1884, \"insecure\": true}],"
+                  " \"limits\": {\"queue_max_messages\": 5, \"topic_alias_maximum\": 3},"
+                  " \"data_dir\": \"/tmp/x\", \"log_level\": \"debug\"}",
+                  &cfg, err, sizeof err);
+    assert_int_equal(rc, 0);
+    assert_int_equal(cfg.listener_count, 2);
+    assert_int_equal(cfg.listeners[1].port, 1884);
+    assert_true(cfg.listeners[1].insecure);
+    assert_int_equal(cfg.limits.queue_max_messages, 5);
+    assert_int_equal(cfg.limits.topic_alias_maximum, 3);
+    assert_int_equal(cfg.limits.max_packet_size, 512 * 1024); /* untouched default */
+    assert_string_equal(cfg.data_dir, "/tmp/x");
+    assert_string_equal(cfg.log_level, "debug");
+}
+
+typedef struct refusal {
+    const char *json;
+    const char *message_part; /* the error must say what is wrong */
+} refusal;
+
+static void test_refusals(void **state)
+{
+    (void)state;
+    static const refusal cases[] = {
+        {"{", "'}' expected"},
+        {"[]", "must be a JSON object"},
+        {"{\"listners\": []}", "unknown key \"listners\""},
+        {"{\"limits\": {\"queue_max\": 1}}", "unknown key \"queue_max\""},
+        {"{\"limits\": {\"receive_maximum\": 0}}", "\"receive_maximum\" must be an integer from 1"},
+        {"{\"limits\": {\"topic_alias_maximum\": \"10\"}}", "\"topic_alias_maximum\" must be an integer"},
+        {"{\"listeners\": [{\"type\": \"amqp\", \"port\": 1}]}", "must be one of mqtt, mqtts, ws, wss"},
+        {"{\"listeners\": [{\"type\": \"mqtt\"}]}", "needs a \"port\""},
+        {"{\"listeners\": [{\"type\": \"mqtt\", \"port\": 70000}]}", "\"port\" must be an integer from 0 to 65535"},
+        {"{\"listeners\": [{\"type\": \"mqtt\", \"bind\": \"0.0.0.0\", \"port\": 1}]}", "needs \"insecure\": true"},
+        {"{\"listeners\": []}", "array of 1 to"},
+        {"{\"limits\": {\"max_keep_alive\": 1, \"max_keep_alive\": 2}}", "duplicate"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        broker_config cfg;
+        char err[256] = "";
+        if (load(cases[i].json, &cfg, err, sizeof err) != -1 || !strstr(err, cases[i].message_part))
+            fail_msg("config %s: expected a refusal mentioning '%s', got '%s'", cases[i].json, cases[i].message_part,
+                     err);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults_are_event_grid_limits),
+        cmocka_unit_test(test_full_file),
+        cmocka_unit_test(test_refusals),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
