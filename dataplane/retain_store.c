@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mqtt_topic.h"
+
 typedef struct retain_node retain_node;
 
 /* One topic level. Owned by its parent's `children` (the root by the store);
@@ -38,32 +40,6 @@ struct retain_store {
     size_t node_count; /* the root excluded */
 };
 
-/* ---- topic levels */
-
-/* The level starting at *pos (a level may be empty). Positions run from 0 to
- * s.len + 1, the latter meaning "no level left". Returns false past the end,
- * else sets *level and moves *pos to the next level. */
-static bool level_next(mqtt_bytes s, uint32_t *pos, mqtt_bytes *level)
-{
-    if (*pos > s.len)
-        return false;
-    const uint8_t *start = s.data + *pos;
-    const uint8_t *slash = memchr(start, '/', s.len - *pos);
-    uint32_t len = slash ? (uint32_t)(slash - start) : s.len - *pos;
-    *level = (mqtt_bytes){.data = start, .len = len};
-    *pos += len + 1;
-    return true;
-}
-
-/* The inverse of level_next: the start of the level before the one at pos
- * (pos >= 1). */
-static uint32_t level_prev(mqtt_bytes s, uint32_t pos)
-{
-    uint32_t i = pos - 1;
-    while (i > 0 && s.data[i - 1] != '/')
-        i--;
-    return i;
-}
 
 /* ---- nodes */
 
@@ -226,7 +202,7 @@ int retain_store_set(retain_store *s, mqtt_bytes topic, broker_msg *m)
 
     retain_node *node = s->root;
     mqtt_bytes level;
-    for (uint32_t pos = 0; level_next(topic, &pos, &level);) {
+    for (uint32_t pos = 0; mqtt_topic_level_next(topic, &pos, &level);) {
         uint32_t index;
         if (child_search(node, level, &index)) {
             node = node->children[index];
@@ -299,7 +275,7 @@ void retain_store_match(retain_store *s, mqtt_bytes filter, int64_t now_ms,
 
         mqtt_bytes level;
         uint32_t next_pos = pos;
-        bool has_level = level_next(filter, &next_pos, &level);
+        bool has_level = mqtt_topic_level_next(filter, &next_pos, &level);
         bool take_all = depth >= all_from || (has_level && level.len == 1 && level.data[0] == '+');
         retain_node *next = NULL;
         if (take_all) {
@@ -333,7 +309,7 @@ void retain_store_match(retain_store *s, mqtt_bytes filter, int64_t now_ms,
         }
         node = parent;
         depth--;
-        pos = depth >= levels ? filter.len + 1 : level_prev(filter, pos);
+        pos = depth >= levels ? filter.len + 1 : mqtt_topic_level_prev(filter, pos);
         back = true;
     }
 }

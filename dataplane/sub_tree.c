@@ -73,32 +73,6 @@ struct sub_tree {
 
 #define SLOTS_MIN 16
 
-/* ---- topic levels */
-
-/* The level starting at *pos (a level may be empty). Positions run from 0 to
- * s.len + 1, the latter meaning "no level left". Returns false past the end,
- * else sets *level and moves *pos to the next level. */
-static bool level_next(mqtt_bytes s, uint32_t *pos, mqtt_bytes *level)
-{
-    if (*pos > s.len)
-        return false;
-    const uint8_t *start = s.data + *pos;
-    const uint8_t *slash = memchr(start, '/', s.len - *pos);
-    uint32_t len = slash ? (uint32_t)(slash - start) : s.len - *pos;
-    *level = (mqtt_bytes){.data = start, .len = len};
-    *pos += len + 1;
-    return true;
-}
-
-/* The inverse of level_next: the start of the level before the one at pos
- * (pos >= 1). Costs the length of that level. */
-static uint32_t level_prev(mqtt_bytes s, uint32_t pos)
-{
-    uint32_t i = pos - 1;
-    while (i > 0 && s.data[i - 1] != '/')
-        i--;
-    return i;
-}
 
 static bool level_is(mqtt_bytes level, char c)
 {
@@ -428,7 +402,7 @@ int sub_tree_add(sub_tree *t, mqtt_bytes filter, void *subscriber, uint8_t optio
     mqtt_bytes group_name, level;
     mqtt_bytes inner = filter_split(filter, &group_name);
     sub_node *node = t->root;
-    for (uint32_t pos = 0; level_next(inner, &pos, &level);) {
+    for (uint32_t pos = 0; mqtt_topic_level_next(inner, &pos, &level);) {
         sub_node *child = child_get(t, node, level);
         if (!child) {
             prune(t, node); /* the levels created so far */
@@ -473,7 +447,7 @@ int sub_tree_remove(sub_tree *t, mqtt_bytes filter, void *subscriber)
     mqtt_bytes group_name, level;
     mqtt_bytes inner = filter_split(filter, &group_name);
     sub_node *node = t->root;
-    for (uint32_t pos = 0; node && level_next(inner, &pos, &level);)
+    for (uint32_t pos = 0; node && mqtt_topic_level_next(inner, &pos, &level);)
         node = child_find(t, node, level);
     if (!node)
         return 0;
@@ -537,7 +511,7 @@ void sub_tree_match(sub_tree *t, mqtt_bytes topic, sub_tree_eligible_fn eligible
 
         mqtt_bytes level;
         uint32_t next_pos = pos;
-        if (!level_next(topic, &next_pos, &level)) {
+        if (!mqtt_topic_level_next(topic, &next_pos, &level)) {
             report(node, &call); /* every topic level matched */
         } else {
             if (!from) {
@@ -559,7 +533,7 @@ void sub_tree_match(sub_tree *t, mqtt_bytes topic, sub_tree_eligible_fn eligible
         } else {
             from = node;
             node = node->parent;
-            pos = level_prev(topic, pos);
+            pos = mqtt_topic_level_prev(topic, pos);
         }
     }
 }

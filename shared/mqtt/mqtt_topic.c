@@ -153,3 +153,23 @@ mqtt_bytes mqtt_bytes_from_cstr(const char *s)
         len = UINT32_MAX;
     return (mqtt_bytes){.data = (const uint8_t *)s, .len = (uint32_t)len};
 }
+
+bool mqtt_topic_level_next(mqtt_bytes s, uint32_t *pos, mqtt_bytes *level)
+{
+    if (*pos > s.len)
+        return false;
+    const uint8_t *start = s.data + *pos;
+    const uint8_t *slash = memchr(start, '/', s.len - *pos);
+    uint32_t len = slash ? (uint32_t)(slash - start) : s.len - *pos;
+    *level = (mqtt_bytes){.data = start, .len = len};
+    *pos += len + 1;
+    return true;
+}
+
+uint32_t mqtt_topic_level_prev(mqtt_bytes s, uint32_t pos)
+{
+    uint32_t i = pos - 1;
+    while (i > 0 && s.data[i - 1] != '/')
+        i--;
+    return i;
+}

@@ -30,6 +30,15 @@ bool mqtt_topic_matches(mqtt_bytes filter, mqtt_bytes topic);
  * group and inner may be NULL. */
 int mqtt_topic_shared_split(mqtt_bytes filter, mqtt_bytes *group, mqtt_bytes *inner);
 
+/* Walks the levels of a topic or filter (a level may be empty). *pos starts at
+ * 0 and runs to s.len + 1 ("no level left"). Returns false past the end, else
+ * sets *level and moves *pos to the next level. */
+bool mqtt_topic_level_next(mqtt_bytes s, uint32_t *pos, mqtt_bytes *level);
+
+/* The inverse: the start of the level before the one at pos (pos >= 1). Costs
+ * the length of that level. */
+uint32_t mqtt_topic_level_prev(mqtt_bytes s, uint32_t pos);
+
 /* Convenience: a view of a NUL-terminated string. */
 mqtt_bytes mqtt_bytes_from_cstr(const char *s);
 

@@ -118,7 +118,7 @@ expect_lines x5 "v3.1.1 publisher -> v5 subscriber" "cross/to5|2|0|from-v311"
 # ---- ordering per topic per publisher: 100 QoS 1 messages from one connection
 sub_start order "%t|%p" -V mqttv5 -q 1 -t order/t
 seq 1 100 | pub -V mqttv5 -q 1 -t order/t -l
-expected=$(seq 1 100 | sed 's|^|order/t|')
+expected=$(seq 1 100 | sed 's/^/order\/t|/')
 expect_lines order "100 QoS 1 messages from one publisher arrive complete and in order" "$expected"
 
 # ---- wildcards

@@ -12,16 +12,14 @@
 
 #include <cmocka.h>
 
+#include "topic_test_util.h"
+
 #include "message.h"
 #include "mqtt_topic.h"
 #include "retain_store.h"
 
 #define NOW 1000000
 
-static mqtt_bytes str(const char *s)
-{
-    return mqtt_bytes_from_cstr(s);
-}
 
 /* A retained message for `topic`, expiring after expiry_s seconds (0: never),
  * created at NOW. */
@@ -312,23 +310,6 @@ static void test_match_dollar_topics(void **state)
 
 /* Random topics and filters over a small alphabet, so that levels collide
  * often, checked against the reference matcher. */
-static void random_levels(char *out, size_t cap, unsigned *seed, bool filter)
-{
-    static const char *const names[] = {"a", "b", "", "$x", "ab"};
-    size_t levels = 1 + (size_t)(rand_r(seed) % 4), len = 0;
-    out[0] = '\0';
-    for (size_t i = 0; i < levels; i++) {
-        const char *level = names[rand_r(seed) % 5];
-        int roll = rand_r(seed) % 6;
-        if (filter && roll == 0)
-            level = "+";
-        if (filter && roll == 1 && i == levels - 1)
-            level = "#";
-        len += (size_t)snprintf(out + len, cap - len, "%s%s", i ? "/" : "", level);
-    }
-    if (len == 0) /* a single empty level is not a valid topic or filter */
-        snprintf(out, cap, "/");
-}
 
 static void test_match_random(void **state)
 {

@@ -12,16 +12,14 @@
 
 #include <cmocka.h>
 
+#include "topic_test_util.h"
+
 #include "mqtt_topic.h"
 #include "sub_tree.h"
 
 #define SUBSCRIBER(i) ((void *)(uintptr_t)(0x1000 + (i)))
 #define SUBSCRIBER_INDEX(p) ((size_t)((uintptr_t)(p)-0x1000))
 
-static mqtt_bytes str(const char *s)
-{
-    return mqtt_bytes_from_cstr(s);
-}
 
 /* ---- recording matches */
 
@@ -345,23 +343,6 @@ static void test_match_rules(void **state)
 
 /* Random filters and topics over a small alphabet, so that levels collide
  * often, checked against the reference matcher. */
-static void random_levels(char *out, size_t cap, unsigned *seed, bool filter)
-{
-    static const char *const names[] = {"a", "b", "", "$x", "ab"};
-    size_t levels = 1 + (size_t)(rand_r(seed) % 4), len = 0;
-    out[0] = '\0';
-    for (size_t i = 0; i < levels; i++) {
-        const char *level = names[rand_r(seed) % 5];
-        int roll = rand_r(seed) % 6;
-        if (filter && roll == 0)
-            level = "+";
-        if (filter && roll == 1 && i == levels - 1)
-            level = "#";
-        len += (size_t)snprintf(out + len, cap - len, "%s%s", i ? "/" : "", level);
-    }
-    if (len == 0) /* a single empty level is not a valid topic or filter */
-        snprintf(out, cap, "/");
-}
 
 static void test_match_random(void **state)
 {
