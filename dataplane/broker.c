@@ -11,6 +11,7 @@
 #include "log.h"
 #include "retain_store.h"
 #include "session.h"
+#include "session_store.h"
 #include "strmap.h"
 #include "sub_tree.h"
 
@@ -32,6 +33,7 @@ broker *broker_new(struct event_base *base, const broker_config *cfg)
     b->subs = sub_tree_new();
     b->retained = retain_store_new();
     b->auth = authorizer_open();
+    b->store = session_store_none();
     if (!b->sessions || !b->subs || !b->retained) {
         broker_free(b);
         return NULL;
@@ -192,6 +194,8 @@ int broker_publish(broker *b, broker_msg *m, bool *congested)
         else if (retain_store_set(b->retained, m->topic, m->payload.len ? m : NULL) < 0)
             log_msg(LOG_ERROR, "retain", "out of memory storing retained topic=%.*s", (int)m->topic.len,
                     (const char *)m->topic.data);
+        else
+            b->store->retained_saved(b->store->ctx, m->topic, m->payload.len ? m : NULL);
     }
     route r = {.msg = m};
     int n = route_message(b, &r);

@@ -20,6 +20,7 @@ struct sub_tree;
 struct retain_store;
 struct strmap;
 struct authorizer;
+struct session_store;
 
 typedef struct broker_stats {
     uint64_t connections_opened, connections_closed;
@@ -37,6 +38,7 @@ typedef struct broker {
     struct sub_tree *subs;
     struct retain_store *retained;
     const struct authorizer *auth;
+    const struct session_store *store;
     struct conn *conns;       /* doubly linked list of live connections (owned) */
     uint64_t next_session_id;
     uint64_t next_conn_id;

@@ -151,6 +151,7 @@ bool handle_connect(conn *c, const mqtt_packet *p, int decode_rc, const mqtt_err
     if (!s && !(s = session_create(b, client_id)))
         return refuse(c, c->version, MQTT_RC_SERVER_UNAVAILABLE, "out of memory");
     s->expiry_interval = session_expiry_for(in, lim->max_session_expiry);
+    session_save(s);
     s->conn = c;
     c->session = s;
     session_clear_will(s); /* a reconnect cancels a will still waiting for its delay */

@@ -123,6 +123,7 @@ bool handle_disconnect(conn *c, const mqtt_packet *p)
         }
         uint32_t max = c->broker->config.limits.max_session_expiry;
         s->expiry_interval = d->props.session_expiry_interval < max ? d->props.session_expiry_interval : max;
+        session_save(s);
     }
     if (d->reason_code != MQTT_RC_DISCONNECT_WITH_WILL)
         session_clear_will(s);

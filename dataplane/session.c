@@ -8,6 +8,7 @@
 #include "conn.h"
 #include "flow_control.h"
 #include "log.h"
+#include "session_store.h"
 #include "strmap.h"
 #include "sub_tree.h"
 
@@ -37,6 +38,26 @@ session *session_create(broker *b, mqtt_bytes client_id)
         return NULL;
     }
     return s;
+}
+
+void session_save(session *s)
+{
+    if (s->expiry_interval == 0)
+        return;
+    s->stored = true;
+    s->broker->store->session_saved(s->broker->store->ctx, s);
+}
+
+static void store_delivery(session *s, const delivery *d)
+{
+    if (s->expiry_interval > 0)
+        s->broker->store->delivery_saved(s->broker->store->ctx, s, d);
+}
+
+static void unstore_delivery(session *s, const delivery *d)
+{
+    if (s->stored)
+        s->broker->store->delivery_deleted(s->broker->store->ctx, s, d);
 }
 
 static void delivery_free(delivery *d)
@@ -91,6 +112,8 @@ void session_destroy(session *s)
         event_free(s->will_timer);
     if (s->stuck_timer)
         event_free(s->stuck_timer);
+    if (s->stored)
+        b->store->session_deleted(b->store->ctx, s);
     strmap_remove(b->sessions, s->client_id, s->client_id_len);
     free(s->client_id);
     free(s);
@@ -120,6 +143,7 @@ int session_subscribe(session *s, mqtt_bytes filter, uint8_t options, uint32_t s
     if (existing) {
         existing->options = options;
         existing->subscription_id = subscription_id;
+        session_save(s);
         return 0;
     }
     session_sub *sub = &s->subs[s->sub_count];
@@ -134,6 +158,7 @@ int session_subscribe(session *s, mqtt_bytes filter, uint8_t options, uint32_t s
     sub->options = options;
     sub->subscription_id = subscription_id;
     s->sub_count++;
+    session_save(s);
     return 1;
 }
 
@@ -145,6 +170,7 @@ bool session_unsubscribe(session *s, mqtt_bytes filter)
     sub_tree_remove(s->broker->subs, filter, s);
     free(sub->filter);
     *sub = s->subs[--s->sub_count];
+    session_save(s);
     return true;
 }
 
@@ -226,10 +252,12 @@ static void start_delivery(session *s, delivery *d)
     d->packet_id = next_packet_id(s);
     d->state = DELIVERY_AWAIT_ACK;
     if (!send_publish(s, d, false)) {
+        unstore_delivery(s, d);
         delivery_free(d);
         return;
     }
     inflight_append(s, d);
+    store_delivery(s, d);
 }
 
 static delivery *queue_pop(session *s)
@@ -252,6 +280,7 @@ void session_flush_queue(session *s)
         delivery *d = queue_pop(s);
         if (broker_msg_remaining_expiry(d->msg, now) == 0) {
             s->broker->stats.messages_expired++;
+            unstore_delivery(s, d);
             delivery_free(d);
             continue;
         }
@@ -306,6 +335,7 @@ static void queue_append(session *s, delivery *d)
     s->queue_tail = d;
     s->queue_count++;
     s->queue_bytes += broker_msg_size(d->msg);
+    store_delivery(s, d);
 }
 
 static delivery *delivery_new(broker_msg *m, const delivery_spec *spec)
@@ -398,6 +428,7 @@ void session_on_puback(session *s, uint16_t packet_id)
         d = inflight_take(s, packet_id, DELIVERY_AWAIT_PUBCOMP);
     }
     if (d) {
+        unstore_delivery(s, d);
         delivery_free(d);
         session_flush_queue(s);
     }
@@ -409,11 +440,13 @@ int session_on_pubrec(session *s, uint16_t packet_id, uint8_t reason)
         if (d->packet_id != packet_id || d->qos != 2)
             continue;
         if (reason >= 0x80) { /* the receiver refused it: the flow ends here */
+            unstore_delivery(s, d);
             delivery_free(inflight_take(s, packet_id, d->state));
             session_flush_queue(s);
             return 0;
         }
         d->state = DELIVERY_AWAIT_PUBCOMP;
+        store_delivery(s, d);
         return 1;
     }
     return -1;
@@ -531,6 +564,7 @@ static delivery *release_shared(session *s, delivery **list, uint32_t *count)
         (*count)--;
         mqtt_bytes group = {(const uint8_t *)d->share_group, (uint32_t)strlen(d->share_group)};
         broker_redeliver_shared(s->broker, d->msg, group, s);
+        unstore_delivery(s, d);
         delivery_free(d);
     }
     return tail;

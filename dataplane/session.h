@@ -55,6 +55,7 @@ typedef struct session {
     uint64_t id;     /* unique per session instance (No Local, logs) */
     struct conn *conn;
     uint32_t expiry_interval;     /* seconds after disconnect */
+    bool stored;                  /* the session store has heard of it (it was persistent once) */
     bool overflowed;              /* terminated by SessionOverflow, destroyed on the next loop turn */
     bool congested;               /* queue past the high-water mark while connected (flow_control.h) */
     struct event *stuck_timer;    /* disconnects a subscriber congested for too long */
@@ -87,6 +88,10 @@ session *session_find(broker *b, mqtt_bytes client_id);
 session *session_create(broker *b, mqtt_bytes client_id);
 /* Removes every subscription, drops queued/in-flight messages, unregisters and frees. */
 void session_destroy(session *s);
+
+/* Tells the session store about a persistent session (created, resumed,
+ * expiry changed); nothing for a session with expiry 0. */
+void session_save(session *s);
 
 /* Subscriptions. Returns 1 if new, 0 if it replaced one, -1 on allocation failure. */
 int session_subscribe(session *s, mqtt_bytes filter, uint8_t options, uint32_t subscription_id);

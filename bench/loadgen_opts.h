@@ -1,0 +1,42 @@
+/* Command line of mqttload. */
+#ifndef LG_OPTS_H
+#define LG_OPTS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+enum lg_topology {
+    LG_FANIN,  /* every publisher to its own topic, every subscriber to all of them (`+`) */
+    LG_FANOUT, /* every publisher to one topic, every subscriber to it */
+    LG_PAIRS,  /* publisher i to topic i, subscriber i to topic i */
+};
+
+typedef struct lg_opts {
+    char host[64]; /* a loopback address: the benchmark never leaves the machine */
+    uint16_t port;
+    uint32_t threads;
+    uint32_t publishers, subscribers;
+    uint8_t qos;     /* 0 or 1 */
+    uint8_t version; /* 4 (3.1.1) or 5 */
+    uint32_t size;   /* payload bytes, at least the stamp */
+    double warmup, duration; /* seconds */
+    double rate;     /* total PUBLISH/s over all publishers; 0: as fast as allowed */
+    uint32_t window; /* QoS 1 PUBLISHes awaiting PUBACK per publisher */
+    enum lg_topology topology;
+    char topic_prefix[128];
+    uint32_t connect_only;        /* > 0: only connect this many clients and report the time */
+    uint32_t connect_concurrency; /* connections being set up at once, over all threads */
+    double connect_timeout;       /* seconds for every client to be connected and subscribed */
+    double drain;                 /* seconds to wait for messages still in flight at the end */
+    char name[64];                /* scenario name in the report; default topology-qQ-SIZE */
+    char label[64];               /* free text copied into the report, e.g. the broker's name */
+} lg_opts;
+
+/* Fills `o` from argv over the defaults. Returns 0, 1 when help was printed
+ * (exit successfully), or -1 after printing the error. */
+int lg_opts_parse(lg_opts *o, int argc, char **argv);
+void lg_opts_usage(FILE *out);
+
+const char *lg_topology_name(enum lg_topology t);
+
+#endif

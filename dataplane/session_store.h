@@ -1,0 +1,32 @@
+/* The persistence seam. The broker keeps its state in memory and tells the
+ * store what changed: persistent sessions (expiry > 0), their QoS 1/2
+ * deliveries, and retained messages. Clean sessions and QoS 0 traffic never
+ * reach it. The durability issue backs it with disk; the default keeps nothing.
+ *
+ * Ownership: hooks receive borrowed pointers, valid for the call only. */
+#ifndef EG_SESSION_STORE_H
+#define EG_SESSION_STORE_H
+
+#include "message.h"
+#include "mqtt_packet.h"
+
+struct session;
+struct delivery;
+
+typedef struct session_store {
+    void *ctx;
+    /* Created, resumed, or its expiry or subscriptions changed. */
+    void (*session_saved)(void *ctx, const struct session *s);
+    void (*session_deleted)(void *ctx, const struct session *s);
+    /* Queued, sent (packet id assigned) or moved to awaiting PUBCOMP. */
+    void (*delivery_saved)(void *ctx, const struct session *s, const struct delivery *d);
+    /* Acknowledged, expired, refused or handed to another session. */
+    void (*delivery_deleted)(void *ctx, const struct session *s, const struct delivery *d);
+    /* m == NULL: the retained message of `topic` was deleted. */
+    void (*retained_saved)(void *ctx, mqtt_bytes topic, const broker_msg *m);
+} session_store;
+
+/* Keeps nothing: state lives as long as the process. */
+const session_store *session_store_none(void);
+
+#endif

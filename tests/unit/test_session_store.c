@@ -1,0 +1,166 @@
+/* The persistence seam: what the broker tells its session store, driven
+ * through real sessions of a real broker instance (no sockets needed). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <event2/event.h>
+
+#include "broker.h"
+#include "mqtt_topic.h"
+#include "session.h"
+#include "session_store.h"
+
+typedef struct recording {
+    int session_saved, session_deleted, delivery_saved, delivery_deleted, retained_saved, retained_deleted;
+} recording;
+
+static void rec_session_saved(void *ctx, const struct session *s)
+{
+    (void)s;
+    ((recording *)ctx)->session_saved++;
+}
+
+static void rec_session_deleted(void *ctx, const struct session *s)
+{
+    (void)s;
+    ((recording *)ctx)->session_deleted++;
+}
+
+static void rec_delivery_saved(void *ctx, const struct session *s, const struct delivery *d)
+{
+    (void)s;
+    assert_true(d->qos > 0); /* QoS 0 never reaches the store */
+    ((recording *)ctx)->delivery_saved++;
+}
+
+static void rec_delivery_deleted(void *ctx, const struct session *s, const struct delivery *d)
+{
+    (void)s, (void)d;
+    ((recording *)ctx)->delivery_deleted++;
+}
+
+static void rec_retained(void *ctx, mqtt_bytes topic, const broker_msg *m)
+{
+    (void)topic;
+    if (m)
+        ((recording *)ctx)->retained_saved++;
+    else
+        ((recording *)ctx)->retained_deleted++;
+}
+
+typedef struct fixture {
+    struct event_base *base;
+    broker *broker;
+    recording rec;
+    session_store store;
+} fixture;
+
+static int setup(void **state)
+{
+    static fixture f;
+    memset(&f, 0, sizeof f);
+    broker_config cfg;
+    config_defaults(&cfg);
+    cfg.limits.queue_max_messages = 3;
+    f.base = event_base_new();
+    f.broker = broker_new(f.base, &cfg);
+    f.store = (session_store){&f.rec, rec_session_saved, rec_session_deleted, rec_delivery_saved,
+                              rec_delivery_deleted, rec_retained};
+    f.broker->store = &f.store;
+    *state = &f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    broker_free(f->broker);
+    event_base_free(f->base);
+    return 0;
+}
+
+static broker_msg *message(const char *topic, uint8_t qos, bool retain, const char *payload)
+{
+    return broker_msg_new_raw(mqtt_bytes_from_cstr(topic), mqtt_bytes_from_cstr(payload), qos, retain, NULL, 0, 0);
+}
+
+static void publish(broker *b, const char *topic, uint8_t qos, bool retain, const char *payload)
+{
+    broker_msg *m = message(topic, qos, retain, payload);
+    broker_publish(b, m, NULL);
+    broker_msg_unref(m);
+}
+
+static void test_clean_session_never_stored(void **state)
+{
+    fixture *f = *state;
+    session *s = session_create(f->broker, mqtt_bytes_from_cstr("clean"));
+    s->expiry_interval = 0;
+    session_save(s);
+    assert_int_equal(session_subscribe(s, mqtt_bytes_from_cstr("a/#"), 1, 0), 1);
+    publish(f->broker, "a/b", 1, false, "x");
+    assert_int_equal(s->queue_count, 1); /* queued in memory, disconnected */
+    session_destroy(s);
+    assert_int_equal(f->rec.session_saved + f->rec.session_deleted + f->rec.delivery_saved, 0);
+    assert_int_equal(f->rec.delivery_deleted, 0);
+}
+
+static void test_persistent_session_and_deliveries(void **state)
+{
+    fixture *f = *state;
+    session *s = session_create(f->broker, mqtt_bytes_from_cstr("durable"));
+    s->expiry_interval = 60;
+    session_save(s);
+    assert_int_equal(f->rec.session_saved, 1);
+    session_subscribe(s, mqtt_bytes_from_cstr("t/+"), 1, 0);
+    assert_int_equal(f->rec.session_saved, 2);
+    publish(f->broker, "t/1", 1, false, "one");
+    publish(f->broker, "t/2", 0, false, "qos0 is dropped for an offline session, never stored");
+    assert_int_equal(f->rec.delivery_saved, 1);
+    assert_int_equal(s->queue_count, 1);
+    assert_true(session_unsubscribe(s, mqtt_bytes_from_cstr("t/+")));
+    assert_int_equal(f->rec.session_saved, 3);
+    session_destroy(s);
+    assert_int_equal(f->rec.session_deleted, 1);
+}
+
+static void test_overflow_deletes_the_session(void **state)
+{
+    fixture *f = *state;
+    session *s = session_create(f->broker, mqtt_bytes_from_cstr("overflowing"));
+    s->expiry_interval = 60;
+    session_save(s);
+    session_subscribe(s, mqtt_bytes_from_cstr("q"), 1, 0);
+    for (int i = 0; i < 4; i++) /* the queue holds 3 */
+        publish(f->broker, "q", 1, false, "m");
+    assert_int_equal(f->rec.delivery_saved, 3);
+    assert_true(s->overflowed);
+    event_base_loop(f->base, EVLOOP_NONBLOCK); /* the session ends on the next loop turn */
+    assert_null(session_find(f->broker, mqtt_bytes_from_cstr("overflowing")));
+    assert_int_equal(f->rec.session_deleted, 1);
+    assert_int_equal(f->broker->stats.sessions_dropped_overflow, 1);
+}
+
+static void test_retained_saved_and_deleted(void **state)
+{
+    fixture *f = *state;
+    publish(f->broker, "r/1", 1, true, "kept");
+    publish(f->broker, "r/1", 0, false, "not retained");
+    publish(f->broker, "r/1", 0, true, "");
+    assert_int_equal(f->rec.retained_saved, 1);
+    assert_int_equal(f->rec.retained_deleted, 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_clean_session_never_stored, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_persistent_session_and_deliveries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_overflow_deletes_the_session, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retained_saved_and_deleted, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
