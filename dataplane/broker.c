@@ -82,10 +82,11 @@ typedef struct route_target {
     session *session;
     uint8_t qos;
     bool retain;
-    bool plain;              /* at least one non-shared subscription matched */
-    mqtt_bytes share_group;  /* a shared group that chose this session */
+    bool plain;             /* at least one non-shared subscription matched */
+    mqtt_bytes share_group; /* a shared group that chose this session */
     uint16_t sub_id_count;
-    uint32_t sub_ids[8];     /* matching subscription identifiers; more than 8 overlapping ones are not reported */
+    uint32_t
+        sub_ids[8]; /* matching subscription identifiers; more than 8 overlapping ones are not reported */
 } route_target;
 
 typedef struct route {
@@ -167,8 +168,8 @@ static int route_message(broker *b, route *r)
     r->gen = ++b->route_gen;
     sub_tree_match(b->subs, m->topic, session_eligible, route_add, r);
     if (r->oom)
-        log_msg(LOG_ERROR, "route", "out of memory routing topic=%.*s: some subscribers missed it", (int)m->topic.len,
-                (const char *)m->topic.data);
+        log_msg(LOG_ERROR, "route", "out of memory routing topic=%.*s: some subscribers missed it",
+                (int)m->topic.len, (const char *)m->topic.data);
     for (uint32_t i = 0; i < r->count; i++) {
         route_target *t = &r->targets[i];
         delivery_spec spec = {
@@ -189,8 +190,9 @@ int broker_publish(broker *b, broker_msg *m, bool *congested)
     if (m->retain) {
         bool too_big = m->payload.len > b->config.limits.max_retained_size;
         if (too_big)
-            log_msg(LOG_WARN, "retain", "retained message not kept topic=%.*s size=%u limit=%u", (int)m->topic.len,
-                    (const char *)m->topic.data, m->payload.len, b->config.limits.max_retained_size);
+            log_msg(LOG_WARN, "retain", "retained message not kept topic=%.*s size=%u limit=%u",
+                    (int)m->topic.len, (const char *)m->topic.data, m->payload.len,
+                    b->config.limits.max_retained_size);
         else if (retain_store_set(b->retained, m->topic, m->payload.len ? m : NULL) < 0)
             log_msg(LOG_ERROR, "retain", "out of memory storing retained topic=%.*s", (int)m->topic.len,
                     (const char *)m->topic.data);

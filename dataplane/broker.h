@@ -34,15 +34,15 @@ typedef struct broker_stats {
 typedef struct broker {
     struct event_base *base;
     broker_config config;
-    struct strmap *sessions;  /* client id -> struct session* (owned) */
+    struct strmap *sessions; /* client id -> struct session* (owned) */
     struct sub_tree *subs;
     struct retain_store *retained;
     const struct authorizer *auth;
     const struct session_store *store;
-    struct conn *conns;       /* doubly linked list of live connections (owned) */
+    struct conn *conns; /* doubly linked list of live connections (owned) */
     uint64_t next_session_id;
     uint64_t next_conn_id;
-    uint64_t route_gen;       /* stamps sessions while one message is routed */
+    uint64_t route_gen; /* stamps sessions while one message is routed */
     bool shutting_down;
     uint32_t congested_sessions; /* connected sessions past their queue high-water mark */
     broker_stats stats;

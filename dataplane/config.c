@@ -49,7 +49,8 @@ static int read_uint(json_t *obj, const char *key, json_int_t min, json_int_t ma
     if (!v)
         return 0;
     if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
-        snprintf(err, len, "\"%s\" must be an integer from %lld to %lld", key, (long long)min, (long long)max);
+        snprintf(err, len, "\"%s\" must be an integer from %lld to %lld", key, (long long)min,
+                 (long long)max);
         return -1;
     }
     json_int_t n = json_integer_value(v);
@@ -64,7 +65,8 @@ static int check_keys(json_t *obj, const char *const *allowed, const char *where
 {
     const char *key;
     json_t *v;
-    json_object_foreach(obj, key, v) {
+    json_object_foreach(obj, key, v)
+    {
         bool ok = false;
         for (const char *const *a = allowed; *a; a++)
             ok |= strcmp(key, *a) == 0;
@@ -115,10 +117,19 @@ static int load_listener(json_t *j, listener_config *l, char *err, size_t len)
 
 static int load_limits(json_t *j, broker_limits *lim, char *err, size_t len)
 {
-    static const char *const keys[] = {"max_packet_size", "topic_alias_maximum", "receive_maximum", "max_keep_alive",
-                                       "max_session_expiry", "queue_max_messages", "queue_max_bytes",
-                                       "max_inflight_out", "max_retained_size", "connect_timeout",
-                                       "output_high_water", "slow_subscriber_timeout", NULL};
+    static const char *const keys[] = {"max_packet_size",
+                                       "topic_alias_maximum",
+                                       "receive_maximum",
+                                       "max_keep_alive",
+                                       "max_session_expiry",
+                                       "queue_max_messages",
+                                       "queue_max_bytes",
+                                       "max_inflight_out",
+                                       "max_retained_size",
+                                       "connect_timeout",
+                                       "output_high_water",
+                                       "slow_subscriber_timeout",
+                                       NULL};
     if (!json_is_object(j))
         return fail(err, len, "%s", "\"limits\" must be an object");
     if (check_keys(j, keys, "limits", err, len))
@@ -133,8 +144,10 @@ static int load_limits(json_t *j, broker_limits *lim, char *err, size_t len)
                    read_uint(j, "max_inflight_out", 1, 65535, &lim->max_inflight_out, 2, err, len) ||
                    read_uint(j, "max_retained_size", 0, 268435455, &lim->max_retained_size, 4, err, len) ||
                    read_uint(j, "connect_timeout", 1, 3600, &lim->connect_timeout, 4, err, len) ||
-                   read_uint(j, "output_high_water", 1024, 4294967295, &lim->output_high_water, 4, err, len) ||
-                   read_uint(j, "slow_subscriber_timeout", 1, 86400, &lim->slow_subscriber_timeout, 4, err, len)
+                   read_uint(j, "output_high_water", 1024, 4294967295, &lim->output_high_water, 4, err,
+                             len) ||
+                   read_uint(j, "slow_subscriber_timeout", 1, 86400, &lim->slow_subscriber_timeout, 4, err,
+                             len)
                ? -1
                : 0;
 }
@@ -165,7 +178,8 @@ int config_load_file(broker_config *cfg, const char *path, char *err, size_t err
         cfg->listener_count = 0;
         size_t i;
         json_t *l;
-        json_array_foreach(listeners, i, l) {
+        json_array_foreach(listeners, i, l)
+        {
             if (load_listener(l, &cfg->listeners[cfg->listener_count++], err, err_len))
                 goto out;
         }

@@ -19,17 +19,18 @@ typedef struct listener_config {
 
 /* Limits are Event Grid's published defaults (SPEC section 6). */
 typedef struct broker_limits {
-    uint32_t max_packet_size;        /* bytes, both directions; CONNACK Maximum Packet Size */
-    uint16_t topic_alias_maximum;    /* CONNACK Topic Alias Maximum */
-    uint16_t receive_maximum;        /* inbound QoS 1/2 in flight per session */
-    uint16_t max_keep_alive;         /* seconds; Server Keep Alive when capped */
-    uint32_t max_session_expiry;     /* seconds; v3.1.1 persistent sessions get this */
-    uint32_t queue_max_messages;     /* offline queue, then the session ends */
+    uint32_t max_packet_size;     /* bytes, both directions; CONNACK Maximum Packet Size */
+    uint16_t topic_alias_maximum; /* CONNACK Topic Alias Maximum */
+    uint16_t receive_maximum;     /* inbound QoS 1/2 in flight per session */
+    uint16_t max_keep_alive;      /* seconds; Server Keep Alive when capped */
+    uint32_t max_session_expiry;  /* seconds; v3.1.1 persistent sessions get this */
+    uint32_t queue_max_messages;  /* offline queue, then the session ends */
     uint32_t queue_max_bytes;
-    uint16_t max_inflight_out;       /* outbound QoS 1/2 in flight per session (capped by the client's Receive Maximum) */
-    uint32_t max_retained_size;      /* bytes of payload per retained message */
-    uint32_t connect_timeout;        /* seconds to wait for CONNECT */
-    uint32_t output_high_water;      /* bytes buffered for a subscriber before QoS 0 is dropped */
+    uint16_t max_inflight_out;  /* outbound QoS 1/2 in flight per session (capped by the client's Receive
+                                   Maximum) */
+    uint32_t max_retained_size; /* bytes of payload per retained message */
+    uint32_t connect_timeout;   /* seconds to wait for CONNECT */
+    uint32_t output_high_water; /* bytes buffered for a subscriber before QoS 0 is dropped */
     uint32_t slow_subscriber_timeout; /* seconds congested before a subscriber is disconnected */
 } broker_limits;
 

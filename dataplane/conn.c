@@ -141,8 +141,9 @@ void conn_close(conn *c, uint8_t reason, bool send_disconnect, const char *why)
     if (c->state == CONN_CLOSING)
         return;
     bool was_active = c->state == CONN_ACTIVE;
-    log_msg(reason ? LOG_INFO : LOG_DEBUG, "conn", "closing conn=%llu peer=%s client=%s reason=0x%02x why=\"%s\"",
-            (unsigned long long)c->id, c->peer, c->session ? c->session->client_id : "-", reason, why);
+    log_msg(reason ? LOG_INFO : LOG_DEBUG, "conn",
+            "closing conn=%llu peer=%s client=%s reason=0x%02x why=\"%s\"", (unsigned long long)c->id,
+            c->peer, c->session ? c->session->client_id : "-", reason, why);
     if (send_disconnect && was_active && c->version == MQTT_V5) {
         mqtt_packet d = {.type = MQTT_DISCONNECT};
         d.u.disconnect.reason_code = reason;
@@ -247,7 +248,8 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
                    waiting_connect ? "no CONNECT in time" : "keep alive timeout");
         return;
     }
-    conn_close(c, MQTT_RC_UNSPECIFIED_ERROR, false, (what & BEV_EVENT_EOF) ? "connection lost (EOF)" : "socket error");
+    conn_close(c, MQTT_RC_UNSPECIFIED_ERROR, false,
+               (what & BEV_EVENT_EOF) ? "connection lost (EOF)" : "socket error");
 }
 
 void conn_set_keep_alive(conn *c, uint16_t seconds)

@@ -25,9 +25,9 @@ typedef struct conn {
     struct bufferevent *bev;
     struct session *session;
     uint64_t id;
-    uint8_t state;      /* enum conn_state */
-    uint8_t version;    /* MQTT_V311 or MQTT_V5 once CONNECT is read */
-    uint16_t keep_alive; /* effective, seconds; 0 = none */
+    uint8_t state;                   /* enum conn_state */
+    uint8_t version;                 /* MQTT_V311 or MQTT_V5 once CONNECT is read */
+    uint16_t keep_alive;             /* effective, seconds; 0 = none */
     uint16_t client_receive_maximum; /* how many QoS 1/2 we may have unacknowledged */
     uint32_t client_max_packet;      /* largest packet the client accepts */
     uint16_t topic_alias_count;      /* size of topic_aliases */

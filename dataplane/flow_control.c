@@ -26,8 +26,8 @@ static void set_congested(session *s, bool congested)
     if (congested) {
         b->congested_sessions++;
         b->stats.congestion_events++;
-        log_msg(LOG_INFO, "flow", "subscriber congested client=%s queued=%u: pausing its publishers", s->client_id,
-                s->queue_count);
+        log_msg(LOG_INFO, "flow", "subscriber congested client=%s queued=%u: pausing its publishers",
+                s->client_id, s->queue_count);
         struct timeval tv = {b->config.limits.slow_subscriber_timeout, 0};
         if (s->stuck_timer)
             evtimer_add(s->stuck_timer, &tv);
@@ -45,8 +45,8 @@ static void stuck_timer_cb(evutil_socket_t fd, short what, void *arg)
     session *s = arg;
     if (!s->congested || !s->conn)
         return;
-    log_msg(LOG_WARN, "flow", "slow subscriber disconnected client=%s queued=%u reason=QuotaExceeded", s->client_id,
-            s->queue_count);
+    log_msg(LOG_WARN, "flow", "slow subscriber disconnected client=%s queued=%u reason=QuotaExceeded",
+            s->client_id, s->queue_count);
     conn_close(s->conn, MQTT_RC_QUOTA_EXCEEDED, true, "subscriber too slow");
 }
 

@@ -48,7 +48,8 @@ static uint32_t session_expiry_for(const mqtt_connect *in, uint32_t max)
 {
     if (in->protocol_version != MQTT_V5)
         return in->clean_start ? 0 : max; /* v3.1.1 persistent sessions use the maximum */
-    uint32_t requested = mqtt_prop_has(&in->props, MQTT_PROP_SESSION_EXPIRY_INTERVAL) ? in->props.session_expiry_interval : 0;
+    uint32_t requested =
+        mqtt_prop_has(&in->props, MQTT_PROP_SESSION_EXPIRY_INTERVAL) ? in->props.session_expiry_interval : 0;
     return requested < max ? requested : max;
 }
 
@@ -71,7 +72,9 @@ static bool attach_will(session *s, const mqtt_connect *in)
                                           &in->will_props, s->id, broker_now_ms());
     if (!will)
         return false;
-    uint32_t delay = mqtt_prop_has(&in->will_props, MQTT_PROP_WILL_DELAY_INTERVAL) ? in->will_props.will_delay_interval : 0;
+    uint32_t delay = mqtt_prop_has(&in->will_props, MQTT_PROP_WILL_DELAY_INTERVAL)
+                         ? in->will_props.will_delay_interval
+                         : 0;
     session_set_will(s, will, delay);
     return true;
 }
@@ -85,7 +88,8 @@ static void send_connack(conn *c, const mqtt_connect *in, bool present, uint32_t
     mqtt_properties *p = &ack.u.connack.props;
     if (c->version == MQTT_V5) {
         p->present = MQTT_PROP_BIT(MQTT_PROP_RECEIVE_MAXIMUM) | MQTT_PROP_BIT(MQTT_PROP_MAXIMUM_PACKET_SIZE) |
-                     MQTT_PROP_BIT(MQTT_PROP_TOPIC_ALIAS_MAXIMUM) | MQTT_PROP_BIT(MQTT_PROP_RETAIN_AVAILABLE) |
+                     MQTT_PROP_BIT(MQTT_PROP_TOPIC_ALIAS_MAXIMUM) |
+                     MQTT_PROP_BIT(MQTT_PROP_RETAIN_AVAILABLE) |
                      MQTT_PROP_BIT(MQTT_PROP_WILDCARD_SUBSCRIPTION_AVAILABLE) |
                      MQTT_PROP_BIT(MQTT_PROP_SUBSCRIPTION_IDENTIFIER_AVAILABLE) |
                      MQTT_PROP_BIT(MQTT_PROP_SHARED_SUBSCRIPTION_AVAILABLE);
@@ -94,7 +98,9 @@ static void send_connack(conn *c, const mqtt_connect *in, bool present, uint32_t
         p->topic_alias_maximum = lim->topic_alias_maximum;
         p->retain_available = p->wildcard_subscription_available = 1;
         p->subscription_identifier_available = p->shared_subscription_available = 1;
-        uint32_t requested = mqtt_prop_has(&in->props, MQTT_PROP_SESSION_EXPIRY_INTERVAL) ? in->props.session_expiry_interval : 0;
+        uint32_t requested = mqtt_prop_has(&in->props, MQTT_PROP_SESSION_EXPIRY_INTERVAL)
+                                 ? in->props.session_expiry_interval
+                                 : 0;
         if (requested != expiry) {
             p->present |= MQTT_PROP_BIT(MQTT_PROP_SESSION_EXPIRY_INTERVAL);
             p->session_expiry_interval = expiry;
@@ -109,7 +115,8 @@ static void send_connack(conn *c, const mqtt_connect *in, bool present, uint32_t
         }
         if (response_info) {
             p->present |= MQTT_PROP_BIT(MQTT_PROP_RESPONSE_INFORMATION);
-            p->response_information = (mqtt_bytes){(const uint8_t *)response_info, (uint32_t)strlen(response_info)};
+            p->response_information =
+                (mqtt_bytes){(const uint8_t *)response_info, (uint32_t)strlen(response_info)};
         }
     }
     conn_send(c, &ack);
@@ -124,7 +131,8 @@ bool handle_connect(conn *c, const mqtt_packet *p, int decode_rc, const mqtt_err
     const mqtt_connect *in = &p->u.connect;
     c->version = in->protocol_version;
     if (c->version == MQTT_V5 && mqtt_prop_has(&in->props, MQTT_PROP_AUTHENTICATION_METHOD))
-        return refuse(c, c->version, MQTT_RC_BAD_AUTHENTICATION_METHOD, "enhanced authentication is not supported");
+        return refuse(c, c->version, MQTT_RC_BAD_AUTHENTICATION_METHOD,
+                      "enhanced authentication is not supported");
     uint8_t verdict = b->auth->connect(b->auth->ctx, c, in);
     if (verdict)
         return refuse(c, c->version, verdict, "not authorized");
@@ -175,7 +183,8 @@ bool handle_connect(conn *c, const mqtt_packet *p, int decode_rc, const mqtt_err
     send_connack(c, in, present, s->expiry_interval, keep_alive,
                  (mqtt_bytes){(const uint8_t *)assigned, (uint32_t)strlen(assigned)},
                  want_response_info ? response_info : NULL);
-    log_msg(LOG_INFO, "conn", "connected conn=%llu peer=%s client=%s version=%u clean=%d present=%d expiry=%u keepalive=%u",
+    log_msg(LOG_INFO, "conn",
+            "connected conn=%llu peer=%s client=%s version=%u clean=%d present=%d expiry=%u keepalive=%u",
             (unsigned long long)c->id, c->peer, s->client_id, c->version, in->clean_start, present,
             s->expiry_interval, keep_alive);
     session_resume(s);

@@ -21,13 +21,14 @@ static uint8_t subscribe_one(conn *c, const mqtt_subscription *e, uint32_t sub_i
         return v5 ? MQTT_RC_TOPIC_FILTER_INVALID : MQTT_V311_SUBACK_FAILURE;
     if (!b->auth->can_subscribe(b->auth->ctx, c, e->filter)) {
         b->stats.subscribe_denied++;
-        log_msg(LOG_INFO, "auth", "subscribe denied client=%s filter=%.*s", c->session->client_id, (int)e->filter.len,
-                (const char *)e->filter.data);
+        log_msg(LOG_INFO, "auth", "subscribe denied client=%s filter=%.*s", c->session->client_id,
+                (int)e->filter.len, (const char *)e->filter.data);
         return v5 ? MQTT_RC_NOT_AUTHORIZED : MQTT_V311_SUBACK_FAILURE;
     }
     uint8_t options = e->qos;
     if (v5)
-        options |= (uint8_t)((e->no_local ? 0x04 : 0) | (e->retain_as_published ? 0x08 : 0) | e->retain_handling << 4);
+        options |= (uint8_t)((e->no_local ? 0x04 : 0) | (e->retain_as_published ? 0x08 : 0) |
+                             e->retain_handling << 4);
     int added = session_subscribe(c->session, e->filter, options, sub_id);
     if (added < 0)
         return v5 ? MQTT_RC_UNSPECIFIED_ERROR : MQTT_V311_SUBACK_FAILURE;
@@ -46,14 +47,16 @@ static void send_retained(void *ctx, broker_msg *m)
     retained_delivery *rd = ctx;
     uint8_t qos = m->qos < rd->granted ? m->qos : rd->granted;
     /* Retained messages sent because of a subscription keep RETAIN=1 [MQTT-3.3.1-8]. */
-    delivery_spec spec = {.qos = qos, .retain = true, .sub_ids = rd->sub_id, .sub_id_count = rd->sub_id ? 1 : 0};
+    delivery_spec spec = {
+        .qos = qos, .retain = true, .sub_ids = rd->sub_id, .sub_id_count = rd->sub_id ? 1 : 0};
     session_deliver(rd->session, m, &spec);
 }
 
 /* Retain Handling: 0 always, 1 only for a new subscription, 2 never; never to shared subscriptions. */
 static void deliver_retained(conn *c, const mqtt_subscription *e, uint8_t state, uint32_t sub_id)
 {
-    if (!(state & SUBSCRIBED_OK) || e->retain_handling == 2 || (e->retain_handling == 1 && !(state & SUBSCRIBED_NEW)))
+    if (!(state & SUBSCRIBED_OK) || e->retain_handling == 2 ||
+        (e->retain_handling == 1 && !(state & SUBSCRIBED_NEW)))
         return;
     mqtt_bytes group, inner;
     if (mqtt_topic_shared_split(e->filter, &group, &inner) != 0)
@@ -118,7 +121,8 @@ bool handle_disconnect(conn *c, const mqtt_packet *p)
     if (c->version == MQTT_V5 && mqtt_prop_has(&d->props, MQTT_PROP_SESSION_EXPIRY_INTERVAL)) {
         /* A session that was to end at disconnect cannot be made persistent now [MQTT-3.14.2-2]. */
         if (s->expiry_interval == 0 && d->props.session_expiry_interval != 0) {
-            conn_close(c, MQTT_RC_PROTOCOL_ERROR, true, "session expiry set at DISCONNECT after 0 at CONNECT");
+            conn_close(c, MQTT_RC_PROTOCOL_ERROR, true,
+                       "session expiry set at DISCONNECT after 0 at CONNECT");
             return false;
         }
         uint32_t max = c->broker->config.limits.max_session_expiry;

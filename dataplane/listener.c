@@ -35,7 +35,8 @@ static void format_peer(const struct sockaddr *sa, char *out, size_t len)
     snprintf(out, len, "%s:%d", host, port);
 }
 
-static void accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa, int socklen, void *arg)
+static void accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa, int socklen,
+                      void *arg)
 {
     (void)evl, (void)socklen;
     listener *l = arg;
@@ -44,7 +45,8 @@ static void accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct soc
         return;
     }
     int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* MQTT packets are small and latency matters */
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+               sizeof one); /* MQTT packets are small and latency matters */
     struct bufferevent *bev = bufferevent_socket_new(l->broker->base, fd, BEV_OPT_CLOSE_ON_FREE);
     if (!bev) {
         log_msg(LOG_ERROR, "listener", "cannot allocate a connection");
@@ -68,7 +70,8 @@ static void accept_error_cb(struct evconnlistener *evl, void *arg)
 listener *listener_start(broker *b, const listener_config *cfg)
 {
     if (cfg->type != LISTENER_MQTT) {
-        log_msg(LOG_ERROR, "listener", "listener type %s is not available yet", listener_type_name(cfg->type));
+        log_msg(LOG_ERROR, "listener", "listener type %s is not available yet",
+                listener_type_name(cfg->type));
         return NULL;
     }
     struct sockaddr_storage ss;
@@ -99,8 +102,8 @@ listener *listener_start(broker *b, const listener_config *cfg)
     getsockname(evconnlistener_get_fd(l->evl), (struct sockaddr *)&bound, &blen);
     l->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
                                                 : ((struct sockaddr_in *)&bound)->sin_port);
-    log_msg(LOG_INFO, "listener", "listening type=%s address=%s port=%d", listener_type_name(cfg->type), cfg->bind,
-            l->port);
+    log_msg(LOG_INFO, "listener", "listening type=%s address=%s port=%d", listener_type_name(cfg->type),
+            cfg->bind, l->port);
     return l;
 }
 

@@ -47,10 +47,9 @@ static mqtt_bytes write_user_block(uint8_t **cursor, const mqtt_properties *prop
     return (mqtt_bytes){start, (uint32_t)(w - start)};
 }
 
-static const uint64_t forwarded_props = MQTT_PROP_BIT(MQTT_PROP_PAYLOAD_FORMAT_INDICATOR) |
-                                        MQTT_PROP_BIT(MQTT_PROP_CONTENT_TYPE) |
-                                        MQTT_PROP_BIT(MQTT_PROP_RESPONSE_TOPIC) |
-                                        MQTT_PROP_BIT(MQTT_PROP_CORRELATION_DATA);
+static const uint64_t forwarded_props =
+    MQTT_PROP_BIT(MQTT_PROP_PAYLOAD_FORMAT_INDICATOR) | MQTT_PROP_BIT(MQTT_PROP_CONTENT_TYPE) |
+    MQTT_PROP_BIT(MQTT_PROP_RESPONSE_TOPIC) | MQTT_PROP_BIT(MQTT_PROP_CORRELATION_DATA);
 
 broker_msg *broker_msg_new_raw(mqtt_bytes topic, mqtt_bytes payload, uint8_t qos, bool retain,
                                const mqtt_properties *props, uint64_t origin, int64_t now_ms)

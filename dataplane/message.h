@@ -15,12 +15,12 @@
 
 typedef struct broker_msg {
     uint32_t refs;
-    uint8_t qos;            /* as published */
-    bool retain;            /* as published */
-    int64_t expires_at_ms;  /* monotonic clock; 0: never expires */
-    uint64_t origin;        /* session instance that published it, for No Local; 0: none */
-    mqtt_bytes topic;       /* points into data[] */
-    mqtt_bytes payload;     /* points into data[] */
+    uint8_t qos;           /* as published */
+    bool retain;           /* as published */
+    int64_t expires_at_ms; /* monotonic clock; 0: never expires */
+    uint64_t origin;       /* session instance that published it, for No Local; 0: none */
+    mqtt_bytes topic;      /* points into data[] */
+    mqtt_bytes payload;    /* points into data[] */
     /* Forwardable v5 properties: payload format indicator, content type, response
      * topic, correlation data, and user properties (as a property block of
      * 0x26 entries, walked by mqtt_props_user_next). All point into data[]. */

@@ -40,7 +40,6 @@ struct retain_store {
     size_t node_count; /* the root excluded */
 };
 
-
 /* ---- nodes */
 
 /* Bytewise, a prefix before its extensions. */

@@ -84,8 +84,8 @@ static void publish_will_now(session *s)
     if (s->will_timer)
         evtimer_del(s->will_timer);
     if (will) {
-        log_msg(LOG_INFO, "session", "publishing will client=%s topic=%.*s", s->client_id, (int)will->topic.len,
-                (const char *)will->topic.data);
+        log_msg(LOG_INFO, "session", "publishing will client=%s topic=%.*s", s->client_id,
+                (int)will->topic.len, (const char *)will->topic.data);
         broker_publish(s->broker, will, NULL);
         broker_msg_unref(will);
     }
@@ -353,7 +353,8 @@ static delivery *delivery_new(broker_msg *m, const delivery_spec *spec)
         memcpy(d->sub_ids, spec->sub_ids, spec->sub_id_count * sizeof *d->sub_ids);
         d->sub_id_count = spec->sub_id_count;
     }
-    if (spec->share_group.len && !(d->share_group = strndup((const char *)spec->share_group.data, spec->share_group.len)))
+    if (spec->share_group.len &&
+        !(d->share_group = strndup((const char *)spec->share_group.data, spec->share_group.len)))
         goto oom;
     return d;
 oom:
@@ -367,7 +368,9 @@ bool session_deliver(session *s, broker_msg *m, const delivery_spec *spec)
     if (spec->qos == 0) {
         /* QoS 0 is never queued: sent now, or dropped (and counted) for an
          * offline client or one whose output is backed up. */
-        delivery now = {.msg = m, .retain = spec->retain, .sub_ids = (uint32_t *)spec->sub_ids,
+        delivery now = {.msg = m,
+                        .retain = spec->retain,
+                        .sub_ids = (uint32_t *)spec->sub_ids,
                         .sub_id_count = spec->sub_id_count};
         if (connected(s) && conn_output_pending(s->conn) < b->config.limits.output_high_water)
             send_publish(s, &now, false);
@@ -383,8 +386,8 @@ bool session_deliver(session *s, broker_msg *m, const delivery_spec *spec)
         } else {
             b->stats.qos0_dropped++;
             b->stats.queue_full_dropped++;
-            log_msg(LOG_WARN, "session", "message dropped client=%s reason=queue-hard-limit queued=%u", s->client_id,
-                    s->queue_count);
+            log_msg(LOG_WARN, "session", "message dropped client=%s reason=queue-hard-limit queued=%u",
+                    s->client_id, s->queue_count);
         }
         return s->congested;
     }

@@ -27,10 +27,10 @@ typedef struct session_sub {
 /* A message on its way to this session's client. */
 typedef struct delivery {
     struct delivery *next;
-    broker_msg *msg;  /* one reference */
-    uint8_t qos;      /* min(published, granted) */
-    bool retain;      /* retain flag to send */
-    uint8_t state;    /* DELIVERY_* */
+    broker_msg *msg; /* one reference */
+    uint8_t qos;     /* min(published, granted) */
+    bool retain;     /* retain flag to send */
+    uint8_t state;   /* DELIVERY_* */
     uint16_t packet_id;
     uint16_t sub_id_count;
     uint32_t *sub_ids; /* owned, NULL when none */
@@ -39,8 +39,8 @@ typedef struct delivery {
 
 /* How one message goes to one session (merged over its matching subscriptions). */
 typedef struct delivery_spec {
-    uint8_t qos;           /* min(published, granted) */
-    bool retain;           /* retain flag to send */
+    uint8_t qos; /* min(published, granted) */
+    bool retain; /* retain flag to send */
     const uint32_t *sub_ids;
     uint16_t sub_id_count;
     mqtt_bytes share_group; /* non-empty: chosen as one member of this shared subscription group */
@@ -52,32 +52,32 @@ typedef struct session {
     broker *broker;
     char *client_id; /* owned */
     uint32_t client_id_len;
-    uint64_t id;     /* unique per session instance (No Local, logs) */
+    uint64_t id; /* unique per session instance (No Local, logs) */
     struct conn *conn;
-    uint32_t expiry_interval;     /* seconds after disconnect */
-    bool stored;                  /* the session store has heard of it (it was persistent once) */
-    bool overflowed;              /* terminated by SessionOverflow, destroyed on the next loop turn */
-    bool congested;               /* queue past the high-water mark while connected (flow_control.h) */
-    struct event *stuck_timer;    /* disconnects a subscriber congested for too long */
-    struct event *expiry_timer;   /* armed while disconnected with expiry > 0 */
+    uint32_t expiry_interval;   /* seconds after disconnect */
+    bool stored;                /* the session store has heard of it (it was persistent once) */
+    bool overflowed;            /* terminated by SessionOverflow, destroyed on the next loop turn */
+    bool congested;             /* queue past the high-water mark while connected (flow_control.h) */
+    struct event *stuck_timer;  /* disconnects a subscriber congested for too long */
+    struct event *expiry_timer; /* armed while disconnected with expiry > 0 */
 
     session_sub *subs; /* owned array */
     uint32_t sub_count, sub_cap;
 
     delivery *inflight, *inflight_tail; /* sent, awaiting ack, in send order */
     uint32_t inflight_count;
-    delivery *queue, *queue_tail;       /* waiting for the connection or the window */
+    delivery *queue, *queue_tail; /* waiting for the connection or the window */
     uint32_t queue_count;
     uint64_t queue_bytes;
     uint16_t next_packet_id;
 
-    uint16_t *qos2_pending;             /* inbound QoS 2 ids awaiting PUBREL (owned) */
+    uint16_t *qos2_pending; /* inbound QoS 2 ids awaiting PUBREL (owned) */
     uint32_t qos2_count, qos2_cap;
 
-    uint64_t match_gen;                 /* routing scratch: broker_publish merges overlapping matches */
+    uint64_t match_gen; /* routing scratch: broker_publish merges overlapping matches */
     uint32_t match_index;
 
-    broker_msg *will;                   /* owned reference, NULL when none */
+    broker_msg *will; /* owned reference, NULL when none */
     uint32_t will_delay;
     struct event *will_timer;
 } session;
@@ -105,7 +105,7 @@ bool session_unsubscribe(session *s, mqtt_bytes filter);
 bool session_deliver(session *s, broker_msg *m, const delivery_spec *spec);
 
 /* Outbound acknowledgements from the client. */
-void session_on_puback(session *s, uint16_t packet_id);           /* PUBACK, or PUBCOMP */
+void session_on_puback(session *s, uint16_t packet_id); /* PUBACK, or PUBCOMP */
 /* PUBREC: 1 = answer PUBREL, 0 = the client refused it and the flow ends, -1 = unknown id (PUBREL 0x92). */
 int session_on_pubrec(session *s, uint16_t packet_id, uint8_t reason);
 

@@ -73,7 +73,6 @@ struct sub_tree {
 
 #define SLOTS_MIN 16
 
-
 static bool level_is(mqtt_bytes level, char c)
 {
     return level.len == 1 && level.data[0] == (uint8_t)c;

@@ -30,11 +30,11 @@ enum mqtt_frame_status {
 };
 
 typedef struct mqtt_frame {
-    uint8_t type;              /* high nibble of byte 1 */
-    uint8_t flags;             /* low nibble of byte 1 */
-    uint8_t header_len;        /* 2..5 */
+    uint8_t type;       /* high nibble of byte 1 */
+    uint8_t flags;      /* low nibble of byte 1 */
+    uint8_t header_len; /* 2..5 */
     uint32_t remaining_length;
-    uint32_t total_len;        /* header_len + remaining_length */
+    uint32_t total_len; /* header_len + remaining_length */
 } mqtt_frame;
 
 /* max_packet_size: largest total packet accepted (0 = protocol maximum). */
@@ -53,8 +53,8 @@ enum mqtt_role {
  * Exception: 0x99 (Payload format invalid) is returned for a PUBLISH whose
  * Payload Format Indicator is 1 and payload is not UTF-8; the packet is then
  * fully decoded so that a broker can answer with PUBACK/PUBREC 0x99. */
-int mqtt_decode(const uint8_t *pkt, size_t len, uint8_t version, enum mqtt_role role,
-                mqtt_packet *out, mqtt_error *err);
+int mqtt_decode(const uint8_t *pkt, size_t len, uint8_t version, enum mqtt_role role, mqtt_packet *out,
+                mqtt_error *err);
 
 /* Iterators over repeated fields, for decoded and for built packets alike.
  * *pos starts at 0; each returns false when there are no more. */

@@ -81,8 +81,8 @@ static bool read_packet_id(wire_reader *r, uint16_t *id)
 
 static bool payload_format_ok(const mqtt_properties *props, mqtt_bytes payload)
 {
-    return !mqtt_prop_has(props, MQTT_PROP_PAYLOAD_FORMAT_INDICATOR) || props->payload_format_indicator == 0 ||
-           mqtt_utf8_valid(payload.data, payload.len);
+    return !mqtt_prop_has(props, MQTT_PROP_PAYLOAD_FORMAT_INDICATOR) ||
+           props->payload_format_indicator == 0 || mqtt_utf8_valid(payload.data, payload.len);
 }
 
 /* Protocol name and level: (MQTT, 4) and (MQTT, 5) are spoken; any other name
@@ -91,7 +91,8 @@ static bool decode_protocol(wire_reader *r, mqtt_connect *c)
 {
     mqtt_bytes name;
     uint8_t level;
-    if (!wire_read_binary(r, &name, "protocol name missing") || !wire_read_u8(r, &level, "protocol level missing"))
+    if (!wire_read_binary(r, &name, "protocol name missing") ||
+        !wire_read_u8(r, &level, "protocol level missing"))
         return false;
     r->err->version = level;
     c->protocol_version = level;
@@ -107,13 +108,15 @@ static bool decode_protocol(wire_reader *r, mqtt_connect *c)
 static bool decode_will(wire_reader *r, mqtt_connect *c)
 {
     uint8_t v = c->protocol_version;
-    if (!read_props(r, v, MQTT_PROPS_WILL, &c->will_props) || !wire_read_utf8(r, &c->will_topic, "will topic missing") ||
+    if (!read_props(r, v, MQTT_PROPS_WILL, &c->will_props) ||
+        !wire_read_utf8(r, &c->will_topic, "will topic missing") ||
         !wire_read_binary(r, &c->will_payload, "will payload missing"))
         return false;
     if (c->will_topic.len == 0 || has_wildcard(c->will_topic))
         return wire_fail(r->err, MQTT_RC_TOPIC_NAME_INVALID, "will topic must be a topic name");
     if (!payload_format_ok(&c->will_props, c->will_payload))
-        return wire_fail(r->err, MQTT_RC_PAYLOAD_FORMAT_INVALID, "will payload is not UTF-8 as its format says");
+        return wire_fail(r->err, MQTT_RC_PAYLOAD_FORMAT_INVALID,
+                         "will payload is not UTF-8 as its format says");
     return true;
 }
 
@@ -165,18 +168,20 @@ static bool decode_connack(wire_reader *r, uint8_t version, mqtt_connack *c)
         return wire_fail(r->err, MQTT_RC_MALFORMED_PACKET, "CONNACK reserved flags must be 0");
     c->session_present = ack_flags & 1;
     bool valid = version == MQTT_V5
-                     ? IN_SET(c->reason_code, 0x00, 0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88, 0x89,
-                              0x8A, 0x8C, 0x90, 0x95, 0x97, 0x99, 0x9A, 0x9B, 0x9C, 0x9D, 0x9F)
+                     ? IN_SET(c->reason_code, 0x00, 0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88,
+                              0x89, 0x8A, 0x8C, 0x90, 0x95, 0x97, 0x99, 0x9A, 0x9B, 0x9C, 0x9D, 0x9F)
                      : c->reason_code <= MQTT_V311_CONNACK_NOT_AUTHORIZED;
     if (!valid)
         return wire_fail(r->err, MQTT_RC_PROTOCOL_ERROR, "reason code not valid in CONNACK");
     if (c->session_present && c->reason_code != 0)
         return wire_fail(r->err, MQTT_RC_PROTOCOL_ERROR, "session present with a refusal");
-    return read_props(r, version, MQTT_CONNACK, &c->props) && no_trailing_bytes(r, "bytes after the end of CONNACK");
+    return read_props(r, version, MQTT_CONNACK, &c->props) &&
+           no_trailing_bytes(r, "bytes after the end of CONNACK");
 }
 
 /* Returns 0x99 (packet fully decoded) for a payload that breaks its format indicator. */
-static bool decode_publish(wire_reader *r, uint8_t version, enum mqtt_role role, uint8_t flags, mqtt_publish *p)
+static bool decode_publish(wire_reader *r, uint8_t version, enum mqtt_role role, uint8_t flags,
+                           mqtt_publish *p)
 {
     p->dup = flags & 0x08;
     p->qos = (flags >> 1) & 0x03;
@@ -200,7 +205,8 @@ static bool decode_publish(wire_reader *r, uint8_t version, enum mqtt_role role,
             return wire_fail(r->err, MQTT_RC_PROTOCOL_ERROR, "empty topic name without a Topic Alias");
     }
     if (role == MQTT_ROLE_SERVER && p->props.subscription_id_count)
-        return wire_fail(r->err, MQTT_RC_PROTOCOL_ERROR, "Subscription Identifier in a PUBLISH from a client");
+        return wire_fail(r->err, MQTT_RC_PROTOCOL_ERROR,
+                         "Subscription Identifier in a PUBLISH from a client");
     p->payload.data = r->data + r->pos;
     p->payload.len = (uint32_t)wire_left(r);
     r->pos = r->len;
@@ -250,11 +256,13 @@ static bool decode_subscribe(wire_reader *r, uint8_t version, mqtt_subscribe *s)
     while (wire_left(r) > 0) {
         mqtt_bytes filter;
         uint8_t opts;
-        if (!wire_read_utf8(r, &filter, "topic filter") || !wire_read_u8(r, &opts, "subscription options missing"))
+        if (!wire_read_utf8(r, &filter, "topic filter") ||
+            !wire_read_u8(r, &opts, "subscription options missing"))
             return false;
         uint8_t reserved = version == MQTT_V5 ? 0xC0 : 0xFC;
         if (opts & reserved)
-            return wire_fail(r->err, MQTT_RC_MALFORMED_PACKET, "subscription options reserved bits must be 0");
+            return wire_fail(r->err, MQTT_RC_MALFORMED_PACKET,
+                             "subscription options reserved bits must be 0");
         if ((opts & 0x03) == 3) /* v5 calls it a Protocol Error (3.8.3.1), v3.1.1 malformed */
             return wire_fail(r->err, version == MQTT_V5 ? MQTT_RC_PROTOCOL_ERROR : MQTT_RC_MALFORMED_PACKET,
                              "subscription QoS must not be 3");
@@ -292,15 +300,17 @@ static bool decode_suback(wire_reader *r, uint8_t version, uint8_t type, mqtt_su
     s->reason_codes.len = (uint32_t)wire_left(r);
     r->pos = r->len;
     if (type == MQTT_UNSUBACK && version != MQTT_V5)
-        return s->reason_codes.len == 0 || wire_fail(r->err, MQTT_RC_MALFORMED_PACKET, "UNSUBACK longer than 2 bytes (v3.1.1)");
+        return s->reason_codes.len == 0 ||
+               wire_fail(r->err, MQTT_RC_MALFORMED_PACKET, "UNSUBACK longer than 2 bytes (v3.1.1)");
     if (s->reason_codes.len == 0)
         return wire_fail(r->err, MQTT_RC_PROTOCOL_ERROR, "acknowledgement without reason codes");
     for (uint32_t i = 0; i < s->reason_codes.len; i++) {
         uint8_t rc = s->reason_codes.data[i];
         bool valid;
         if (type == MQTT_SUBACK)
-            valid = version == MQTT_V5 ? IN_SET(rc, 0x00, 0x01, 0x02, 0x80, 0x83, 0x87, 0x8F, 0x91, 0x97, 0x9E, 0xA1, 0xA2)
-                                       : IN_SET(rc, 0x00, 0x01, 0x02, 0x80);
+            valid = version == MQTT_V5
+                        ? IN_SET(rc, 0x00, 0x01, 0x02, 0x80, 0x83, 0x87, 0x8F, 0x91, 0x97, 0x9E, 0xA1, 0xA2)
+                        : IN_SET(rc, 0x00, 0x01, 0x02, 0x80);
         else
             valid = IN_SET(rc, 0x00, 0x11, 0x80, 0x83, 0x87, 0x8F, 0x91);
         if (!valid)
@@ -320,9 +330,9 @@ static bool decode_reason_packet(wire_reader *r, uint8_t version, enum mqtt_role
     if (!wire_read_u8(r, &d->reason_code, "reason code"))
         return false;
     bool valid = type == MQTT_AUTH ? IN_SET(d->reason_code, 0x00, 0x18, 0x19)
-                                   : IN_SET(d->reason_code, 0x00, 0x04, 0x80, 0x81, 0x82, 0x83, 0x87, 0x89, 0x8B,
-                                            0x8D, 0x8E, 0x8F, 0x90, 0x93, 0x94, 0x95, 0x96, 0x97, 0x98, 0x99, 0x9A,
-                                            0x9B, 0x9C, 0x9D, 0x9E, 0x9F, 0xA0, 0xA1, 0xA2);
+                                   : IN_SET(d->reason_code, 0x00, 0x04, 0x80, 0x81, 0x82, 0x83, 0x87, 0x89,
+                                            0x8B, 0x8D, 0x8E, 0x8F, 0x90, 0x93, 0x94, 0x95, 0x96, 0x97, 0x98,
+                                            0x99, 0x9A, 0x9B, 0x9C, 0x9D, 0x9E, 0x9F, 0xA0, 0xA1, 0xA2);
     if (!valid)
         return wire_fail(r->err, MQTT_RC_PROTOCOL_ERROR, "reason code not valid in this packet");
     if (wire_left(r) == 0)
@@ -331,7 +341,8 @@ static bool decode_reason_packet(wire_reader *r, uint8_t version, enum mqtt_role
         return false;
     if (type == MQTT_DISCONNECT && role == MQTT_ROLE_CLIENT &&
         mqtt_prop_has(&d->props, MQTT_PROP_SESSION_EXPIRY_INTERVAL))
-        return wire_fail(r->err, MQTT_RC_PROTOCOL_ERROR, "Session Expiry Interval in a DISCONNECT from the server");
+        return wire_fail(r->err, MQTT_RC_PROTOCOL_ERROR,
+                         "Session Expiry Interval in a DISCONNECT from the server");
     return true;
 }
 
@@ -357,7 +368,8 @@ static bool decode_body(wire_reader *r, uint8_t version, enum mqtt_role role, ui
     if (type == 0 || (type == MQTT_AUTH && version != MQTT_V5))
         return wire_fail(r->err, MQTT_RC_MALFORMED_PACKET, "reserved packet type");
     if (type != MQTT_PUBLISH && flags != required_flags(type))
-        return wire_fail(r->err, MQTT_RC_MALFORMED_PACKET, "fixed header flags are reserved for this packet type");
+        return wire_fail(r->err, MQTT_RC_MALFORMED_PACKET,
+                         "fixed header flags are reserved for this packet type");
     if ((role == MQTT_ROLE_SERVER && sent_by_server_only(type)) ||
         (role == MQTT_ROLE_CLIENT && sent_by_client_only(type)))
         return wire_fail(r->err, MQTT_RC_PROTOCOL_ERROR, "packet type not sent in this direction");
@@ -393,7 +405,8 @@ int mqtt_decode(const uint8_t *pkt, size_t len, uint8_t version, enum mqtt_role 
     mqtt_error frame_err = {0};
     if (mqtt_frame_parse(pkt, len, 0, &frame, &frame_err) != MQTT_FRAME_OK || frame.total_len != len) {
         *err = frame_err;
-        return wire_fail(err, MQTT_RC_MALFORMED_PACKET, "remaining length does not match the packet"), err->reason;
+        return wire_fail(err, MQTT_RC_MALFORMED_PACKET, "remaining length does not match the packet"),
+               err->reason;
     }
     out->type = frame.type;
     out->flags = frame.flags;

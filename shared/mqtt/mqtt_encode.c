@@ -56,9 +56,10 @@ static uint8_t *connect_write(uint8_t *w, const mqtt_connect *c, uint8_t version
 {
     w = wire_write_bytes(w, (mqtt_bytes){(const uint8_t *)"MQTT", 4});
     *w++ = version;
-    *w++ = (uint8_t)((c->has_username ? 0x80 : 0) | (c->has_password ? 0x40 : 0) |
-                     (c->will_flag && c->will_retain ? 0x20 : 0) | (c->will_flag ? (c->will_qos & 3) << 3 : 0) |
-                     (c->will_flag ? 0x04 : 0) | (c->clean_start ? 0x02 : 0));
+    *w++ =
+        (uint8_t)((c->has_username ? 0x80 : 0) | (c->has_password ? 0x40 : 0) |
+                  (c->will_flag && c->will_retain ? 0x20 : 0) | (c->will_flag ? (c->will_qos & 3) << 3 : 0) |
+                  (c->will_flag ? 0x04 : 0) | (c->clean_start ? 0x02 : 0));
     w = wire_write_u16(w, c->keep_alive);
     w = props_write(w, &c->props, version, MQTT_CONNECT);
     w = wire_write_bytes(w, c->client_id);
@@ -209,7 +210,8 @@ static size_t body_size(const mqtt_packet *p, uint8_t version)
     case MQTT_PUBACK:
     case MQTT_PUBREC:
     case MQTT_PUBREL:
-    case MQTT_PUBCOMP: return add(2, reason_tail_size(p->u.ack.reason_code, &p->u.ack.props, version, p->type));
+    case MQTT_PUBCOMP:
+        return add(2, reason_tail_size(p->u.ack.reason_code, &p->u.ack.props, version, p->type));
     case MQTT_SUBSCRIBE: return subscribe_size(&p->u.subscribe, version);
     case MQTT_SUBACK:
     case MQTT_UNSUBACK: return suback_size(&p->u.suback, version, p->type);
@@ -219,8 +221,9 @@ static size_t body_size(const mqtt_packet *p, uint8_t version)
     case MQTT_DISCONNECT:
         return reason_tail_size(p->u.disconnect.reason_code, &p->u.disconnect.props, version, p->type);
     case MQTT_AUTH:
-        return version == MQTT_V5 ? reason_tail_size(p->u.auth.reason_code, &p->u.auth.props, version, p->type)
-                                  : TOO_BIG;
+        return version == MQTT_V5
+                   ? reason_tail_size(p->u.auth.reason_code, &p->u.auth.props, version, p->type)
+                   : TOO_BIG;
     default: return TOO_BIG;
     }
 }
@@ -229,7 +232,8 @@ static uint8_t first_byte(const mqtt_packet *p)
 {
     uint8_t flags = 0;
     if (p->type == MQTT_PUBLISH)
-        flags = (uint8_t)((p->u.publish.dup ? 0x08 : 0) | (p->u.publish.qos & 3) << 1 | (p->u.publish.retain ? 1 : 0));
+        flags = (uint8_t)((p->u.publish.dup ? 0x08 : 0) | (p->u.publish.qos & 3) << 1 |
+                          (p->u.publish.retain ? 1 : 0));
     else if (p->type == MQTT_PUBREL || p->type == MQTT_SUBSCRIBE || p->type == MQTT_UNSUBSCRIBE)
         flags = 0x02;
     return (uint8_t)(p->type << 4 | flags);
@@ -283,7 +287,9 @@ size_t mqtt_encode(const mqtt_packet *p, uint8_t version, uint8_t *buf, size_t c
     case MQTT_DISCONNECT:
         w = reason_tail_write(w, p->u.disconnect.reason_code, &p->u.disconnect.props, version, p->type);
         break;
-    case MQTT_AUTH: w = reason_tail_write(w, p->u.auth.reason_code, &p->u.auth.props, version, p->type); break;
+    case MQTT_AUTH:
+        w = reason_tail_write(w, p->u.auth.reason_code, &p->u.auth.props, version, p->type);
+        break;
     default: break;
     }
     return (size_t)(w - buf) == total ? total : 0;

@@ -106,7 +106,7 @@ typedef struct mqtt_publish {
     bool dup;
     uint8_t qos;
     bool retain;
-    mqtt_bytes topic; /* may be empty in v5 when a Topic Alias is present */
+    mqtt_bytes topic;   /* may be empty in v5 when a Topic Alias is present */
     uint16_t packet_id; /* 0 for QoS 0 */
     mqtt_properties props;
     mqtt_bytes payload;

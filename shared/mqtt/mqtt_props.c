@@ -11,31 +11,34 @@ enum prop_type { PT_NONE = 0, PT_BYTE, PT_U16, PT_U32, PT_VARINT, PT_UTF8, PT_BI
 #define K(t) (1u << (t))
 #define K_WILL (1u << MQTT_PROPS_WILL)
 #define K_ALL_WITH_USER                                                                                      \
-    (K(MQTT_CONNECT) | K(MQTT_CONNACK) | K(MQTT_PUBLISH) | K_WILL | K(MQTT_PUBACK) | K(MQTT_PUBREC) |         \
-     K(MQTT_PUBREL) | K(MQTT_PUBCOMP) | K(MQTT_SUBSCRIBE) | K(MQTT_SUBACK) | K(MQTT_UNSUBSCRIBE) |            \
+    (K(MQTT_CONNECT) | K(MQTT_CONNACK) | K(MQTT_PUBLISH) | K_WILL | K(MQTT_PUBACK) | K(MQTT_PUBREC) |        \
+     K(MQTT_PUBREL) | K(MQTT_PUBCOMP) | K(MQTT_SUBSCRIBE) | K(MQTT_SUBACK) | K(MQTT_UNSUBSCRIBE) |           \
      K(MQTT_UNSUBACK) | K(MQTT_DISCONNECT) | K(MQTT_AUTH))
 #define K_REASON_STRING                                                                                      \
-    (K(MQTT_CONNACK) | K(MQTT_PUBACK) | K(MQTT_PUBREC) | K(MQTT_PUBREL) | K(MQTT_PUBCOMP) | K(MQTT_SUBACK) |  \
+    (K(MQTT_CONNACK) | K(MQTT_PUBACK) | K(MQTT_PUBREC) | K(MQTT_PUBREL) | K(MQTT_PUBCOMP) | K(MQTT_SUBACK) | \
      K(MQTT_UNSUBACK) | K(MQTT_DISCONNECT) | K(MQTT_AUTH))
 
 typedef struct prop_info {
     uint8_t type;
-    uint8_t boolean;   /* value must be 0 or 1 */
-    uint8_t nonzero;   /* value 0 is an error */
-    uint32_t kinds;    /* packets (and Will) allowed to carry it */
-    size_t offset;     /* of the value in mqtt_properties (single-valued only) */
+    uint8_t boolean; /* value must be 0 or 1 */
+    uint8_t nonzero; /* value 0 is an error */
+    uint32_t kinds;  /* packets (and Will) allowed to carry it */
+    size_t offset;   /* of the value in mqtt_properties (single-valued only) */
 } prop_info;
 
 #define F(field) offsetof(mqtt_properties, field)
 
 static const prop_info prop_table[0x2B] = {
-    [MQTT_PROP_PAYLOAD_FORMAT_INDICATOR] = {PT_BYTE, 1, 0, K(MQTT_PUBLISH) | K_WILL, F(payload_format_indicator)},
-    [MQTT_PROP_MESSAGE_EXPIRY_INTERVAL] = {PT_U32, 0, 0, K(MQTT_PUBLISH) | K_WILL, F(message_expiry_interval)},
+    [MQTT_PROP_PAYLOAD_FORMAT_INDICATOR] = {PT_BYTE, 1, 0, K(MQTT_PUBLISH) | K_WILL,
+                                            F(payload_format_indicator)},
+    [MQTT_PROP_MESSAGE_EXPIRY_INTERVAL] = {PT_U32, 0, 0, K(MQTT_PUBLISH) | K_WILL,
+                                           F(message_expiry_interval)},
     [MQTT_PROP_CONTENT_TYPE] = {PT_UTF8, 0, 0, K(MQTT_PUBLISH) | K_WILL, F(content_type)},
     [MQTT_PROP_RESPONSE_TOPIC] = {PT_UTF8, 0, 0, K(MQTT_PUBLISH) | K_WILL, F(response_topic)},
     [MQTT_PROP_CORRELATION_DATA] = {PT_BINARY, 0, 0, K(MQTT_PUBLISH) | K_WILL, F(correlation_data)},
     [MQTT_PROP_SUBSCRIPTION_IDENTIFIER] = {PT_VARINT, 0, 1, K(MQTT_PUBLISH) | K(MQTT_SUBSCRIBE), 0},
-    [MQTT_PROP_SESSION_EXPIRY_INTERVAL] = {PT_U32, 0, 0, K(MQTT_CONNECT) | K(MQTT_CONNACK) | K(MQTT_DISCONNECT),
+    [MQTT_PROP_SESSION_EXPIRY_INTERVAL] = {PT_U32, 0, 0,
+                                           K(MQTT_CONNECT) | K(MQTT_CONNACK) | K(MQTT_DISCONNECT),
                                            F(session_expiry_interval)},
     [MQTT_PROP_ASSIGNED_CLIENT_IDENTIFIER] = {PT_UTF8, 0, 0, K(MQTT_CONNACK), F(assigned_client_identifier)},
     [MQTT_PROP_SERVER_KEEP_ALIVE] = {PT_U16, 0, 0, K(MQTT_CONNACK), F(server_keep_alive)},
@@ -43,24 +46,29 @@ static const prop_info prop_table[0x2B] = {
                                          F(authentication_method)},
     [MQTT_PROP_AUTHENTICATION_DATA] = {PT_BINARY, 0, 0, K(MQTT_CONNECT) | K(MQTT_CONNACK) | K(MQTT_AUTH),
                                        F(authentication_data)},
-    [MQTT_PROP_REQUEST_PROBLEM_INFORMATION] = {PT_BYTE, 1, 0, K(MQTT_CONNECT), F(request_problem_information)},
+    [MQTT_PROP_REQUEST_PROBLEM_INFORMATION] = {PT_BYTE, 1, 0, K(MQTT_CONNECT),
+                                               F(request_problem_information)},
     [MQTT_PROP_WILL_DELAY_INTERVAL] = {PT_U32, 0, 0, K_WILL, F(will_delay_interval)},
-    [MQTT_PROP_REQUEST_RESPONSE_INFORMATION] = {PT_BYTE, 1, 0, K(MQTT_CONNECT), F(request_response_information)},
+    [MQTT_PROP_REQUEST_RESPONSE_INFORMATION] = {PT_BYTE, 1, 0, K(MQTT_CONNECT),
+                                                F(request_response_information)},
     [MQTT_PROP_RESPONSE_INFORMATION] = {PT_UTF8, 0, 0, K(MQTT_CONNACK), F(response_information)},
     [MQTT_PROP_SERVER_REFERENCE] = {PT_UTF8, 0, 0, K(MQTT_CONNACK) | K(MQTT_DISCONNECT), F(server_reference)},
     [MQTT_PROP_REASON_STRING] = {PT_UTF8, 0, 0, K_REASON_STRING, F(reason_string)},
     [MQTT_PROP_RECEIVE_MAXIMUM] = {PT_U16, 0, 1, K(MQTT_CONNECT) | K(MQTT_CONNACK), F(receive_maximum)},
-    [MQTT_PROP_TOPIC_ALIAS_MAXIMUM] = {PT_U16, 0, 0, K(MQTT_CONNECT) | K(MQTT_CONNACK), F(topic_alias_maximum)},
+    [MQTT_PROP_TOPIC_ALIAS_MAXIMUM] = {PT_U16, 0, 0, K(MQTT_CONNECT) | K(MQTT_CONNACK),
+                                       F(topic_alias_maximum)},
     [MQTT_PROP_TOPIC_ALIAS] = {PT_U16, 0, 0, K(MQTT_PUBLISH), F(topic_alias)},
     [MQTT_PROP_MAXIMUM_QOS] = {PT_BYTE, 1, 0, K(MQTT_CONNACK), F(maximum_qos)},
     [MQTT_PROP_RETAIN_AVAILABLE] = {PT_BYTE, 1, 0, K(MQTT_CONNACK), F(retain_available)},
     [MQTT_PROP_USER_PROPERTY] = {PT_PAIR, 0, 0, K_ALL_WITH_USER, 0},
-    [MQTT_PROP_MAXIMUM_PACKET_SIZE] = {PT_U32, 0, 1, K(MQTT_CONNECT) | K(MQTT_CONNACK), F(maximum_packet_size)},
+    [MQTT_PROP_MAXIMUM_PACKET_SIZE] = {PT_U32, 0, 1, K(MQTT_CONNECT) | K(MQTT_CONNACK),
+                                       F(maximum_packet_size)},
     [MQTT_PROP_WILDCARD_SUBSCRIPTION_AVAILABLE] = {PT_BYTE, 1, 0, K(MQTT_CONNACK),
                                                    F(wildcard_subscription_available)},
     [MQTT_PROP_SUBSCRIPTION_IDENTIFIER_AVAILABLE] = {PT_BYTE, 1, 0, K(MQTT_CONNACK),
                                                      F(subscription_identifier_available)},
-    [MQTT_PROP_SHARED_SUBSCRIPTION_AVAILABLE] = {PT_BYTE, 1, 0, K(MQTT_CONNACK), F(shared_subscription_available)},
+    [MQTT_PROP_SHARED_SUBSCRIPTION_AVAILABLE] = {PT_BYTE, 1, 0, K(MQTT_CONNACK),
+                                                 F(shared_subscription_available)},
 };
 
 static const prop_info *prop_lookup(uint32_t id)
@@ -159,7 +167,8 @@ bool mqtt_props_decode(wire_reader *r, unsigned kind, mqtt_properties *out)
         }
         if (id == MQTT_PROP_SUBSCRIPTION_IDENTIFIER) {
             if (kind == MQTT_SUBSCRIBE && out->subscription_id_count > 0)
-                return wire_fail(r->err, MQTT_RC_PROTOCOL_ERROR, "Subscription Identifier more than once in SUBSCRIBE");
+                return wire_fail(r->err, MQTT_RC_PROTOCOL_ERROR,
+                                 "Subscription Identifier more than once in SUBSCRIBE");
             out->subscription_id_count++;
             continue;
         }
@@ -172,7 +181,8 @@ bool mqtt_props_decode(wire_reader *r, unsigned kind, mqtt_properties *out)
         out->present |= MQTT_PROP_BIT(id);
         store_value(out, info, num, a);
     }
-    if (mqtt_prop_has(out, MQTT_PROP_AUTHENTICATION_DATA) && !mqtt_prop_has(out, MQTT_PROP_AUTHENTICATION_METHOD))
+    if (mqtt_prop_has(out, MQTT_PROP_AUTHENTICATION_DATA) &&
+        !mqtt_prop_has(out, MQTT_PROP_AUTHENTICATION_METHOD))
         return wire_fail(r->err, MQTT_RC_PROTOCOL_ERROR, "Authentication Data without Authentication Method");
     return true;
 }
@@ -280,8 +290,9 @@ static size_t props_walk(const mqtt_properties *p, unsigned kind, uint8_t *w)
         if (!info)
             continue;
         bool repeated = id == MQTT_PROP_USER_PROPERTY || id == MQTT_PROP_SUBSCRIPTION_IDENTIFIER;
-        bool present = repeated ? (id == MQTT_PROP_USER_PROPERTY ? p->user_property_count : p->subscription_id_count)
-                                : (p->present & MQTT_PROP_BIT(id)) != 0;
+        bool present =
+            repeated ? (id == MQTT_PROP_USER_PROPERTY ? p->user_property_count : p->subscription_id_count)
+                     : (p->present & MQTT_PROP_BIT(id)) != 0;
         if (!present)
             continue;
         if (!(info->kinds & (1u << kind)))

@@ -50,7 +50,8 @@ bool wire_read_varint(wire_reader *r, uint32_t *out, const char *what)
             return wire_fail(r->err, MQTT_RC_MALFORMED_PACKET, what);
         uint8_t b = r->data[r->pos++];
         if (i > 0 && b == 0)
-            return wire_fail(r->err, MQTT_RC_MALFORMED_PACKET, "variable byte integer not in its shortest form");
+            return wire_fail(r->err, MQTT_RC_MALFORMED_PACKET,
+                             "variable byte integer not in its shortest form");
         value |= (uint32_t)(b & 0x7F) << (7 * i);
         if (!(b & 0x80)) {
             *out = value;

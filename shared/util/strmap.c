@@ -127,7 +127,8 @@ size_t strmap_count(const strmap *m)
     return m->count;
 }
 
-void strmap_foreach(const strmap *m, void (*fn)(void *ctx, const void *key, size_t len, void *value), void *ctx)
+void strmap_foreach(const strmap *m, void (*fn)(void *ctx, const void *key, size_t len, void *value),
+                    void *ctx)
 {
     for (size_t i = 0; i < m->cap; i++)
         if (m->slots[i].key)

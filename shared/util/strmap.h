@@ -16,6 +16,7 @@ int strmap_put(strmap *m, const void *key, size_t len, void *value);
 void *strmap_remove(strmap *m, const void *key, size_t len);
 size_t strmap_count(const strmap *m);
 /* Calls fn for each entry; fn must not modify the map. */
-void strmap_foreach(const strmap *m, void (*fn)(void *ctx, const void *key, size_t len, void *value), void *ctx);
+void strmap_foreach(const strmap *m, void (*fn)(void *ctx, const void *key, size_t len, void *value),
+                    void *ctx);
 
 #endif

@@ -47,11 +47,12 @@ static void test_full_file(void **state)
     (void)state;
     broker_config cfg;
     char err[256] = "";
-    int rc = load("{\"listeners\": [{\"type\": \"mqtt\", \"bind\": \"127.0.0.1\", \"port\": 0},"
-                  "                {\"type\": \"mqtt\", \"bind\": \"0.0.0.0\", \"port\": 1884, \"insecure\": true}],"
-                  " \"limits\": {\"queue_max_messages\": 5, \"topic_alias_maximum\": 3},"
-                  " \"data_dir\": \"/tmp/x\", \"log_level\": \"debug\"}",
-                  &cfg, err, sizeof err);
+    int rc = load(
+        "{\"listeners\": [{\"type\": \"mqtt\", \"bind\": \"127.0.0.1\", \"port\": 0},"
+        "                {\"type\": \"mqtt\", \"bind\": \"0.0.0.0\", \"port\": 1884, \"insecure\": true}],"
+        " \"limits\": {\"queue_max_messages\": 5, \"topic_alias_maximum\": 3},"
+        " \"data_dir\": \"/tmp/x\", \"log_level\": \"debug\"}",
+        &cfg, err, sizeof err);
     assert_int_equal(rc, 0);
     assert_int_equal(cfg.listener_count, 2);
     assert_int_equal(cfg.listeners[1].port, 1884);
@@ -80,8 +81,10 @@ static void test_refusals(void **state)
         {"{\"limits\": {\"topic_alias_maximum\": \"10\"}}", "\"topic_alias_maximum\" must be an integer"},
         {"{\"listeners\": [{\"type\": \"amqp\", \"port\": 1}]}", "must be one of mqtt, mqtts, ws, wss"},
         {"{\"listeners\": [{\"type\": \"mqtt\"}]}", "needs a \"port\""},
-        {"{\"listeners\": [{\"type\": \"mqtt\", \"port\": 70000}]}", "\"port\" must be an integer from 0 to 65535"},
-        {"{\"listeners\": [{\"type\": \"mqtt\", \"bind\": \"0.0.0.0\", \"port\": 1}]}", "needs \"insecure\": true"},
+        {"{\"listeners\": [{\"type\": \"mqtt\", \"port\": 70000}]}",
+         "\"port\" must be an integer from 0 to 65535"},
+        {"{\"listeners\": [{\"type\": \"mqtt\", \"bind\": \"0.0.0.0\", \"port\": 1}]}",
+         "needs \"insecure\": true"},
         {"{\"listeners\": []}", "array of 1 to"},
         {"{\"limits\": {\"max_keep_alive\": 1, \"max_keep_alive\": 2}}", "duplicate"},
     };
@@ -89,8 +92,8 @@ static void test_refusals(void **state)
         broker_config cfg;
         char err[256] = "";
         if (load(cases[i].json, &cfg, err, sizeof err) != -1 || !strstr(err, cases[i].message_part))
-            fail_msg("config %s: expected a refusal mentioning '%s', got '%s'", cases[i].json, cases[i].message_part,
-                     err);
+            fail_msg("config %s: expected a refusal mentioning '%s', got '%s'", cases[i].json,
+                     cases[i].message_part, err);
     }
 }
 

@@ -20,7 +20,6 @@
 
 #define NOW 1000000
 
-
 /* A retained message for `topic`, expiring after expiry_s seconds (0: never),
  * created at NOW. */
 static broker_msg *msg_new(const char *topic, const char *payload, uint32_t expiry_s)

@@ -67,8 +67,9 @@ static int setup(void **state)
     cfg.limits.queue_max_messages = 3;
     f.base = event_base_new();
     f.broker = broker_new(f.base, &cfg);
-    f.store = (session_store){&f.rec, rec_session_saved, rec_session_deleted, rec_delivery_saved,
-                              rec_delivery_deleted, rec_retained};
+    f.store = (session_store){
+        &f.rec,      rec_session_saved, rec_session_deleted, rec_delivery_saved, rec_delivery_deleted,
+        rec_retained};
     f.broker->store = &f.store;
     *state = &f;
     return 0;
@@ -84,7 +85,8 @@ static int teardown(void **state)
 
 static broker_msg *message(const char *topic, uint8_t qos, bool retain, const char *payload)
 {
-    return broker_msg_new_raw(mqtt_bytes_from_cstr(topic), mqtt_bytes_from_cstr(payload), qos, retain, NULL, 0, 0);
+    return broker_msg_new_raw(mqtt_bytes_from_cstr(topic), mqtt_bytes_from_cstr(payload), qos, retain, NULL,
+                              0, 0);
 }
 
 static void publish(broker *b, const char *topic, uint8_t qos, bool retain, const char *payload)

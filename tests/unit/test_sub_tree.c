@@ -20,7 +20,6 @@
 #define SUBSCRIBER(i) ((void *)(uintptr_t)(0x1000 + (i)))
 #define SUBSCRIBER_INDEX(p) ((size_t)((uintptr_t)(p)-0x1000))
 
-
 /* ---- recording matches */
 
 typedef struct hit {
