@@ -48,6 +48,15 @@ static void collect_session(void *ctx, const void *key, size_t len, void *value)
     *(*cursor)++ = value;
 }
 
+void broker_shutdown(broker *b)
+{
+    b->shutting_down = true;
+    for (conn *c = b->conns, *next; c; c = next) {
+        next = c->next; /* conn_close may free c at once */
+        conn_close(c, MQTT_RC_SERVER_SHUTTING_DOWN, true, "server shutting down");
+    }
+}
+
 void broker_free(broker *b)
 {
     if (!b)

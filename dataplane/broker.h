@@ -52,7 +52,10 @@ typedef struct broker {
 int64_t broker_now_ms(void);
 
 broker *broker_new(struct event_base *base, const broker_config *cfg);
-/* Closes every connection (v5: DISCONNECT 0x8B) and frees everything. */
+/* Stops serving: every connection is closed (v5: DISCONNECT 0x8B first) and
+ * goes away once its output is written (bounded in time); `conns` is then empty. */
+void broker_shutdown(broker *b);
+/* Frees everything, dropping connections still flushing. */
 void broker_free(broker *b);
 
 /* Routes a message to every matching subscription (and stores it as retained

@@ -151,7 +151,7 @@ bool handle_connect(conn *c, const mqtt_packet *p, int decode_rc, const mqtt_err
     if (s && s->conn) /* take-over: the session may be destroyed here when it has no expiry */
         conn_close(s->conn, MQTT_RC_SESSION_TAKEN_OVER, true, "session taken over");
     s = session_find(b, client_id);
-    if (s && in->clean_start) {
+    if (s && (in->clean_start || s->overflowed)) { /* an overflowed session has ended already */
         session_destroy(s);
         s = NULL;
     }
@@ -160,9 +160,7 @@ bool handle_connect(conn *c, const mqtt_packet *p, int decode_rc, const mqtt_err
         return refuse(c, c->version, MQTT_RC_SERVER_UNAVAILABLE, "out of memory");
     s->expiry_interval = session_expiry_for(in, lim->max_session_expiry);
     session_save(s);
-    s->conn = c;
-    c->session = s;
-    session_clear_will(s); /* a reconnect cancels a will still waiting for its delay */
+    session_attach(s, c);
     if (!attach_will(s, in)) {
         conn_close(c, MQTT_RC_SERVER_UNAVAILABLE, false, "out of memory");
         return false;

@@ -135,6 +135,9 @@ bool handle_outbound_ack(conn *c, const mqtt_packet *p)
             send_ack(c, MQTT_PUBREL, id, outcome > 0 ? 0 : MQTT_RC_PACKET_IDENTIFIER_NOT_FOUND);
         return true;
     }
-    session_on_puback(s, id); /* PUBACK or PUBCOMP */
+    if (p->type == MQTT_PUBACK)
+        session_on_puback(s, id);
+    else
+        session_on_pubcomp(s, id);
     return true;
 }

@@ -22,9 +22,19 @@ typedef struct runtime {
     broker *broker;
     listener *listeners[CONFIG_MAX_LISTENERS];
     int listener_count;
-    struct event *sigterm, *sigint;
+    struct event *sigterm, *sigint, *drain_timer;
     struct event_base *base;
+    int64_t drain_deadline_ms;
 } runtime;
+
+/* Exits the loop once every connection has flushed its DISCONNECT, or at the deadline. */
+static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    runtime *rt = arg;
+    if (!rt->broker->conns || broker_now_ms() >= rt->drain_deadline_ms)
+        event_base_loopexit(rt->base, NULL);
+}
 
 /* SIGTERM/SIGINT: stop accepting, DISCONNECT 0x8B to v5 clients, exit 0. */
 static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
@@ -35,9 +45,14 @@ static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
     for (int i = 0; i < rt->listener_count; i++)
         listener_stop(rt->listeners[i]);
     rt->listener_count = 0;
-    broker_free(rt->broker);
-    rt->broker = NULL;
-    event_base_loopexit(rt->base, NULL);
+    evsignal_del(rt->sigterm);
+    evsignal_del(rt->sigint);
+    broker_shutdown(rt->broker);
+    rt->drain_deadline_ms = broker_now_ms() + 3000;
+    rt->drain_timer = event_new(rt->base, -1, EV_PERSIST, on_drain_tick, rt);
+    struct timeval tick = {0, 20 * 1000};
+    if (!rt->drain_timer || event_add(rt->drain_timer, &tick) != 0)
+        event_base_loopexit(rt->base, NULL);
 }
 
 static int parse_args(int argc, char **argv, broker_config *cfg)
@@ -117,6 +132,8 @@ int main(int argc, char **argv)
     for (int i = 0; i < rt.listener_count; i++)
         listener_stop(rt.listeners[i]);
     broker_free(rt.broker);
+    if (rt.drain_timer)
+        event_free(rt.drain_timer);
     event_free(rt.sigterm);
     event_free(rt.sigint);
     event_base_free(rt.base);

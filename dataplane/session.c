@@ -273,9 +273,26 @@ static delivery *queue_pop(session *s)
     return d;
 }
 
+/* Re-sends, with DUP, messages that were in flight before the reconnect, as
+ * the window allows: they count against it already, so only those actually
+ * re-sent on this connection are "active". */
+static void resend_inflight(session *s)
+{
+    uint32_t active = s->inflight_count - s->resend_count;
+    for (delivery *d = s->inflight; d && s->resend_count && active < window(s) && connected(s); d = d->next) {
+        if (!d->resend)
+            continue;
+        d->resend = false;
+        s->resend_count--;
+        active++;
+        send_publish(s, d, true);
+    }
+}
+
 void session_flush_queue(session *s)
 {
     int64_t now = broker_now_ms();
+    resend_inflight(s);
     while (connected(s) && s->queue && s->inflight_count < window(s)) {
         delivery *d = queue_pop(s);
         if (broker_msg_remaining_expiry(d->msg, now) == 0) {
@@ -404,11 +421,11 @@ bool session_deliver(session *s, broker_msg *m, const delivery_spec *spec)
     return flow_session_backlog_changed(s);
 }
 
-static delivery *inflight_take(session *s, uint16_t packet_id, uint8_t state)
+static delivery *inflight_take(session *s, uint16_t packet_id, uint8_t qos, uint8_t state)
 {
     delivery *prev = NULL;
     for (delivery *d = s->inflight; d; prev = d, d = d->next) {
-        if (d->packet_id != packet_id || d->state != state)
+        if (d->packet_id != packet_id || d->qos != qos || d->state != state)
             continue;
         if (prev)
             prev->next = d->next;
@@ -417,24 +434,32 @@ static delivery *inflight_take(session *s, uint16_t packet_id, uint8_t state)
         if (s->inflight_tail == d)
             s->inflight_tail = prev;
         s->inflight_count--;
+        if (d->resend) {
+            d->resend = false;
+            s->resend_count--;
+        }
         return d;
     }
     return NULL;
 }
 
+static void complete_delivery(session *s, delivery *d)
+{
+    if (!d)
+        return; /* unknown or in another state: nothing to complete */
+    unstore_delivery(s, d);
+    delivery_free(d);
+    session_flush_queue(s);
+}
+
 void session_on_puback(session *s, uint16_t packet_id)
 {
-    delivery *d = inflight_take(s, packet_id, DELIVERY_AWAIT_ACK);
-    if (!d || d->qos != 1) {
-        if (d)
-            inflight_append(s, d); /* PUBACK for a QoS 2 message: not ours to complete */
-        d = inflight_take(s, packet_id, DELIVERY_AWAIT_PUBCOMP);
-    }
-    if (d) {
-        unstore_delivery(s, d);
-        delivery_free(d);
-        session_flush_queue(s);
-    }
+    complete_delivery(s, inflight_take(s, packet_id, 1, DELIVERY_AWAIT_ACK));
+}
+
+void session_on_pubcomp(session *s, uint16_t packet_id)
+{
+    complete_delivery(s, inflight_take(s, packet_id, 2, DELIVERY_AWAIT_PUBCOMP));
 }
 
 int session_on_pubrec(session *s, uint16_t packet_id, uint8_t reason)
@@ -443,9 +468,7 @@ int session_on_pubrec(session *s, uint16_t packet_id, uint8_t reason)
         if (d->packet_id != packet_id || d->qos != 2)
             continue;
         if (reason >= 0x80) { /* the receiver refused it: the flow ends here */
-            unstore_delivery(s, d);
-            delivery_free(inflight_take(s, packet_id, d->state));
-            session_flush_queue(s);
+            complete_delivery(s, inflight_take(s, packet_id, 2, d->state));
             return 0;
         }
         d->state = DELIVERY_AWAIT_PUBCOMP;
@@ -462,13 +485,23 @@ static void send_pubrel(session *s, uint16_t packet_id)
     conn_send(s->conn, &p);
 }
 
+void session_attach(session *s, struct conn *c)
+{
+    s->conn = c;
+    c->session = s;
+    if (s->expiry_timer)
+        evtimer_del(s->expiry_timer);
+    session_clear_will(s);
+}
+
 void session_resume(session *s)
 {
+    s->resend_count = 0;
     for (delivery *d = s->inflight; d && connected(s); d = d->next) {
+        d->resend = d->state == DELIVERY_AWAIT_ACK;
+        s->resend_count += d->resend;
         if (d->state == DELIVERY_AWAIT_PUBCOMP)
             send_pubrel(s, d->packet_id);
-        else
-            send_publish(s, d, true);
     }
     session_flush_queue(s);
 }
@@ -544,6 +577,8 @@ static void expiry_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     session *s = arg;
+    if (s->conn)
+        return; /* resumed meanwhile (the timer is also cancelled on attach) */
     if (!s->overflowed) {
         s->broker->stats.sessions_expired++;
         log_msg(LOG_INFO, "session", "session expired client=%s", s->client_id);

@@ -31,6 +31,7 @@ typedef struct delivery {
     uint8_t qos;     /* min(published, granted) */
     bool retain;     /* retain flag to send */
     uint8_t state;   /* DELIVERY_* */
+    bool resend;     /* in flight before a reconnect, not yet re-sent (Receive Maximum) */
     uint16_t packet_id;
     uint16_t sub_id_count;
     uint32_t *sub_ids; /* owned, NULL when none */
@@ -66,6 +67,7 @@ typedef struct session {
 
     delivery *inflight, *inflight_tail; /* sent, awaiting ack, in send order */
     uint32_t inflight_count;
+    uint32_t resend_count; /* in-flight messages still to re-send on this connection */
     delivery *queue, *queue_tail; /* waiting for the connection or the window */
     uint32_t queue_count;
     uint64_t queue_bytes;
@@ -105,11 +107,16 @@ bool session_unsubscribe(session *s, mqtt_bytes filter);
 bool session_deliver(session *s, broker_msg *m, const delivery_spec *spec);
 
 /* Outbound acknowledgements from the client. */
-void session_on_puback(session *s, uint16_t packet_id); /* PUBACK, or PUBCOMP */
+void session_on_puback(session *s, uint16_t packet_id);
+void session_on_pubcomp(session *s, uint16_t packet_id);
 /* PUBREC: 1 = answer PUBREL, 0 = the client refused it and the flow ends, -1 = unknown id (PUBREL 0x92). */
 int session_on_pubrec(session *s, uint16_t packet_id, uint8_t reason);
 
-/* After (re)connecting: re-sends in-flight messages with DUP, then the queue. */
+/* A connection takes the session: stops its expiry and cancels a will waiting for its delay. */
+void session_attach(session *s, struct conn *c);
+
+/* After (re)connecting: re-sends in-flight messages with DUP, within the
+ * client's Receive Maximum (the rest as acknowledgements free room), then the queue. */
 void session_resume(session *s);
 /* Sends queued messages while the client's window allows. */
 void session_flush_queue(session *s);

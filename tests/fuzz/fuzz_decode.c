@@ -8,7 +8,7 @@
  *   bits 2-3  maximum packet size: protocol maximum, 16, 256 or 4096 bytes
  * A CONNECT that decodes switches the version, as a broker's session does.
  *
- * Oracles beyond the sanitizers (each abort() is a codec bug):
+ * Oracles beyond the sanitizers (each failed FUZZ_REQUIRE is a codec bug):
  *   - mqtt_decode() returns err.reason, with a rule text when it fails;
  *   - a decoded packet can be encoded, mqtt_encode() writes exactly
  *     mqtt_encoded_length() bytes, and that encoding decodes again;
@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_require.h"
 #include "mqtt_codec.h"
 
 /* ---- content digest (FNV-1a, 64 bit) */
@@ -95,8 +96,7 @@ static void digest_props(digest *d, const mqtt_properties *p)
         digest_view(d, up.value);
         walked++;
     }
-    if (walked != p->user_property_count)
-        abort();
+    FUZZ_REQUIRE(walked == p->user_property_count, "user property iterator yields the decoded count");
     pos = 0;
     walked = 0;
     uint32_t sub_id;
@@ -104,8 +104,7 @@ static void digest_props(digest *d, const mqtt_properties *p)
         digest_u32(d, sub_id);
         walked++;
     }
-    if (walked != p->subscription_id_count)
-        abort();
+    FUZZ_REQUIRE(walked == p->subscription_id_count, "subscription id iterator yields the decoded count");
 }
 
 static void digest_connect(digest *d, const mqtt_connect *c)
@@ -138,8 +137,7 @@ static void digest_subscribe(digest *d, const mqtt_subscribe *s)
                           (uint32_t)e.retain_as_published << 8 | e.retain_handling);
         walked++;
     }
-    if (walked != s->count)
-        abort();
+    FUZZ_REQUIRE(walked == s->count, "SUBSCRIBE iterator yields the decoded count");
 }
 
 static void digest_unsubscribe(digest *d, const mqtt_unsubscribe *u)
@@ -153,8 +151,7 @@ static void digest_unsubscribe(digest *d, const mqtt_unsubscribe *u)
         digest_view(d, filter);
         walked++;
     }
-    if (walked != u->count)
-        abort();
+    FUZZ_REQUIRE(walked == u->count, "UNSUBSCRIBE iterator yields the decoded count");
 }
 
 /* Everything a decoded packet says, walking every iterator on the way. */
@@ -212,8 +209,8 @@ static int decode_checked(const uint8_t *pkt, size_t len, uint8_t version, enum 
 {
     mqtt_error err;
     int rc = mqtt_decode(pkt, len, version, role, out, &err);
-    if (rc != err.reason || (rc != 0 && !err.rule))
-        abort();
+    FUZZ_REQUIRE(rc == err.reason, "mqtt_decode returns err.reason");
+    FUZZ_REQUIRE(rc == 0 || err.rule, "a failed decode names its rule");
     (void)mqtt_reason_name((uint8_t)rc);
     (void)mqtt_packet_type_name(out->type);
     return rc;
@@ -224,8 +221,7 @@ static int decode_checked(const uint8_t *pkt, size_t len, uint8_t version, enum 
 static uint8_t *exact_copy(const uint8_t *data, size_t len)
 {
     uint8_t *copy = malloc(len ? len : 1);
-    if (!copy)
-        abort();
+    FUZZ_REQUIRE(copy, "out of memory");
     memcpy(copy, data, len);
     return copy;
 }
@@ -234,15 +230,11 @@ static uint8_t *exact_copy(const uint8_t *data, size_t len)
 static uint8_t *encode_checked(const mqtt_packet *p, uint8_t version, size_t *len)
 {
     size_t need = mqtt_encoded_length(p, version);
-    if (need == 0)
-        abort(); /* every decoded packet must be encodable */
+    FUZZ_REQUIRE(need != 0, "every decoded packet can be encoded");
     uint8_t *buf = malloc(need);
-    if (!buf)
-        abort();
-    if (mqtt_encode(p, version, buf, need - 1) != 0)
-        abort(); /* a buffer one byte short must be refused */
-    if (mqtt_encode(p, version, buf, need) != need)
-        abort();
+    FUZZ_REQUIRE(buf, "out of memory");
+    FUZZ_REQUIRE(mqtt_encode(p, version, buf, need - 1) == 0, "a buffer one byte short is refused");
+    FUZZ_REQUIRE(mqtt_encode(p, version, buf, need) == need, "mqtt_encode writes mqtt_encoded_length bytes");
     *len = need;
     return buf;
 }
@@ -256,14 +248,12 @@ static void round_trip(const mqtt_packet *first, int rc, uint8_t version, enum m
     uint8_t *wire1 = encode_checked(first, version, &len1);
 
     mqtt_packet second;
-    if (decode_checked(wire1, len1, version, role, &second) != rc)
-        abort(); /* the re-encoded packet must decode, with the same outcome */
-    if (packet_digest(&second) != first_digest)
-        abort(); /* the encoding lost or changed something */
+    FUZZ_REQUIRE(decode_checked(wire1, len1, version, role, &second) == rc,
+                 "the re-encoded packet decodes, with the same outcome");
+    FUZZ_REQUIRE(packet_digest(&second) == first_digest, "the re-encoded packet carries the same content");
 
     uint8_t *wire2 = encode_checked(&second, version, &len2);
-    if (len1 != len2 || memcmp(wire1, wire2, len1) != 0)
-        abort(); /* encoding is not stable */
+    FUZZ_REQUIRE(len1 == len2 && memcmp(wire1, wire2, len1) == 0, "encoding a re-decoded packet is stable");
     free(wire2);
     free(wire1);
 }
@@ -290,16 +280,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         mqtt_error err = {0};
         enum mqtt_frame_status status = mqtt_frame_parse(stream, left, max_size, &frame, &err);
         if (status == MQTT_FRAME_ERROR) {
-            if (err.reason != MQTT_RC_MALFORMED_PACKET && err.reason != MQTT_RC_PACKET_TOO_LARGE)
-                abort();
+            FUZZ_REQUIRE(err.reason == MQTT_RC_MALFORMED_PACKET || err.reason == MQTT_RC_PACKET_TOO_LARGE,
+                         "framing fails only with 0x81 or 0x95");
             break;
         }
         if (status != MQTT_FRAME_OK || frame.total_len > left)
             break; /* a real connection would wait for more bytes */
-        if (frame.header_len < 2 || frame.header_len > 5 ||
-            frame.total_len != frame.header_len + frame.remaining_length ||
-            (max_size && frame.total_len > max_size))
-            abort();
+        FUZZ_REQUIRE(frame.header_len >= 2 && frame.header_len <= 5, "fixed header is 2 to 5 bytes");
+        FUZZ_REQUIRE(frame.total_len == frame.header_len + frame.remaining_length,
+                     "total = header + remaining");
+        FUZZ_REQUIRE(!max_size || frame.total_len <= max_size, "framing enforces the maximum packet size");
 
         uint8_t *pkt = exact_copy(stream, frame.total_len);
         mqtt_packet packet;

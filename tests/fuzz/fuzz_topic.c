@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_require.h"
 #include "mqtt_codec.h"
 #include "mqtt_topic.h"
 
@@ -24,8 +25,7 @@ typedef struct level {
 static level *split_levels(mqtt_bytes s, size_t *count)
 {
     level *levels = malloc((s.len + 1) * sizeof(*levels));
-    if (!levels)
-        abort();
+    FUZZ_REQUIRE(levels, "out of memory");
     size_t n = 0, start = 0;
     for (size_t i = 0; i <= s.len; i++) {
         if (i == s.len || s.data[i] == '/') {
@@ -79,36 +79,36 @@ static bool within(mqtt_bytes part, mqtt_bytes whole)
     return part.data >= whole.data && part.data + part.len <= whole.data + whole.len;
 }
 
-/* Checks one string as a name and as a filter; returns whether it is a
- * valid plain (non-shared) filter, and sets *name_ok. */
-static bool check_one(mqtt_bytes s, bool *name_ok)
+typedef struct verdict {
+    bool name_ok;         /* a valid Topic Name */
+    bool plain_filter_ok; /* a valid Topic Filter that is not a shared subscription */
+} verdict;
+
+/* Checks one string as a name, as a filter and as a shared subscription,
+ * and that the three answers agree with each other. */
+static verdict check_one(mqtt_bytes s)
 {
     uint8_t name_rc = mqtt_topic_name_check(s);
     uint8_t filter_rc = mqtt_topic_filter_check(s);
-    if ((name_rc != 0 && name_rc != MQTT_RC_TOPIC_NAME_INVALID) ||
-        (filter_rc != 0 && filter_rc != MQTT_RC_TOPIC_FILTER_INVALID))
-        abort();
+    FUZZ_REQUIRE(name_rc == 0 || name_rc == MQTT_RC_TOPIC_NAME_INVALID, "name check answers 0 or 0x90");
+    FUZZ_REQUIRE(filter_rc == 0 || filter_rc == MQTT_RC_TOPIC_FILTER_INVALID,
+                 "filter check answers 0 or 0x8F");
 
     mqtt_bytes group = {0}, inner = {0};
     int shared = mqtt_topic_shared_split(s, &group, &inner);
+    FUZZ_REQUIRE(shared >= -1 && shared <= 1, "split answers -1, 0 or 1");
     if (shared == 1) {
-        if (group.len == 0 || inner.len == 0 || !within(group, s) || !within(inner, s) ||
-            memchr(group.data, '/', group.len) || memchr(group.data, '+', group.len) ||
-            memchr(group.data, '#', group.len))
-            abort();
-    } else if (shared == -1) {
-        if (filter_rc == 0)
-            abort(); /* a malformed shared subscription is never a valid filter */
-    } else if (shared != 0) {
-        abort();
+        FUZZ_REQUIRE(group.len > 0 && inner.len > 0, "split parts are not empty");
+        FUZZ_REQUIRE(within(group, s) && within(inner, s), "split parts are views into the input");
+        FUZZ_REQUIRE(!memchr(group.data, '/', group.len) && !memchr(group.data, '+', group.len) &&
+                         !memchr(group.data, '#', group.len),
+                     "a share group has no '/', '+' or '#'");
     }
-
-    *name_ok = name_rc == 0;
+    FUZZ_REQUIRE(shared != -1 || filter_rc != 0, "a malformed shared subscription is not a valid filter");
     /* A valid name is a filter without wildcards, unless it happens to
-     * start with "$share/" and so is read as a shared subscription. */
-    if (*name_ok && shared == 0 && filter_rc != 0)
-        abort();
-    return filter_rc == 0 && shared == 0;
+     * start with "$share/" and so reads as a shared subscription. */
+    FUZZ_REQUIRE(name_rc != 0 || shared != 0 || filter_rc == 0, "a valid name is a valid filter");
+    return (verdict){.name_ok = name_rc == 0, .plain_filter_ok = filter_rc == 0 && shared == 0};
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -122,24 +122,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     mqtt_bytes topic = {.data = nul ? nul + 1 : data + size,
                         .len = (uint32_t)(nul ? size - first_len - 1 : 0)};
 
-    bool whole_name_ok, filter_as_name_ok, topic_name_ok;
-    check_one(whole, &whole_name_ok);
-    bool filter_ok = check_one(filter, &filter_as_name_ok);
-    check_one(topic, &topic_name_ok);
+    check_one(whole);
+    verdict filter_verdict = check_one(filter);
+    verdict topic_verdict = check_one(topic);
 
     /* Out of contract (unchecked inputs), but must stay memory-safe. */
     (void)mqtt_topic_matches(filter, topic);
+    if (!topic_verdict.name_ok)
+        return 0;
 
-    if (filter_ok && topic_name_ok && mqtt_topic_matches(filter, topic) != reference_matches(filter, topic))
-        abort();
-    /* A name used as a filter matches itself. */
-    if (topic_name_ok && mqtt_topic_shared_split(topic, NULL, NULL) == 0 && !mqtt_topic_matches(topic, topic))
-        abort();
-    /* The inner filter of a valid shared subscription, matched the same way. */
+    if (filter_verdict.plain_filter_ok)
+        FUZZ_REQUIRE(mqtt_topic_matches(filter, topic) == reference_matches(filter, topic),
+                     "matching agrees with the reference matcher");
+    if (mqtt_topic_shared_split(topic, NULL, NULL) == 0)
+        FUZZ_REQUIRE(mqtt_topic_matches(topic, topic), "a name used as a filter matches itself");
+    /* The inner filter of a valid shared subscription is matched the same way. */
     mqtt_bytes group, inner;
     if (mqtt_topic_filter_check(filter) == 0 && mqtt_topic_shared_split(filter, &group, &inner) == 1 &&
-        topic_name_ok && mqtt_topic_shared_split(inner, NULL, NULL) == 0 &&
-        mqtt_topic_matches(inner, topic) != reference_matches(inner, topic))
-        abort();
+        mqtt_topic_shared_split(inner, NULL, NULL) == 0)
+        FUZZ_REQUIRE(mqtt_topic_matches(inner, topic) == reference_matches(inner, topic),
+                     "shared inner filter matching agrees with the reference matcher");
     return 0;
 }

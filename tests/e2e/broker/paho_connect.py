@@ -4,7 +4,7 @@ EG_PORT: broker with default limits. EG_PORT_SMALL: max_session_expiry 60.
 """
 import time
 
-from pahoutil import (DISCONNECT, P_SERVER_KEEP_ALIVE, PINGREQ, PINGRESP, V311, V5, Paho, PacketTypes, Raw,
+from pahoutil import (DISCONNECT, PINGREQ, PINGRESP, V311, V5, Paho, PacketTypes, Raw,
                       check, eq, packet, prop, props, run_tests, test, uid)
 
 

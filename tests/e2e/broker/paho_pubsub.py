@@ -216,6 +216,22 @@ def t_shared():
     eq(sorted(payloads(plain.quiet(0))), sorted(sent), "messages to the plain subscriber")
 
 
+@test("v5 PUBACK reason code: 0x10 when no subscription matches, 0x00 when one does")
+def t_puback_codes():
+    topic = f"pa/{uid()}"
+    r = Raw()
+    r.connect("pa-" + uid())
+    r.publish(topic, b"nobody", qos=1, pid=3)
+    _, _, body = r.expect(PUBACK)
+    eq(bytes(body[:3]), b"\x00\x03\x10", "PUBACK (packet id, reason) with no subscriber")
+    sub = Paho("pas-" + uid(), V5)
+    sub.subscribe(topic, qos=1)
+    r.publish(topic, b"somebody", qos=1, pid=4)
+    _, _, body = r.expect(PUBACK)
+    eq((bytes(body[:2]), body[2] if len(body) > 2 else 0), (b"\x00\x04", 0), "PUBACK (packet id, reason) with a subscriber")
+    eq(payloads(sub.wait_messages(1)), [b"somebody"], "delivered")
+
+
 @test("v5 Receive Maximum 2: never more than 2 unacknowledged QoS 1 PUBLISHes in flight")
 def t_receive_maximum():
     topic = f"rm/{uid()}"

@@ -1,12 +1,14 @@
 """Persistent sessions: resumption, offline queues, clean start, expiry, overflow,
 re-sending unacknowledged messages. EG_PORT: broker with default limits; EG_PORT_SMALL:
 broker with queue_max_messages 5 (and max_session_expiry 60); EG_PORT_B: a second broker with
-default limits for a test that has crashed the broker (run last on EG_PORT for the same reason).
+default limits. The last two tests check a session that outlives the expiry timer armed at
+its earlier disconnect; that defect crashes the broker (use-after-free), so one of them runs
+last on EG_PORT and the other on its own broker, EG_PORT_B.
 """
 import time
 
-from pahoutil import (PUBLISH, PUBREC, PUBREL, PUBCOMP, P_SESSION_EXPIRY, V311, V5, Paho, PacketTypes, Raw, check,
-                      eq, payloads, prop, props, run_tests, test, uid)
+from pahoutil import (PUBACK, PUBLISH, PUBREC, PUBREL, PUBCOMP, P_RECEIVE_MAXIMUM, P_SESSION_EXPIRY, V311, V5, Paho, PacketTypes, Raw, check,
+                      eq, payloads, props, run_tests, test, uid)
 
 
 def open_v5(cid, clean, expiry=60, port_env="EG_PORT"):
@@ -223,6 +225,31 @@ def t_redeliver_pubrel():
     eq((f, bytes(b[:2])), (2, m["pid"].to_bytes(2, "big")), "re-sent PUBREL (flags, packet id)")
     r2.ack(PUBCOMP, m["pid"])
     eq(r2.collect(0.5), [], "packets after PUBCOMP (the message must not be sent again)")
+
+
+@test("v5 Receive Maximum of the new connection honoured when re-sending unacknowledged messages after reconnect")
+def t_resend_receive_maximum():
+    cid, topic = "rmr-" + uid(), f"rmr/{uid()}"
+    r = Raw()
+    r.connect(cid, clean=True, props=[(P_SESSION_EXPIRY, 60), (P_RECEIVE_MAXIMUM, 10)])
+    r.subscribe(1, [(topic, 1)])
+    pub = Paho("rmrp-" + uid(), V5)
+    for i in range(5):
+        pub.publish(topic, f"u{i}".encode(), qos=1)
+    first = [r.parse_publish(f, b) for t, f, b in r.collect(1.0) if t == PUBLISH]
+    eq([p["payload"] for p in first], [f"u{i}".encode() for i in range(5)], "first deliveries (none acknowledged)")
+    r.close()
+    time.sleep(0.3)
+    r2 = Raw()
+    present, _, _ = r2.connect(cid, clean=False, props=[(P_SESSION_EXPIRY, 60), (P_RECEIVE_MAXIMUM, 2)])
+    eq(present, 1, "CONNACK session present")
+    again = [r2.parse_publish(f, b) for t, f, b in r2.collect(1.0) if t == PUBLISH]
+    eq([(p["payload"], p["dup"]) for p in again], [(b"u0", True), (b"u1", True)],
+       "PUBLISHes re-sent to a connection with Receive Maximum 2, before any PUBACK [MQTT-3.3.4-9, MQTT-4.9.0-2]")
+    for p in again:
+        r2.ack(PUBACK, p["pid"])
+    rest = [r2.parse_publish(f, b) for t, f, b in r2.collect(1.0) if t == PUBLISH]
+    eq([p["payload"] for p in rest], [b"u2", b"u3"], "PUBLISHes after acknowledging the first two")
 
 
 @test("v5 resumed session is not expired by the timer of its earlier disconnect (expiry 2 s, 3 s connected)")

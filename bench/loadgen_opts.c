@@ -1,0 +1,233 @@
+/* Command line parsing and validation for mqttload. */
+#include "loadgen_opts.h"
+
+#include <arpa/inet.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "loadgen_track.h"
+
+void lg_opts_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: mqttload [options]\n"
+            "  --host ADDR            broker address, loopback only (127.0.0.1)\n"
+            "  --port PORT            broker port (1883)\n"
+            "  --threads N            event loops, connections spread over them (1)\n"
+            "  --topology T           fanin | fanout | pairs (fanout)\n"
+            "  --publishers N         publishing clients (1)\n"
+            "  --subscribers N        subscribing clients (1)\n"
+            "  --qos 0|1              QoS of PUBLISH and SUBSCRIBE (0)\n"
+            "  --size BYTES           payload size, >= %d (64)\n"
+            "  --mqtt 3|5             protocol: 3.1.1 or 5.0 (3)\n"
+            "  --window N             QoS 1 PUBLISHes in flight per publisher (16)\n"
+            "  --rate MSGS            total PUBLISH/s over all publishers; 0 = as fast as allowed (0)\n"
+            "  --warmup SEC           publishing before the measurement starts (2)\n"
+            "  --duration SEC         measured publishing time (10)\n"
+            "  --drain SEC            at most this long for in-flight messages at the end (5)\n"
+            "  --topic-prefix STR     first topic levels (bench)\n"
+            "  --connect-only N       connect N clients, report the time, disconnect\n"
+            "  --connect-concurrency N  connections being set up at once (200)\n"
+            "  --connect-timeout SEC  for all clients to connect and subscribe (30)\n"
+            "  --name STR             scenario name in the report (TOPOLOGY-qQOS-SIZE)\n"
+            "  --label STR            free text copied into the report\n"
+            "Prints one JSON line: sent, delivered, msg/s, lost, duplicates, latency\n"
+            "percentiles (microseconds), connect time.\n",
+            LG_STAMP_SIZE);
+}
+
+const char *lg_topology_name(enum lg_topology t)
+{
+    static const char *const names[] = {"fanin", "fanout", "pairs"};
+    return t <= LG_PAIRS ? names[t] : "?";
+}
+
+static int bad(const char *opt, const char *value, const char *why)
+{
+    fprintf(stderr, "mqttload: --%s %s: %s\n", opt, value, why);
+    return -1;
+}
+
+static int parse_uint(const char *opt, const char *s, unsigned long min, unsigned long max, uint32_t *out)
+{
+    char *end;
+    unsigned long v = strtoul(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || *s == '-' || v < min || v > max) {
+        char why[64];
+        snprintf(why, sizeof why, "expected an integer from %lu to %lu", min, max);
+        return bad(opt, s, why);
+    }
+    *out = (uint32_t)v;
+    return 0;
+}
+
+static int parse_seconds(const char *opt, const char *s, double min, double max, double *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (*s == '\0' || *end != '\0' || !(v >= min && v <= max)) {
+        char why[64];
+        snprintf(why, sizeof why, "expected a number from %g to %g", min, max);
+        return bad(opt, s, why);
+    }
+    *out = v;
+    return 0;
+}
+
+static int copy_text(const char *opt, const char *s, char *dst, size_t cap)
+{
+    if (strlen(s) >= cap || strpbrk(s, "\"\\+#"))
+        return bad(opt, s, "too long, or has a quote, backslash or wildcard");
+    memcpy(dst, s, strlen(s) + 1);
+    return 0;
+}
+
+static void defaults(lg_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    snprintf(o->host, sizeof o->host, "127.0.0.1");
+    o->port = 1883;
+    o->threads = 1;
+    o->publishers = 1;
+    o->subscribers = 1;
+    o->version = 4;
+    o->size = 64;
+    o->warmup = 2;
+    o->duration = 10;
+    o->window = 16;
+    o->topology = LG_FANOUT;
+    snprintf(o->topic_prefix, sizeof o->topic_prefix, "bench");
+    o->connect_concurrency = 200;
+    o->connect_timeout = 30;
+    o->drain = 5;
+}
+
+enum {
+    OPT_HOST = 256, OPT_PORT, OPT_THREADS, OPT_TOPOLOGY, OPT_PUBS, OPT_SUBS, OPT_QOS, OPT_SIZE, OPT_MQTT,
+    OPT_WINDOW, OPT_RATE, OPT_WARMUP, OPT_DURATION, OPT_DRAIN, OPT_PREFIX, OPT_CONNECT_ONLY,
+    OPT_CONCURRENCY, OPT_CONNECT_TIMEOUT, OPT_NAME, OPT_LABEL, OPT_HELP,
+};
+
+static int apply(lg_opts *o, int id, const char *opt, const char *v)
+{
+    uint32_t n;
+    switch (id) {
+    case OPT_HOST: {
+        struct in_addr a;
+        if (inet_pton(AF_INET, v, &a) != 1 || (ntohl(a.s_addr) >> 24) != 127)
+            return bad(opt, v, "only an IPv4 loopback address is allowed");
+        return copy_text(opt, v, o->host, sizeof o->host);
+    }
+    case OPT_PORT:
+        if (parse_uint(opt, v, 1, 65535, &n))
+            return -1;
+        o->port = (uint16_t)n;
+        return 0;
+    case OPT_THREADS: return parse_uint(opt, v, 1, 64, &o->threads);
+    case OPT_TOPOLOGY:
+        for (int t = LG_FANIN; t <= LG_PAIRS; t++) {
+            if (strcmp(v, lg_topology_name((enum lg_topology)t)) == 0) {
+                o->topology = (enum lg_topology)t;
+                return 0;
+            }
+        }
+        return bad(opt, v, "expected fanin, fanout or pairs");
+    case OPT_PUBS: return parse_uint(opt, v, 0, 100000, &o->publishers);
+    case OPT_SUBS: return parse_uint(opt, v, 0, 100000, &o->subscribers);
+    case OPT_QOS:
+        if (parse_uint(opt, v, 0, 1, &n))
+            return -1;
+        o->qos = (uint8_t)n;
+        return 0;
+    case OPT_SIZE: return parse_uint(opt, v, LG_STAMP_SIZE, 16u * 1024 * 1024, &o->size);
+    case OPT_MQTT:
+        if (strcmp(v, "3") != 0 && strcmp(v, "5") != 0)
+            return bad(opt, v, "expected 3 (3.1.1) or 5");
+        o->version = v[0] == '3' ? 4 : 5;
+        return 0;
+    case OPT_WINDOW: return parse_uint(opt, v, 1, 60000, &o->window);
+    case OPT_RATE: return parse_seconds(opt, v, 0, 1e8, &o->rate);
+    case OPT_WARMUP: return parse_seconds(opt, v, 0, 3600, &o->warmup);
+    case OPT_DURATION: return parse_seconds(opt, v, 0.1, 3600, &o->duration);
+    case OPT_DRAIN: return parse_seconds(opt, v, 0, 600, &o->drain);
+    case OPT_PREFIX:
+        if (*v == '\0' || *v == '$')
+            return bad(opt, v, "must be a non-empty topic not starting with $");
+        return copy_text(opt, v, o->topic_prefix, sizeof o->topic_prefix);
+    case OPT_CONNECT_ONLY: return parse_uint(opt, v, 1, 1000000, &o->connect_only);
+    case OPT_CONCURRENCY: return parse_uint(opt, v, 1, 100000, &o->connect_concurrency);
+    case OPT_CONNECT_TIMEOUT: return parse_seconds(opt, v, 0.1, 3600, &o->connect_timeout);
+    case OPT_NAME: return copy_text(opt, v, o->name, sizeof o->name);
+    case OPT_LABEL: return copy_text(opt, v, o->label, sizeof o->label);
+    default: return -1;
+    }
+}
+
+/* Combinations that cannot describe a run. */
+static int validate(lg_opts *o)
+{
+    if (o->connect_only)
+        return 0;
+    if (o->publishers == 0 || o->subscribers == 0) {
+        fprintf(stderr, "mqttload: a run needs at least one publisher and one subscriber\n");
+        return -1;
+    }
+    if (o->topology == LG_PAIRS && o->publishers != o->subscribers) {
+        fprintf(stderr, "mqttload: pairs needs as many publishers as subscribers\n");
+        return -1;
+    }
+    if (o->name[0] == '\0')
+        snprintf(o->name, sizeof o->name, "%s-q%u-%u", lg_topology_name(o->topology), o->qos, o->size);
+    return 0;
+}
+
+int lg_opts_parse(lg_opts *o, int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"host", required_argument, NULL, OPT_HOST},
+        {"port", required_argument, NULL, OPT_PORT},
+        {"threads", required_argument, NULL, OPT_THREADS},
+        {"topology", required_argument, NULL, OPT_TOPOLOGY},
+        {"publishers", required_argument, NULL, OPT_PUBS},
+        {"subscribers", required_argument, NULL, OPT_SUBS},
+        {"qos", required_argument, NULL, OPT_QOS},
+        {"size", required_argument, NULL, OPT_SIZE},
+        {"mqtt", required_argument, NULL, OPT_MQTT},
+        {"window", required_argument, NULL, OPT_WINDOW},
+        {"rate", required_argument, NULL, OPT_RATE},
+        {"warmup", required_argument, NULL, OPT_WARMUP},
+        {"duration", required_argument, NULL, OPT_DURATION},
+        {"drain", required_argument, NULL, OPT_DRAIN},
+        {"topic-prefix", required_argument, NULL, OPT_PREFIX},
+        {"connect-only", required_argument, NULL, OPT_CONNECT_ONLY},
+        {"connect-concurrency", required_argument, NULL, OPT_CONCURRENCY},
+        {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
+        {"name", required_argument, NULL, OPT_NAME},
+        {"label", required_argument, NULL, OPT_LABEL},
+        {"help", no_argument, NULL, OPT_HELP},
+        {NULL, 0, NULL, 0},
+    };
+    defaults(o);
+    int id, index;
+    opterr = 0;
+    optind = 1;
+    while ((id = getopt_long(argc, argv, "h", longopts, &index)) != -1) {
+        if (id == 'h' || id == OPT_HELP) {
+            lg_opts_usage(stdout);
+            return 1;
+        }
+        if (id == '?' || id == ':') {
+            fprintf(stderr, "mqttload: unknown option or missing value: %s\n", argv[optind - 1]);
+            lg_opts_usage(stderr);
+            return -1;
+        }
+        if (apply(o, id, longopts[index].name, optarg) != 0)
+            return -1;
+    }
+    if (optind < argc) {
+        fprintf(stderr, "mqttload: unexpected argument: %s\n", argv[optind]);
+        return -1;
+    }
+    return validate(o);
+}

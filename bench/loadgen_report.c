@@ -1,0 +1,58 @@
+/* JSON report of a run. Names and labels were checked for quotes and
+ * backslashes at parse time, so they are printed as they are. */
+#include "loadgen_report.h"
+
+#include <inttypes.h>
+
+static double us(uint64_t ns)
+{
+    return (double)ns / 1000.0;
+}
+
+static void percentiles(FILE *out, const char *key, const lg_hist *h, int with_max)
+{
+    fprintf(out, "\"%s\":{\"p50\":%.1f,\"p99\":%.1f,\"p999\":%.1f", key, us(lg_hist_percentile(h, 0.50)),
+            us(lg_hist_percentile(h, 0.99)), us(lg_hist_percentile(h, 0.999)));
+    if (with_max)
+        fprintf(out, ",\"max\":%.1f", us(lg_hist_max(h)));
+    fputs("}", out);
+}
+
+static double per_s(uint64_t n, double s)
+{
+    return s > 0 ? (double)n / s : 0;
+}
+
+void lg_report_json(FILE *out, const lg_opts *o, const lg_result *r)
+{
+    const lg_counts *n = &r->n;
+    uint64_t lost = r->expected > n->unique_total ? r->expected - n->unique_total : 0;
+    fprintf(out, "{\"scenario\":\"%s\",\"label\":\"%s\"", o->connect_only ? "connect" : o->name, o->label);
+    if (o->connect_only) {
+        fprintf(out, ",\"clients\":%u", o->connect_only);
+    } else {
+        fprintf(out,
+                ",\"topology\":\"%s\",\"qos\":%u,\"size\":%u,\"mqtt\":\"%s\",\"publishers\":%u,"
+                "\"subscribers\":%u,\"window\":%u,\"rate\":%.0f,\"warmup_s\":%g,\"duration_s\":%g",
+                lg_topology_name(o->topology), o->qos, o->size, o->version == 5 ? "5" : "3.1.1", o->publishers,
+                o->subscribers, o->window, o->rate, o->warmup, o->duration);
+    }
+    fprintf(out, ",\"threads\":%u,\"connected\":%" PRIu64 ",\"connect_ms\":%.1f,\"connects_per_s\":%.0f,",
+            o->threads, n->connected, r->connect_s * 1000, per_s(n->connected, r->connect_s));
+    percentiles(out, "connect_us", r->connect_latency, 0);
+    if (!o->connect_only) {
+        fprintf(out,
+                ",\"sent\":%" PRIu64 ",\"sent_per_s\":%.0f,\"delivered\":%" PRIu64 ",\"delivered_per_s\":%.0f"
+                ",\"expected\":%" PRIu64 ",\"received\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"duplicates\":%" PRIu64
+                ",\"foreign\":%" PRIu64 ",\"disconnects\":%" PRIu64 ",",
+                n->sent_window, per_s(n->sent_window, r->window_s), n->delivered_window,
+                per_s(n->delivered_window, r->window_s), r->expected, n->unique_total, lost, n->duplicates,
+                n->foreign, n->disconnects);
+        percentiles(out, "latency_us", r->latency, 1);
+        fprintf(out, ",\"gen_cpu_pct\":%.0f", r->cpu_pct);
+    }
+    if (r->error)
+        fprintf(out, ",\"error\":\"%s\"", r->error);
+    fputs("}\n", out);
+    fflush(out);
+}

@@ -1,0 +1,65 @@
+/* A load generator thread: one libevent loop driving its share of the clients.
+ *
+ * Clients are numbered over the whole run, subscribers first, then
+ * publishers (or N plain clients with --connect-only); worker i of T owns
+ * clients i, i+T, i+2T... The main thread steers all workers through the
+ * phases of a run and polls their progress; the results are read after
+ * lg_worker_join(). */
+#ifndef LG_WORKER_H
+#define LG_WORKER_H
+
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "loadgen_hist.h"
+#include "loadgen_opts.h"
+
+enum lg_phase {
+    LG_PHASE_CONNECT, /* connect every client, subscribe the subscribers */
+    LG_PHASE_RUN,     /* publish from t0 for warm-up + duration, then keep receiving */
+    LG_PHASE_CLOSE,   /* DISCONNECT everything and stop */
+};
+
+/* Shared by the main thread and the workers. t0_ns is written before phase
+ * becomes RUN (release), and read after seeing it (acquire). */
+typedef struct lg_run {
+    const lg_opts *opts;
+    struct sockaddr_in addr;
+    _Atomic int phase;
+    _Atomic int64_t t0_ns;
+} lg_run;
+
+/* What a worker has done so far, as polled by the main thread. */
+typedef struct lg_snapshot {
+    uint64_t connected, failed, subscribed;
+    uint64_t sent, unique;
+    int64_t last_connected_ns;
+    bool publishing_done;
+} lg_snapshot;
+
+/* Final counts of a worker. The window is [t0 + warm-up, t0 + warm-up + duration). */
+typedef struct lg_counts {
+    uint64_t clients, connected, failed, subscribed, disconnects;
+    uint64_t sent_total, sent_window;
+    uint64_t received_total, unique_total, delivered_window;
+    uint64_t duplicates, foreign, unexpected_acks;
+} lg_counts;
+
+typedef struct lg_worker lg_worker;
+
+lg_worker *lg_worker_new(lg_run *run, uint32_t index);
+int lg_worker_start(lg_worker *w);
+void lg_worker_join(lg_worker *w);
+void lg_worker_free(lg_worker *w);
+
+void lg_worker_poll(const lg_worker *w, lg_snapshot *out);
+
+/* After lg_worker_join(). Latency: send to receipt of messages received in
+ * the window; connect: TCP connect to CONNACK of every client. */
+const lg_counts *lg_worker_counts(const lg_worker *w);
+const lg_hist *lg_worker_latency(const lg_worker *w);
+const lg_hist *lg_worker_connect_latency(const lg_worker *w);
+
+#endif

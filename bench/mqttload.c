@@ -1,0 +1,223 @@
+/* mqttload: MQTT load generator for the benchmarks of bench/run.sh.
+ *
+ *   mqttload --port 1883 --topology fanin --publishers 50 --subscribers 1 --qos 1 --size 64
+ *
+ * Connects every client (subscribers subscribe), publishes for warm-up +
+ * duration seconds, as fast as allowed (QoS 1: a window of PUBLISHes awaiting
+ * PUBACK per publisher; QoS 0: as fast as TCP takes them) or at --rate, waits
+ * for the messages still in flight, disconnects, and prints one JSON line
+ * (see loadgen_report.h). Every phase is bounded in time. Exit status 0 when
+ * the run completed, 1 when it could not (the JSON line then has "error"). */
+#include <arpa/inet.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "loadgen_opts.h"
+#include "loadgen_report.h"
+#include "loadgen_scenario.h"
+#include "loadgen_track.h"
+#include "loadgen_worker.h"
+
+#define POLL_NS 2000000         /* main thread's polling period */
+#define IDLE_END_NS 1000000000  /* drain: this long without a new delivery ends it */
+#define MAX_THREADS 64
+
+typedef struct totals {
+    uint64_t connected, failed, subscribed, sent, unique;
+    int64_t last_connected_ns;
+    bool publishing_done;
+} totals;
+
+static void sleep_until(int64_t t)
+{
+    struct timespec ts = {t / 1000000000, t % 1000000000};
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) != 0)
+        ;
+}
+
+static void poll_all(lg_worker *const *w, uint32_t count, totals *t)
+{
+    memset(t, 0, sizeof *t);
+    t->publishing_done = true;
+    for (uint32_t i = 0; i < count; i++) {
+        lg_snapshot s;
+        lg_worker_poll(w[i], &s);
+        t->connected += s.connected;
+        t->failed += s.failed;
+        t->subscribed += s.subscribed;
+        t->sent += s.sent;
+        t->unique += s.unique;
+        if (s.last_connected_ns > t->last_connected_ns)
+            t->last_connected_ns = s.last_connected_ns;
+        t->publishing_done &= s.publishing_done;
+    }
+}
+
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+           ru.ru_stime.tv_usec / 1e6;
+}
+
+/* Each client is a descriptor: take the hard limit if the soft one is short. */
+static void raise_fd_limit(uint64_t clients)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= clients + 64)
+        return;
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > clients + 64 ? clients + 64 : rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < clients + 64)
+        fprintf(stderr, "mqttload: only %llu file descriptors for %llu clients\n", (unsigned long long)rl.rlim_cur,
+                (unsigned long long)clients);
+}
+
+/* Waits until every client is connected and every subscriber subscribed.
+ * NULL on success, else why not. */
+static const char *await_connected(lg_worker *const *w, uint32_t count, const lg_opts *o, int64_t deadline,
+                                   totals *t)
+{
+    uint64_t clients = o->connect_only ? o->connect_only : (uint64_t)o->publishers + o->subscribers;
+    uint64_t subscribers = o->connect_only ? 0 : o->subscribers;
+    for (;;) {
+        poll_all(w, count, t);
+        if (t->failed)
+            return "some clients could not connect or subscribe";
+        if (t->connected == clients && t->subscribed == subscribers)
+            return NULL;
+        if (lg_now_ns() >= deadline)
+            return "timed out connecting and subscribing";
+        sleep_until(lg_now_ns() + POLL_NS);
+    }
+}
+
+/* After publishing stops: until every owed delivery arrived, nothing arrived
+ * for a second, or --drain is over. */
+static void drain(lg_worker *const *w, uint32_t count, const lg_opts *o, totals *t)
+{
+    int64_t deadline = lg_now_ns() + (int64_t)(o->drain * 1e9);
+    uint64_t last_unique = 0;
+    int64_t last_change = lg_now_ns();
+    for (;;) {
+        poll_all(w, count, t);
+        int64_t now = lg_now_ns();
+        uint64_t expected = t->sent * lg_receivers_per_publisher(o);
+        if (t->publishing_done && t->unique >= expected)
+            return;
+        if (t->unique != last_unique) {
+            last_unique = t->unique;
+            last_change = now;
+        }
+        if (now >= deadline || (t->publishing_done && now - last_change >= IDLE_END_NS))
+            return;
+        sleep_until(now + POLL_NS);
+    }
+}
+
+static void stop_all(lg_run *run, lg_worker *const *w, uint32_t count)
+{
+    atomic_store_explicit(&run->phase, LG_PHASE_CLOSE, memory_order_release);
+    for (uint32_t i = 0; i < count; i++)
+        lg_worker_join(w[i]);
+}
+
+/* Sums the workers' counts and histograms into r (histograms owned by the caller). */
+static void collect(lg_worker *const *w, uint32_t count, lg_result *r, lg_hist *latency, lg_hist *connect)
+{
+    lg_counts *n = &r->n;
+    memset(n, 0, sizeof *n);
+    for (uint32_t i = 0; i < count; i++) {
+        const lg_counts *c = lg_worker_counts(w[i]);
+        n->clients += c->clients;
+        n->connected += c->connected;
+        n->failed += c->failed;
+        n->subscribed += c->subscribed;
+        n->disconnects += c->disconnects;
+        n->sent_total += c->sent_total;
+        n->sent_window += c->sent_window;
+        n->received_total += c->received_total;
+        n->unique_total += c->unique_total;
+        n->delivered_window += c->delivered_window;
+        n->duplicates += c->duplicates;
+        n->foreign += c->foreign;
+        n->unexpected_acks += c->unexpected_acks;
+        lg_hist_merge(latency, lg_worker_latency(w[i]));
+        lg_hist_merge(connect, lg_worker_connect_latency(w[i]));
+    }
+    r->latency = latency;
+    r->connect_latency = connect;
+}
+
+static int run(const lg_opts *o)
+{
+    lg_run shared = {.opts = o};
+    shared.addr.sin_family = AF_INET;
+    shared.addr.sin_port = htons(o->port);
+    inet_pton(AF_INET, o->host, &shared.addr.sin_addr);
+    atomic_init(&shared.phase, LG_PHASE_CONNECT);
+    atomic_init(&shared.t0_ns, 0);
+
+    lg_worker *w[MAX_THREADS] = {0};
+    uint32_t count = 0;
+    lg_result r = {0};
+    lg_hist *latency = lg_hist_new(), *connect = lg_hist_new();
+    if (!latency || !connect) {
+        fprintf(stderr, "mqttload: out of memory\n");
+        return 1;
+    }
+    int64_t start = lg_now_ns();
+    for (; count < o->threads; count++) {
+        if (!(w[count] = lg_worker_new(&shared, count)) || lg_worker_start(w[count]) != 0) {
+            r.error = "cannot start a worker thread";
+            if (w[count])
+                count++; /* created but not started: still freed below */
+            break;
+        }
+    }
+    totals t = {0};
+    if (!r.error)
+        r.error = await_connected(w, count, o, start + (int64_t)(o->connect_timeout * 1e9), &t);
+    r.connect_s = t.last_connected_ns > start ? (double)(t.last_connected_ns - start) / 1e9 : 0;
+
+    if (!r.error && !o->connect_only) {
+        int64_t t0 = lg_now_ns();
+        int64_t t_warm = t0 + (int64_t)(o->warmup * 1e9), t_end = t_warm + (int64_t)(o->duration * 1e9);
+        atomic_store_explicit(&shared.t0_ns, t0, memory_order_relaxed);
+        atomic_store_explicit(&shared.phase, LG_PHASE_RUN, memory_order_release);
+        sleep_until(t_warm);
+        double cpu0 = cpu_seconds();
+        sleep_until(t_end);
+        double cpu1 = cpu_seconds();
+        r.window_s = o->duration;
+        r.cpu_pct = (cpu1 - cpu0) / o->duration * 100;
+        drain(w, count, o, &t);
+    }
+    stop_all(&shared, w, count);
+    collect(w, count, &r, latency, connect);
+    r.expected = r.n.sent_total * (o->connect_only ? 0 : lg_receivers_per_publisher(o));
+    lg_report_json(stdout, o, &r);
+    for (uint32_t i = 0; i < count; i++)
+        lg_worker_free(w[i]);
+    lg_hist_free(latency);
+    lg_hist_free(connect);
+    return r.error ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    lg_opts o;
+    int rc = lg_opts_parse(&o, argc, argv);
+    if (rc != 0)
+        return rc > 0 ? 0 : 2;
+    if (o.threads > MAX_THREADS)
+        o.threads = MAX_THREADS;
+    /* A broker closing a connection must not kill the generator mid-write. */
+    signal(SIGPIPE, SIG_IGN);
+    raise_fd_limit(o.connect_only ? o.connect_only : (uint64_t)o.publishers + o.subscribers);
+    return run(&o);
+}

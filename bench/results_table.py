@@ -1,0 +1,211 @@
+#!/usr/bin/env python3
+"""Tables for bench/run.sh, from the JSON lines of mqttload (standard library only).
+
+  results_table.py --progress LINE              one line of progress for a result
+  results_table.py --latency-rate JSONL NAME    PUBLISH/s for the latency run of NAME
+  results_table.py --report JSONL --machine M --versions V --date D --elapsed S
+                   --idle B/A --params P --results FILE
+                                                print the tables, write them into FILE
+"""
+import argparse
+import json
+import sys
+
+BROKERS = ("egbroker", "mosquitto")
+BEGIN = "<!-- run.sh:begin (generated, do not edit by hand) -->"
+END = "<!-- run.sh:end -->"
+
+
+def load(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def receivers(r):
+    """Deliveries per PUBLISH: every subscriber in fanin/fanout, one in pairs."""
+    return 1 if r.get("topology") == "pairs" else r.get("subscribers", 1)
+
+
+def index(results):
+    by = {}
+    for r in results:
+        by[(r.get("phase"), r.get("scenario"), r.get("label"))] = r
+    return by
+
+
+def ordered_scenarios(results, phase):
+    seen = []
+    for r in results:
+        if r.get("phase") == phase and r.get("scenario") not in seen:
+            seen.append(r["scenario"])
+    return seen
+
+
+def ratio(a, b):
+    return f"{a / b:.2f}" if a and b else "n/a"
+
+
+def num(v):
+    return f"{v:,.0f}" if isinstance(v, (int, float)) else "n/a"
+
+
+def lost_pct(r):
+    if not r or "expected" not in r or not r["expected"]:
+        return "n/a"
+    return f"{100.0 * r['lost'] / r['expected']:.1f}%"
+
+
+def lat(r, key="latency_us"):
+    if not r or key not in r:
+        return "n/a"
+    p = r[key]
+    return f"{p['p50']:,.0f} / {p['p99']:,.0f} / {p['p999']:,.0f}"
+
+
+def failed(r):
+    return r is None or "error" in r
+
+
+def progress(line):
+    r = json.loads(line)
+    name = f"{r.get('label', '?'):9} {r.get('phase', ''):7} {r.get('scenario', '?'):18}"
+    if "error" in r:
+        print(f"  {name} ERROR: {r['error']}")
+    elif r.get("scenario") == "connect":
+        print(f"  {name} {r['connected']} clients in {r['connect_ms']:.0f} ms")
+    else:
+        p = r["latency_us"]
+        print(f"  {name} {r['delivered_per_s']:>10,.0f} msg/s  lost {lost_pct(r):>6}  "
+              f"p50/p99/p999 {p['p50']:,.0f}/{p['p99']:,.0f}/{p['p999']:,.0f} us  "
+              f"cpu broker {r.get('broker_cpu_pct', 0)}% gen {r.get('gen_cpu_pct', 0):.0f}%")
+
+
+def latency_rate(path, name):
+    """50% of the lower maximum of the two brokers, as PUBLISH/s over all publishers."""
+    by = index(load(path))
+    runs = [by.get(("max", name, b)) for b in BROKERS]
+    rates = [r["delivered_per_s"] for r in runs if not failed(r) and r.get("delivered_per_s")]
+    if not rates:
+        print(1000)
+        return
+    ref = next(r for r in runs if not failed(r))
+    print(max(1, int(0.5 * min(rates) / receivers(ref))))
+
+
+def throughput_table(by, names):
+    rows = ["| scenario | clients | egbroker msg/s | mosquitto msg/s | egbroker/mosquitto | lost eg / mosq "
+            "| broker CPU eg / mosq | mqttload CPU eg / mosq |",
+            "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for n in names:
+        eg, mq = (by.get(("max", n, b)) for b in BROKERS)
+        ref = eg or mq
+        shape = f"{ref.get('publishers', '?')} pub → {ref.get('subscribers', '?')} sub" if ref else "?"
+        e = None if failed(eg) else eg["delivered_per_s"]
+        m = None if failed(mq) else mq["delivered_per_s"]
+        cpu = " / ".join(f"{r.get('broker_cpu_pct', '?')}%" if r else "?" for r in (eg, mq))
+        gen = " / ".join(f"{r.get('gen_cpu_pct', 0):.0f}%" if r and not failed(r) else "?" for r in (eg, mq))
+        rows.append(f"| {n} | {shape} | {num(e)} | {num(m)} | **{ratio(e, m)}** | "
+                    f"{lost_pct(eg)} / {lost_pct(mq)} | {cpu} | {gen} |")
+    return rows
+
+
+def latency_table(by, names):
+    rows = ["| scenario | offered msg/s (delivered) | egbroker p50 / p99 / p999 µs | "
+            "mosquitto p50 / p99 / p999 µs | egbroker/mosquitto p50 / p99 / p999 | lost eg / mosq |",
+            "|---|---:|---:|---:|---:|---:|"]
+    for n in names:
+        eg, mq = (by.get(("latency", n, b)) for b in BROKERS)
+        ref = eg or mq
+        offered = ref["rate"] * receivers(ref) if ref and "rate" in ref else None
+        ratios = "n/a"
+        if not failed(eg) and not failed(mq):
+            ratios = " / ".join(ratio(eg["latency_us"][k], mq["latency_us"][k]) for k in ("p50", "p99", "p999"))
+        rows.append(f"| {n} | {num(offered)} | {lat(eg)} | {lat(mq)} | **{ratios}** | "
+                    f"{lost_pct(eg)} / {lost_pct(mq)} |")
+    return rows
+
+
+def connect_table(by):
+    eg, mq = (by.get(("connect", "connect", b)) for b in BROKERS)
+    if not eg and not mq:
+        return []
+    e = None if failed(eg) else eg["connect_ms"]
+    m = None if failed(mq) else mq["connect_ms"]
+    clients = (eg or mq).get("clients", "?")
+    return ["| clients | egbroker ms | mosquitto ms | egbroker/mosquitto (time) | "
+            "each, p50 / p99 / p999 µs: egbroker | mosquitto |",
+            "|---:|---:|---:|---:|---:|---:|",
+            f"| {clients} | {num(e)} | {num(m)} | **{ratio(e, m)}** | "
+            f"{lat(eg, 'connect_us')} | {lat(mq, 'connect_us')} |"]
+
+
+def report(a):
+    results = load(a.report)
+    by = index(results)
+    out = [BEGIN,
+           f"### Run of {a.date}",
+           "",
+           f"- machine: {a.machine}",
+           f"- software: {a.versions}",
+           f"- parameters: {a.params}; whole run {a.elapsed} s",
+           f"- CPU idle before / after the run: {a.idle} % (others' load distorts the figures)",
+           "",
+           "Throughput: delivered messages per second, as fast as allowed (higher is better).",
+           "",
+           *throughput_table(by, ordered_scenarios(results, "max")),
+           "",
+           "Latency: PUBLISH sent to received, at 50% of the lower of the two maxima above "
+           "(lower is better).",
+           "",
+           *latency_table(by, ordered_scenarios(results, "latency")),
+           "",
+           "Connections: time until every client has its CONNACK (lower is better).",
+           "",
+           *connect_table(by),
+           "",
+           "<details><summary>raw mqttload results (JSON lines)</summary>",
+           "",
+           "```",
+           *(json.dumps(r) for r in results),
+           "```",
+           "</details>",
+           END]
+    text = "\n".join(out) + "\n"
+    print("\n".join(line for line in out if not line.startswith(("<", "```", "{"))))
+    if a.results == "-":
+        return
+    try:
+        with open(a.results) as f:
+            old = f.read()
+    except FileNotFoundError:
+        old = "# Benchmark results\n\n"
+    if BEGIN in old and END in old:
+        new = old[:old.index(BEGIN)] + text.rstrip("\n") + old[old.index(END) + len(END):]
+    else:
+        new = old.rstrip("\n") + "\n\n" + text
+    with open(a.results, "w") as f:
+        f.write(new)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--progress")
+    p.add_argument("--latency-rate", nargs=2, metavar=("JSONL", "NAME"))
+    p.add_argument("--report")
+    for opt in ("machine", "versions", "date", "elapsed", "idle", "params", "results"):
+        p.add_argument("--" + opt, default="?")
+    a = p.parse_args()
+    if a.progress:
+        progress(a.progress)
+    elif a.latency_rate:
+        latency_rate(*a.latency_rate)
+    elif a.report:
+        report(a)
+    else:
+        p.print_help()
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# Runs the same MQTT scenarios against egbroker and Debian's mosquitto, prints
+# both figures and the ratio egbroker/mosquitto, and writes the tables into
+# bench/RESULTS.md (between the run.sh markers; the rest of the file is kept).
+#
+#   bench/run.sh              # full run, about 9 minutes on 2 cores
+#   QUICK=1 bench/run.sh      # 2 s per scenario, to check that everything works
+#
+# Phases: throughput (as fast as allowed) for every scenario on egbroker, then
+# on mosquitto; latency at 50% of the lower of the two maxima, same order;
+# time to connect $CONNECTS clients. Each broker runs alone, on a free port of
+# 127.0.0.1, restarted for each phase. Tunables (environment): DURATION WARMUP
+# LAT_DURATION LAT_WARMUP FAN PAIRS CONNECTS THREADS SIZES QOSES TOPOLOGIES
+# RESULTS (file to update, "-" for none) KEEP (keep the work directory).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+if [ "${QUICK:-0}" = 1 ]; then
+    : "${DURATION:=2}" "${WARMUP:=1}" "${LAT_DURATION:=2}" "${LAT_WARMUP:=1}" "${CONNECTS:=200}"
+fi
+DURATION=${DURATION:-10}
+WARMUP=${WARMUP:-2}
+LAT_DURATION=${LAT_DURATION:-4}
+LAT_WARMUP=${LAT_WARMUP:-1}
+FAN=${FAN:-50}
+PAIRS=${PAIRS:-25}
+CONNECTS=${CONNECTS:-1000}
+THREADS=${THREADS:-1}
+SIZES=${SIZES:-"64 4096"}
+QOSES=${QOSES:-"0 1"}
+TOPOLOGIES=${TOPOLOGIES:-"fanin fanout pairs"}
+RESULTS=${RESULTS:-bench/RESULTS.md}
+BROKERS="egbroker mosquitto"
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+
+command -v mosquitto >/dev/null 2>&1 || PATH=$PATH:/usr/sbin
+command -v mosquitto >/dev/null 2>&1 || { echo "run.sh: mosquitto is not installed (apt-get install mosquitto)" >&2; exit 1; }
+
+echo "== building (release flags): egbroker and bench/mqttload"
+make --no-print-directory -C bench >/dev/null
+EGBROKER=$ROOT/build/bin/egbroker
+MQTTLOAD=$ROOT/build/bench/mqttload
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/egbench.XXXXXX")
+chmod 755 "$WORK" # mosquitto started as root runs as user mosquitto and reads its config here
+JSONL=$WORK/results.jsonl
+: >"$JSONL"
+BROKER_PID=""
+cleanup() {
+    if [ -n "$BROKER_PID" ]; then
+        kill "$BROKER_PID" 2>/dev/null || true
+        wait "$BROKER_PID" 2>/dev/null || true
+    fi
+    if [ "${KEEP:-0}" = 1 ]; then echo "work directory kept: $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Brokers and generator may need many descriptors for the connection test.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+free_port() {
+    "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+wait_port() { # port: until it accepts a TCP connection, at most 5 s
+    for _ in $(seq 100); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+        sleep 0.05
+    done
+    return 1
+}
+
+start_broker() { # name -> sets BROKER_PID, PORT
+    PORT=$(free_port)
+    case "$1" in
+    egbroker)
+        "$EGBROKER" -p "$PORT" 2>>"$WORK/egbroker.log" &
+        ;;
+    mosquitto)
+        # Same ground as egbroker: no persistence, QoS 1 window of 100 per
+        # subscriber (egbroker's max_inflight_out), no Nagle delay, and a queue
+        # large enough that no QoS 1 message is dropped.
+        cat >"$WORK/mosquitto.conf" <<EOF
+listener $PORT 127.0.0.1
+allow_anonymous true
+persistence false
+max_queued_messages 1000000
+max_inflight_messages 100
+set_tcp_nodelay true
+log_dest stderr
+EOF
+        mosquitto -c "$WORK/mosquitto.conf" 2>>"$WORK/mosquitto.log" &
+        ;;
+    esac
+    BROKER_PID=$!
+    wait_port "$PORT" || { echo "run.sh: $1 did not start, see $WORK/$1.log" >&2; KEEP=1; exit 1; }
+}
+
+stop_broker() {
+    kill "$BROKER_PID" 2>/dev/null || true
+    wait "$BROKER_PID" 2>/dev/null || true
+    BROKER_PID=""
+}
+
+broker_cpu_ticks() { # utime + stime of the broker, in clock ticks
+    awk '{print $14 + $15}' "/proc/$BROKER_PID/stat" 2>/dev/null || echo 0
+}
+
+# Runs mqttload against the current broker and appends its JSON line,
+# extended with the phase and the broker's CPU use during the run.
+load() { # broker phase mqttload-args...
+    local broker=$1 phase=$2
+    shift 2
+    local c0 c1 t0 t1 line
+    c0=$(broker_cpu_ticks)
+    t0=$(date +%s.%N)
+    line=$(timeout 120 "$MQTTLOAD" --port "$PORT" --threads "$THREADS" --label "$broker" "$@" \
+        2>>"$WORK/mqttload.log") || true
+    t1=$(date +%s.%N)
+    c1=$(broker_cpu_ticks)
+    if [ -z "$line" ]; then
+        line="{\"scenario\":\"?\",\"label\":\"$broker\",\"error\":\"mqttload failed: $*\"}"
+    fi
+    line=$("$PY" -c 'import json,sys
+r=json.loads(sys.argv[1]); r["phase"]=sys.argv[2]
+r["broker_cpu_pct"]=round((float(sys.argv[4])-float(sys.argv[3]))/float(sys.argv[7])*100/(float(sys.argv[6])-float(sys.argv[5])))
+print(json.dumps(r))' "$line" "$phase" "$c0" "$c1" "$t0" "$t1" "$(getconf CLK_TCK)")
+    echo "$line" >>"$JSONL"
+    "$PY" "$ROOT/bench/results_table.py" --progress "$line"
+}
+
+shape() { # topology -> publishers subscribers
+    case "$1" in
+    fanin) echo "$FAN 1" ;;
+    fanout) echo "1 $FAN" ;;
+    pairs) echo "$PAIRS $PAIRS" ;;
+    esac
+}
+
+scenarios() {
+    for t in $TOPOLOGIES; do for q in $QOSES; do for s in $SIZES; do echo "$t $q $s"; done; done; done
+}
+
+# Background load would distort everything: measure and record it.
+idle_pct() {
+    local a b
+    a=($(head -1 /proc/stat))
+    sleep 1
+    b=($(head -1 /proc/stat))
+    local busy=$(((b[1] + b[2] + b[3] + b[6] + b[7]) - (a[1] + a[2] + a[3] + a[6] + a[7])))
+    local idle=$(((b[4] + b[5]) - (a[4] + a[5])))
+    echo $((100 * idle / (busy + idle)))
+}
+IDLE_BEFORE=$(idle_pct)
+[ "$IDLE_BEFORE" -ge 90 ] || echo "run.sh: warning: the machine is only ${IDLE_BEFORE}% idle before the run" >&2
+START=$(date +%s)
+
+echo "== throughput: as fast as allowed, ${WARMUP}s warm-up + ${DURATION}s per scenario"
+for b in $BROKERS; do
+    start_broker "$b"
+    load "$b" connect --connect-only "$CONNECTS" --connect-timeout 60
+    while read -r t q s; do
+        read -r p n <<<"$(shape "$t")"
+        load "$b" max --name "$t-q$q-${s}B" --topology "$t" --publishers "$p" --subscribers "$n" \
+            --qos "$q" --size "$s" --warmup "$WARMUP" --duration "$DURATION"
+    done < <(scenarios)
+    stop_broker
+done
+
+echo "== latency: at 50% of the lower of the two maxima, ${LAT_WARMUP}s warm-up + ${LAT_DURATION}s"
+for b in $BROKERS; do
+    start_broker "$b"
+    while read -r t q s; do
+        read -r p n <<<"$(shape "$t")"
+        rate=$("$PY" "$ROOT/bench/results_table.py" --latency-rate "$JSONL" "$t-q$q-${s}B")
+        load "$b" latency --name "$t-q$q-${s}B" --topology "$t" --publishers "$p" --subscribers "$n" \
+            --qos "$q" --size "$s" --warmup "$LAT_WARMUP" --duration "$LAT_DURATION" --rate "$rate"
+    done < <(scenarios)
+    stop_broker
+done
+IDLE_AFTER=$(idle_pct)
+
+ELAPSED=$(($(date +%s) - START))
+MACHINE="$(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), Linux $(uname -r)"
+MACHINE="$MACHINE, $(awk '/MemTotal/ {printf "%.0f GiB RAM", $2 / 1048576}' /proc/meminfo)"
+VERSIONS="egbroker $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?') (release build), $(mosquitto -h 2>/dev/null | head -1 | sed 's/ (build.*//'), libevent $(pkg-config --modversion libevent)"
+"$PY" "$ROOT/bench/results_table.py" --report "$JSONL" --machine "$MACHINE" --versions "$VERSIONS" \
+    --date "$(date -u '+%Y-%m-%d %H:%M UTC')" --elapsed "$ELAPSED" --idle "$IDLE_BEFORE/$IDLE_AFTER" \
+    --params "threads=$THREADS warmup=${WARMUP}s duration=${DURATION}s latency: warmup=${LAT_WARMUP}s duration=${LAT_DURATION}s fan=$FAN pairs=$PAIRS connects=$CONNECTS" \
+    --results "$RESULTS"
+[ "$RESULTS" = - ] || echo "tables written to $RESULTS"
