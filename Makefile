@@ -122,9 +122,9 @@ $(BUILD)/asan/replay/%: $(BUILD)/asan/obj/tests/fuzz/%.o $(BUILD)/asan/obj/tests
 
 # ---- libFuzzer (clang)
 FUZZ_CFLAGS := -std=c11 -g -O1 -D_GNU_SOURCE -Ishared -Ishared/mqtt -Ishared/util -fsanitize=fuzzer,address,undefined
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(SHARED_SRC)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(SHARED_SRC) $(wildcard tests/fuzz/*.h shared/*/*.h)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(FUZZ_CFLAGS) $$(pkg-config --cflags $(PKGS)) -o $@ $^ $$(pkg-config --libs $(PKGS))
+	$(CLANG) $(FUZZ_CFLAGS) $$(pkg-config --cflags $(PKGS)) -o $@ $(filter %.c,$^) $$(pkg-config --libs $(PKGS))
 
 # ---- formatting
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h')

@@ -78,7 +78,7 @@ static int check_keys(json_t *obj, const char *const *allowed, const char *where
     return 0;
 }
 
-static bool is_loopback(const char *addr)
+bool config_is_loopback(const char *addr)
 {
     struct in_addr a4;
     if (inet_pton(AF_INET, addr, &a4) == 1)
@@ -110,7 +110,7 @@ static int load_listener(json_t *j, listener_config *l, char *err, size_t len)
         return fail(err, len, "%s", "listener needs a \"port\"");
     l->insecure = json_is_true(json_object_get(j, "insecure"));
     bool plain = l->type == LISTENER_MQTT || l->type == LISTENER_WS;
-    if (plain && !is_loopback(l->bind) && !l->insecure)
+    if (plain && !config_is_loopback(l->bind) && !l->insecure)
         return fail(err, len, "plain listener on %s needs \"insecure\": true", l->bind);
     return 0;
 }

@@ -50,9 +50,10 @@ enum mqtt_role {
 /* Decodes one whole packet (exactly `len` bytes, as framed by mqtt_frame_parse).
  * `version` is the connection's protocol level (ignored for CONNECT, which
  * carries its own). Returns 0 on success, else the reason code also in err.
- * Exception: 0x99 (Payload format invalid) is returned for a PUBLISH whose
- * Payload Format Indicator is 1 and payload is not UTF-8; the packet is then
- * fully decoded so that a broker can answer with PUBACK/PUBREC 0x99. */
+ * Exception: 0x99 (Payload format invalid) is returned for a PUBLISH (or the
+ * will of a CONNECT) whose Payload Format Indicator is 1 and payload is not
+ * UTF-8; the packet is then fully decoded and valid otherwise, so that a broker
+ * can answer with PUBACK/PUBREC (or CONNACK) 0x99. */
 int mqtt_decode(const uint8_t *pkt, size_t len, uint8_t version, enum mqtt_role role, mqtt_packet *out,
                 mqtt_error *err);
 
@@ -67,7 +68,8 @@ bool mqtt_unsubscribe_next(const mqtt_unsubscribe *unsub, size_t *pos, mqtt_byte
  * (e.g. AUTH in v3.1.1, a remaining length over the protocol maximum). */
 size_t mqtt_encoded_length(const mqtt_packet *p, uint8_t version);
 
-/* Encodes `p` into buf. Fixed-header flags are computed from the packet
+/* Encodes `p` into buf. A CONNECT gets `version` as its protocol level
+ * (connect.protocol_version is not consulted). Fixed-header flags are computed from the packet
  * (PUBLISH dup/qos/retain; 0x2 for PUBREL, SUBSCRIBE, UNSUBSCRIBE). v5 acks and
  * DISCONNECT/AUTH use the shortest form the specification allows. In v3.1.1
  * properties and reason codes that v3.1.1 lacks are left out.

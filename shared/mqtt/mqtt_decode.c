@@ -7,6 +7,7 @@
  * answers a bad filter per filter (SUBACK 0x8F), see mqtt_topic_filter_check(). */
 #include <string.h>
 
+#include "mqtt_topic.h"
 #include "mqtt_wire.h"
 
 enum mqtt_frame_status mqtt_frame_parse(const uint8_t *buf, size_t len, uint32_t max_packet_size,
@@ -58,11 +59,6 @@ static bool no_trailing_bytes(wire_reader *r, const char *rule)
     return wire_left(r) == 0 || wire_fail(r->err, MQTT_RC_MALFORMED_PACKET, rule);
 }
 
-static bool has_wildcard(mqtt_bytes s)
-{
-    return memchr(s.data, '+', s.len) || memchr(s.data, '#', s.len);
-}
-
 static bool read_props(wire_reader *r, uint8_t version, unsigned kind, mqtt_properties *props)
 {
     if (version != MQTT_V5) {
@@ -112,11 +108,8 @@ static bool decode_will(wire_reader *r, mqtt_connect *c)
         !wire_read_utf8(r, &c->will_topic, "will topic missing") ||
         !wire_read_binary(r, &c->will_payload, "will payload missing"))
         return false;
-    if (c->will_topic.len == 0 || has_wildcard(c->will_topic))
+    if (mqtt_topic_name_check(c->will_topic) != 0)
         return wire_fail(r->err, MQTT_RC_TOPIC_NAME_INVALID, "will topic must be a topic name");
-    if (!payload_format_ok(&c->will_props, c->will_payload))
-        return wire_fail(r->err, MQTT_RC_PAYLOAD_FORMAT_INVALID,
-                         "will payload is not UTF-8 as its format says");
     return true;
 }
 
@@ -152,6 +145,9 @@ static bool decode_connect(wire_reader *r, uint8_t flags, mqtt_connect *c)
         return false;
     if (!no_trailing_bytes(r, "bytes after the end of CONNECT"))
         return false;
+    /* Checked last, so that 0x99 means "well-formed apart from the will payload". */
+    if (c->will_flag && !payload_format_ok(&c->will_props, c->will_payload))
+        return wire_fail(r->err, MQTT_RC_PAYLOAD_FORMAT_INVALID, "will payload is not UTF-8 as its format says");
     if (c->protocol_version == MQTT_V311 && c->client_id.len == 0 && !c->clean_start)
         return wire_fail(r->err, MQTT_RC_CLIENT_IDENTIFIER_NOT_VALID,
                          "empty client identifier needs clean session (v3.1.1)");
@@ -192,7 +188,7 @@ static bool decode_publish(wire_reader *r, uint8_t version, enum mqtt_role role,
         return wire_fail(r->err, MQTT_RC_MALFORMED_PACKET, "DUP must be 0 for QoS 0");
     if (!wire_read_utf8(r, &p->topic, "topic name missing"))
         return false;
-    if (has_wildcard(p->topic))
+    if (p->topic.len && mqtt_topic_name_check(p->topic) != 0)
         return wire_fail(r->err, MQTT_RC_TOPIC_NAME_INVALID, "topic name contains a wildcard");
     if (p->qos > 0 && !read_packet_id(r, &p->packet_id))
         return false;
@@ -240,11 +236,6 @@ static bool decode_ack(wire_reader *r, uint8_t version, uint8_t type, mqtt_ack *
     return mqtt_props_decode(r, type, &a->props) && no_trailing_bytes(r, "bytes after the acknowledgement");
 }
 
-static bool is_shared_filter(mqtt_bytes f)
-{
-    return f.len >= 7 && memcmp(f.data, "$share/", 7) == 0;
-}
-
 static bool decode_subscribe(wire_reader *r, uint8_t version, mqtt_subscribe *s)
 {
     if (!read_packet_id(r, &s->packet_id) || !read_props(r, version, MQTT_SUBSCRIBE, &s->props))
@@ -268,7 +259,7 @@ static bool decode_subscribe(wire_reader *r, uint8_t version, mqtt_subscribe *s)
                              "subscription QoS must not be 3");
         if (((opts >> 4) & 0x03) == 3)
             return wire_fail(r->err, MQTT_RC_PROTOCOL_ERROR, "Retain Handling must not be 3");
-        if ((opts & 0x04) && is_shared_filter(filter))
+        if ((opts & 0x04) && mqtt_topic_shared_split(filter, NULL, NULL) != 0)
             return wire_fail(r->err, MQTT_RC_PROTOCOL_ERROR, "No Local on a shared subscription");
         s->count++;
     }

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "mqtt_topic.h"
 #include "mqtt_wire.h"
 
 enum prop_type { PT_NONE = 0, PT_BYTE, PT_U16, PT_U32, PT_VARINT, PT_UTF8, PT_BINARY, PT_PAIR };
@@ -125,11 +126,6 @@ static void store_value(mqtt_properties *out, const prop_info *info, uint32_t nu
     }
 }
 
-static bool has_wildcard(mqtt_bytes s)
-{
-    return memchr(s.data, '+', s.len) || memchr(s.data, '#', s.len);
-}
-
 bool mqtt_props_decode(wire_reader *r, unsigned kind, mqtt_properties *out)
 {
     memset(out, 0, sizeof *out);
@@ -176,7 +172,7 @@ bool mqtt_props_decode(wire_reader *r, unsigned kind, mqtt_properties *out)
             return wire_fail(r->err, MQTT_RC_PROTOCOL_ERROR, "property included more than once");
         if (id == MQTT_PROP_TOPIC_ALIAS && num == 0)
             return wire_fail(r->err, MQTT_RC_TOPIC_ALIAS_INVALID, "Topic Alias 0 is not permitted");
-        if (id == MQTT_PROP_RESPONSE_TOPIC && (a.len == 0 || has_wildcard(a)))
+        if (id == MQTT_PROP_RESPONSE_TOPIC && mqtt_topic_name_check(a) != 0)
             return wire_fail(r->err, MQTT_RC_PROTOCOL_ERROR, "Response Topic must be a topic name");
         out->present |= MQTT_PROP_BIT(id);
         store_value(out, info, num, a);

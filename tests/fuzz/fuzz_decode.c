@@ -239,6 +239,22 @@ static uint8_t *encode_checked(const mqtt_packet *p, uint8_t version, size_t *le
     return buf;
 }
 
+/* mqtt_encode_publish_head() writes the same bytes as mqtt_encode() up to
+ * the payload, which the caller then appends by reference. */
+static void check_publish_head(const mqtt_packet *p, uint8_t version, const uint8_t *full, size_t full_len)
+{
+    mqtt_bytes payload = p->u.publish.payload;
+    size_t head_len = full_len - payload.len;
+    uint8_t *head = malloc(head_len);
+    FUZZ_REQUIRE(head, "out of memory");
+    FUZZ_REQUIRE(mqtt_encode_publish_head(p, version, head, head_len - 1) == 0,
+                 "a head buffer one byte short is refused");
+    FUZZ_REQUIRE(mqtt_encode_publish_head(p, version, head, head_len) == head_len,
+                 "the PUBLISH head is the full encoding less the payload");
+    FUZZ_REQUIRE(memcmp(head, full, head_len) == 0, "the PUBLISH head matches the full encoding");
+    free(head);
+}
+
 /* The packet decoded with result `rc` (0, or 0x99 for a fully decoded PUBLISH)
  * is encoded, decoded and encoded again. */
 static void round_trip(const mqtt_packet *first, int rc, uint8_t version, enum mqtt_role role)
@@ -246,6 +262,8 @@ static void round_trip(const mqtt_packet *first, int rc, uint8_t version, enum m
     uint64_t first_digest = packet_digest(first);
     size_t len1, len2;
     uint8_t *wire1 = encode_checked(first, version, &len1);
+    if (first->type == MQTT_PUBLISH)
+        check_publish_head(first, version, wire1, len1);
 
     mqtt_packet second;
     FUZZ_REQUIRE(decode_checked(wire1, len1, version, role, &second) == rc,
