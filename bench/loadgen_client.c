@@ -62,8 +62,8 @@ static bool send_packet(lg_client *c, const mqtt_packet *p)
     return mqtt_encode_evbuffer(c->out, p, c->version) != 0;
 }
 
-lg_client *lg_client_start(struct event_base *base, const struct sockaddr_in *addr, const lg_client_config *cfg,
-                           const lg_client_handlers *handlers, void *ctx)
+lg_client *lg_client_start(struct event_base *base, const struct sockaddr_in *addr,
+                           const lg_client_config *cfg, const lg_client_handlers *handlers, void *ctx)
 {
     lg_client *c = calloc(1, sizeof *c);
     if (!c)

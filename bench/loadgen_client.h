@@ -38,8 +38,8 @@ typedef struct lg_client_config {
 
 /* Starts a TCP connection and, once it is up, sends CONNECT. NULL if the
  * socket could not even be created or connected (errno set). */
-lg_client *lg_client_start(struct event_base *base, const struct sockaddr_in *addr, const lg_client_config *cfg,
-                           const lg_client_handlers *handlers, void *ctx);
+lg_client *lg_client_start(struct event_base *base, const struct sockaddr_in *addr,
+                           const lg_client_config *cfg, const lg_client_handlers *handlers, void *ctx);
 
 /* Append one packet to the output; false if it could not be encoded or the
  * connection is closed. */

@@ -16,12 +16,12 @@ typedef struct lg_opts {
     uint16_t port;
     uint32_t threads;
     uint32_t publishers, subscribers;
-    uint8_t qos;     /* 0 or 1 */
-    uint8_t version; /* 4 (3.1.1) or 5 */
-    uint32_t size;   /* payload bytes, at least the stamp */
+    uint8_t qos;             /* 0 or 1 */
+    uint8_t version;         /* 4 (3.1.1) or 5 */
+    uint32_t size;           /* payload bytes, at least the stamp */
     double warmup, duration; /* seconds */
-    double rate;     /* total PUBLISH/s over all publishers; 0: as fast as allowed */
-    uint32_t window; /* QoS 1 PUBLISHes awaiting PUBACK per publisher */
+    double rate;             /* total PUBLISH/s over all publishers; 0: as fast as allowed */
+    uint32_t window;         /* QoS 1 PUBLISHes awaiting PUBACK per publisher */
     enum lg_topology topology;
     char topic_prefix[128];
     uint32_t connect_only;        /* > 0: only connect this many clients and report the time */

@@ -34,8 +34,8 @@ void lg_report_json(FILE *out, const lg_opts *o, const lg_result *r)
         fprintf(out,
                 ",\"topology\":\"%s\",\"qos\":%u,\"size\":%u,\"mqtt\":\"%s\",\"publishers\":%u,"
                 "\"subscribers\":%u,\"window\":%u,\"rate\":%.0f,\"warmup_s\":%g,\"duration_s\":%g",
-                lg_topology_name(o->topology), o->qos, o->size, o->version == 5 ? "5" : "3.1.1", o->publishers,
-                o->subscribers, o->window, o->rate, o->warmup, o->duration);
+                lg_topology_name(o->topology), o->qos, o->size, o->version == 5 ? "5" : "3.1.1",
+                o->publishers, o->subscribers, o->window, o->rate, o->warmup, o->duration);
     }
     fprintf(out, ",\"threads\":%u,\"connected\":%" PRIu64 ",\"connect_ms\":%.1f,\"connects_per_s\":%.0f,",
             o->threads, n->connected, r->connect_s * 1000, per_s(n->connected, r->connect_s));
@@ -43,8 +43,8 @@ void lg_report_json(FILE *out, const lg_opts *o, const lg_result *r)
     if (!o->connect_only) {
         fprintf(out,
                 ",\"sent\":%" PRIu64 ",\"sent_per_s\":%.0f,\"delivered\":%" PRIu64 ",\"delivered_per_s\":%.0f"
-                ",\"expected\":%" PRIu64 ",\"received\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"duplicates\":%" PRIu64
-                ",\"foreign\":%" PRIu64 ",\"disconnects\":%" PRIu64 ",",
+                ",\"expected\":%" PRIu64 ",\"received\":%" PRIu64 ",\"lost\":%" PRIu64
+                ",\"duplicates\":%" PRIu64 ",\"foreign\":%" PRIu64 ",\"disconnects\":%" PRIu64 ",",
                 n->sent_window, per_s(n->sent_window, r->window_s), n->delivered_window,
                 per_s(n->delivered_window, r->window_s), r->expected, n->unique_total, lost, n->duplicates,
                 n->foreign, n->disconnects);

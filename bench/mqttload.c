@@ -22,8 +22,8 @@
 #include "loadgen_track.h"
 #include "loadgen_worker.h"
 
-#define POLL_NS 2000000         /* main thread's polling period */
-#define IDLE_END_NS 1000000000  /* drain: this long without a new delivery ends it */
+#define POLL_NS 2000000        /* main thread's polling period */
+#define IDLE_END_NS 1000000000 /* drain: this long without a new delivery ends it */
 #define MAX_THREADS 64
 
 typedef struct totals {
@@ -73,8 +73,8 @@ static void raise_fd_limit(uint64_t clients)
         return;
     rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > clients + 64 ? clients + 64 : rl.rlim_max;
     if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < clients + 64)
-        fprintf(stderr, "mqttload: only %llu file descriptors for %llu clients\n", (unsigned long long)rl.rlim_cur,
-                (unsigned long long)clients);
+        fprintf(stderr, "mqttload: only %llu file descriptors for %llu clients\n",
+                (unsigned long long)rl.rlim_cur, (unsigned long long)clients);
 }
 
 /* Waits until every client is connected and every subscriber subscribed.

@@ -15,6 +15,7 @@
 #   paho_session.py  persistent sessions, clean start, session expiry, overflow, re-sending
 #   paho_will.py     will messages and Will Delay
 #   paho_sigterm.py  SIGTERM (DISCONNECT 0x8B, exit status checked here)
+#   paho_flow.py     flow control: slow subscribers pause publishers; stuck ones are dropped
 #
 # Environment (set by tests/run.sh): EG_BIN (sanitizer binaries), EG_PYTHON (Debian python3
 # with paho-mqtt). E2E_KEEP=1 keeps the temp dir with the broker logs.
@@ -29,6 +30,7 @@ DIR=tests/e2e/broker
 "$EG_PYTHON" -c 'import paho.mqtt.client' 2>/dev/null || bail "$EG_PYTHON has no paho-mqtt (python3-paho-mqtt)"
 
 SMALL_LIMITS='{"max_session_expiry": 60, "queue_max_messages": 5}'
+FLOW_LIMITS='{"queue_max_messages": 20, "slow_subscriber_timeout": 2}'
 
 # start_broker NAME [LIMITS_JSON]: starts a broker on a free port; the port is in $BROKER_PORT.
 start_broker() {
@@ -63,7 +65,11 @@ run_file() {
     var=${spec%%=*}
     name=${spec#*=}
     name=${name%%:*}
-    if [[ $spec == *:small ]]; then start_broker "$name" "$SMALL_LIMITS"; else start_broker "$name"; fi
+    case $spec in
+      *:small) start_broker "$name" "$SMALL_LIMITS" ;;
+      *:flow) start_broker "$name" "$FLOW_LIMITS" ;;
+      *) start_broker "$name" ;;
+    esac
     env+=("$var=$BROKER_PORT")
     [ "$var" = EG_PORT ] && env+=("EG_BROKER_PID=$(bg_pid "$name")")
     BROKERS+=("$name $file")
@@ -80,6 +86,7 @@ run_file paho_props.py EG_PORT=props
 run_file paho_session.py EG_PORT=session EG_PORT_SMALL=session-small:small EG_PORT_B=session-b
 run_file paho_will.py EG_PORT=will
 run_file paho_sigterm.py EG_PORT=sigterm
+run_file paho_flow.py EG_PORT=flow:flow
 
 for file in "${FILES[@]}"; do
   wait "${PIDS[$file]}"
