@@ -199,6 +199,8 @@ static int run(const lg_opts *o)
     }
     stop_all(&shared, w, count);
     collect(w, count, &r, latency, connect);
+    if (!r.error && r.n.disconnects)
+        r.error = "connections were lost during the run";
     r.expected = r.n.sent_total * (o->connect_only ? 0 : lg_receivers_per_publisher(o));
     lg_report_json(stdout, o, &r);
     for (uint32_t i = 0; i < count; i++)

@@ -6,6 +6,7 @@
 #include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "handlers.h"
 #include "log.h"
@@ -14,12 +15,25 @@
 #include "session.h"
 
 static void conn_read_cb(struct bufferevent *bev, void *arg);
+static void conn_free(conn *c);
+static void close_event_cb(struct bufferevent *bev, short what, void *arg);
+
+/* Longest a closing connection may take to flush its last packet and see the client go. */
+#define CLOSE_DEADLINE_SECONDS 3
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
 
-static void set_read_timeout(conn *c, uint32_t seconds)
+static void set_read_timeout_ms(conn *c, uint64_t ms)
 {
-    struct timeval tv = {seconds, 0};
-    bufferevent_set_timeouts(c->bev, seconds ? &tv : NULL, NULL);
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    bufferevent_set_timeouts(c->bev, ms ? &tv : NULL, NULL);
+}
+
+/* A whole CONNECT must arrive within connect_timeout. A read timeout would be
+ * re-armed by every byte (slowloris), so this is a one-shot timer. */
+static void connect_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    conn_close(arg, MQTT_RC_MAXIMUM_CONNECT_TIME, false, "no CONNECT in time");
 }
 
 conn *conn_new(broker *b, struct bufferevent *bev, const char *peer)
@@ -41,7 +55,12 @@ conn *conn_new(broker *b, struct bufferevent *bev, const char *peer)
     b->conns = c;
     b->stats.connections_opened++;
     bufferevent_setcb(bev, conn_read_cb, NULL, conn_event_cb, c);
-    set_read_timeout(c, b->config.limits.connect_timeout);
+    struct timeval connect_tv = {b->config.limits.connect_timeout, 0};
+    c->connect_timer = evtimer_new(b->base, connect_timeout_cb, c);
+    if (!c->connect_timer || evtimer_add(c->connect_timer, &connect_tv) != 0) {
+        conn_free(c);
+        return NULL;
+    }
     bufferevent_enable(bev, EV_READ | EV_WRITE);
     log_msg(LOG_DEBUG, "conn", "accepted conn=%llu peer=%s", (unsigned long long)c->id, c->peer);
     return c;
@@ -59,6 +78,8 @@ static void conn_free(conn *c)
     for (uint16_t i = 0; i < c->topic_alias_count; i++)
         free(c->topic_aliases[i]);
     free(c->topic_aliases);
+    if (c->connect_timer)
+        event_free(c->connect_timer);
     bufferevent_free(c->bev);
     b->stats.connections_closed++;
     free(c);
@@ -123,10 +144,29 @@ size_t conn_output_pending(const conn *c)
     return evbuffer_get_length(bufferevent_get_output(c->bev));
 }
 
-/* Frees the connection once its last bytes (CONNACK or DISCONNECT) are written. */
-static void close_after_flush_cb(struct bufferevent *bev, void *arg)
+/* Closing: what the client still sends is read and dropped, so that the kernel
+ * does not answer it with a reset that can destroy our last packet (CONNACK or
+ * DISCONNECT) before the client has read it. */
+static void discard_input_cb(struct bufferevent *bev, void *arg)
 {
-    (void)bev;
+    (void)arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+/* Everything is written: half-close, and free once the client closes its side
+ * (or the close deadline passes). */
+static void linger_after_flush_cb(struct bufferevent *bev, void *arg)
+{
+    bufferevent_setcb(bev, discard_input_cb, NULL, close_event_cb, arg);
+    evutil_socket_t fd = bufferevent_getfd(bev);
+    if (fd >= 0)
+        shutdown(fd, SHUT_WR);
+}
+
+static void close_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
     conn_free(arg);
 }
 
@@ -156,17 +196,21 @@ void conn_close(conn *c, uint8_t reason, bool send_disconnect, const char *why)
         s->conn = NULL;
         session_detach(s);
     }
-    bufferevent_disable(c->bev, EV_READ);
-    set_read_timeout(c, 0);
-    if (conn_output_pending(c) == 0) {
+    set_read_timeout_ms(c, 0);
+    if (c->connect_timer)
+        event_free(c->connect_timer);
+    /* One deadline for the whole close, however the client behaves. */
+    struct timeval deadline = {CLOSE_DEADLINE_SECONDS, 0};
+    c->connect_timer = evtimer_new(c->broker->base, close_deadline_cb, c);
+    if (!c->connect_timer || evtimer_add(c->connect_timer, &deadline) != 0) {
         conn_free(c);
         return;
     }
-    /* Let the final packet go out, but never wait on a client that stopped reading. */
-    struct timeval tv = {2, 0};
-    bufferevent_set_timeouts(c->bev, NULL, &tv);
-    bufferevent_setcb(c->bev, NULL, close_after_flush_cb, close_event_cb, c);
+    bufferevent_setcb(c->bev, discard_input_cb, linger_after_flush_cb, close_event_cb, c);
     bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    if (conn_output_pending(c) == 0)
+        linger_after_flush_cb(c->bev, c);
 }
 
 /* Packets a client may send once connected, and the handler for each. */
@@ -213,6 +257,14 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
     uint32_t max = c->broker->config.limits.max_packet_size;
     while (c->state != CONN_CLOSING && !c->paused) {
         size_t avail = evbuffer_get_length(in);
+        if (avail == 0)
+            return;
+        /* Anything but CONNECT first (an HTTP request, TLS on a plain port) is refused at
+         * its first byte instead of waiting for a "packet" of whatever length it implies. */
+        if (c->state == CONN_AWAIT_CONNECT && evbuffer_pullup(in, 1)[0] != (MQTT_CONNECT << 4)) {
+            conn_close(c, MQTT_RC_PROTOCOL_ERROR, false, "first packet is not CONNECT");
+            return;
+        }
         if (avail < 2)
             return;
         mqtt_frame frame;
@@ -242,10 +294,8 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
     (void)bev;
     conn *c = arg;
-    if (what & BEV_EVENT_TIMEOUT) {
-        bool waiting_connect = c->state == CONN_AWAIT_CONNECT;
-        conn_close(c, MQTT_RC_KEEP_ALIVE_TIMEOUT, !waiting_connect,
-                   waiting_connect ? "no CONNECT in time" : "keep alive timeout");
+    if (what & BEV_EVENT_TIMEOUT) { /* only armed once connected: Keep Alive */
+        conn_close(c, MQTT_RC_KEEP_ALIVE_TIMEOUT, true, "keep alive timeout");
         return;
     }
     conn_close(c, MQTT_RC_UNSPECIFIED_ERROR, false,
@@ -256,7 +306,11 @@ void conn_set_keep_alive(conn *c, uint16_t seconds)
 {
     c->keep_alive = seconds;
     /* One and a half times the Keep Alive [MQTT-3.1.2-22]. */
-    set_read_timeout(c, ((uint32_t)seconds * 3 + 1) / 2);
+    set_read_timeout_ms(c, (uint64_t)seconds * 1500);
+    if (c->connect_timer) { /* connected: the CONNECT deadline is over, and its memory too */
+        event_free(c->connect_timer);
+        c->connect_timer = NULL;
+    }
 }
 
 void conn_resume_reading(conn *c)

@@ -15,6 +15,7 @@
 #include "mqtt_packet.h"
 
 struct bufferevent;
+struct event;
 struct session;
 
 enum conn_state { CONN_AWAIT_CONNECT, CONN_ACTIVE, CONN_CLOSING };
@@ -23,6 +24,7 @@ typedef struct conn {
     struct conn *prev, *next;
     broker *broker;
     struct bufferevent *bev;
+    struct event *connect_timer; /* CONNECT deadline (freed once connected), then the close deadline */
     struct session *session;
     uint64_t id;
     uint8_t state;                   /* enum conn_state */

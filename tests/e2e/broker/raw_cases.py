@@ -6,15 +6,16 @@ usage: raw_cases.py PORT CASE
 Runs one case; exits 0 when the broker did exactly what the case expects, else prints why
 and exits 1. Each case is a function below; its docstring says what the broker must do
 and which rule says so (MQTT 5.0 / 3.1.1, SPEC.md)."""
+import itertools
 import os
 import socket
 import struct
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from raw_mqtt import (CONNACK, DISCONNECT, PINGRESP, PUBACK, PUBCOMP, PUBLISH, PUBREC, SUBACK, Conn,  # noqa: E402
+from raw_mqtt import (CONNACK, DISCONNECT, PINGRESP, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, SUBACK,  # noqa: E402
+                      UNSUBACK, Conn,
                       DISCONNECT_BYTES, PINGREQ_BYTES, ack, connack_props, connect, describe, packet, prop_byte,
                       prop_u16, props, publish, subscribe, varint)
 
@@ -44,15 +45,19 @@ def expect_closed_silently(c, timeout=3):
     return t
 
 
+_serial = itertools.count(1)
+
+
 def v5():
+    """A connected v5 client with a client id of its own."""
     c = Conn(PORT)
-    c.connect_ok("raw-%s-%d" % (UNIQUE, threading.get_ident() % 100000))
+    c.connect_ok("raw-%s-%d" % (UNIQUE, next(_serial)))
     return c
 
 
 def v311():
     c = Conn(PORT)
-    c.connect_ok("raw311-%s-%d" % (UNIQUE, threading.get_ident() % 100000), version=4)
+    c.connect_ok("raw311-%s-%d" % (UNIQUE, next(_serial)), version=4)
     return c
 
 
@@ -322,6 +327,244 @@ def case_payload_format_invalid():
     check(body[:3] == b"\x00\x05\x99", "PUBACK %s, expected 0005 99" % body.hex())
     c.send(PINGREQ_BYTES)
     c.expect(PINGRESP)
+
+
+def case_packet_size_boundary():
+    """A PUBLISH of exactly 524288 bytes (the 512 KiB maximum) is accepted; one byte more is
+    refused with DISCONNECT 0x95 [MQTT-3.2.2-15 counts the whole packet, SPEC 6]."""
+    topic = "size/%s" % UNIQUE
+    def sized(total):
+        body_len = total - 1 - len(varint(total))  # remaining length for this total
+        while 1 + len(varint(body_len)) + body_len != total:
+            body_len -= 1
+        payload_len = body_len - (2 + len(topic) + 2 + 1)
+        pkt = publish(topic, b"x" * payload_len, qos=1, packet_id=1)
+        check(len(pkt) == total, "built %d bytes, wanted %d" % (len(pkt), total))
+        return pkt
+    c = v5()
+    c.send(sized(524288))
+    body = c.expect(PUBACK, timeout=10)
+    check(body[:2] == b"\x00\x01" and (len(body) == 2 or body[2] in (0x00, 0x10)), "PUBACK %s" % body.hex())
+    c.send(sized(524289))
+    expect_disconnect(c, 0x95, timeout=10)
+
+
+def case_receive_maximum_outbound():
+    """A subscriber that sent Receive Maximum 2 never has more than 2 unacknowledged QoS 1
+    PUBLISHes; each PUBACK lets the next one out [MQTT-3.3.4-7, SPEC 5]."""
+    topic = "rmax/%s" % UNIQUE
+    sub = Conn(PORT)
+    sub.connect_ok("rmax-%s" % UNIQUE, properties=props(prop_u16(0x21, 2)))
+    sub.send(subscribe(1, [(topic, 1)]))
+    sub.expect(SUBACK)
+    pub = v5()
+    for i in range(1, 6):
+        pub.send(publish(topic, b"m%d" % i, qos=1, packet_id=i))
+        pub.expect(PUBACK)
+    got = []
+    while True:
+        p = sub.read_packet(1.0)
+        if p is None:
+            break
+        got.append(p)
+    check(len(got) == 2 and all(t == PUBLISH for t, _, _ in got), "before any PUBACK: %s" % describe(got))
+    received = []
+    for _ in range(5):
+        if not got:
+            p = sub.read_packet(3)
+            check(p is not None and p[0] == PUBLISH, "after PUBACK: %s" % sub.state())
+            got.append(p)
+        t, flags, body = got.pop(0)
+        tlen = struct.unpack(">H", body[:2])[0]
+        pid = body[2 + tlen:4 + tlen]
+        received.append(body[5 + tlen:])
+        # one more must not arrive while 2 are outstanding
+        if len(got) >= 2:
+            raise AssertionError("more than 2 in flight")
+        sub.send(ack(4, struct.unpack(">H", pid)[0]))
+        p = sub.read_packet(0.5)
+        if p is not None:
+            got.append(p)
+    check(received == [b"m1", b"m2", b"m3", b"m4", b"m5"], "received %s" % received)
+
+
+def case_keepalive_timeout():
+    """Keep Alive 2 s and silence: after 1.5 x 2 = 3 s the broker sends DISCONNECT 0x8D
+    (Keep Alive timeout) and closes [MQTT-3.1.2-22]."""
+    c = Conn(PORT)
+    c.send(connect("ka-%s" % UNIQUE, keep_alive=2))
+    c.expect(CONNACK)
+    start = time.monotonic()
+    got, closed, rest = c.packets_until_close(6)
+    t = time.monotonic() - start
+    check(closed, "still open after 6 s")
+    check(2.8 <= t <= 4.5, "closed after %.1f s, expected 3 s" % t)
+    check(len(got) == 1 and got[0][0] == DISCONNECT and got[0][2][:1] == b"\x8d",
+          "expected DISCONNECT 0x8d, got %s" % describe(got, rest))
+
+
+def case_will_on_protocol_error():
+    """A client disconnected by the server for a protocol violation has its will published [MQTT-3.1.2-8]."""
+    topic = "rawwill/%s" % UNIQUE
+    watcher = v5()
+    watcher.send(subscribe(1, [(topic, 1)]))
+    watcher.expect(SUBACK)
+    c = Conn(PORT)
+    c.connect_ok("willpe-%s" % UNIQUE, will=(topic, b"bad client", 1))
+    c.send(packet(0x36, b"\x00\x03a/b\x00\x01\x00x"))  # QoS 3
+    expect_disconnect(c, 0x81)
+    body = watcher.expect(PUBLISH)
+    check(body.endswith(b"bad client"), "watcher got %s" % body.hex())
+
+
+def case_qos2_exactly_once():
+    """A QoS 2 PUBLISH re-sent with DUP before PUBREL is acknowledged again but routed once [4.3.3]."""
+    topic = "once/%s" % UNIQUE
+    sub = v5()
+    sub.send(subscribe(1, [(topic, 0), ("once-mark/%s" % UNIQUE, 0)]))
+    sub.expect(SUBACK)
+    c = v5()
+    c.send(publish(topic, b"once", qos=2, packet_id=42))
+    check(c.expect(PUBREC)[:2] == b"\x00\x2a", "no PUBREC for id 42")
+    c.send(publish(topic, b"once", qos=2, packet_id=42, dup=True))
+    check(c.expect(PUBREC)[:2] == b"\x00\x2a", "no PUBREC for the re-sent id 42")
+    c.send(ack(6, 42))
+    check(c.expect(PUBCOMP)[:3] in (b"\x00\x2a", b"\x00\x2a\x00"), "bad PUBCOMP")
+    c.send(publish("once-mark/%s" % UNIQUE, b"mark", qos=1, packet_id=43))
+    payloads = []
+    while True:
+        body = sub.expect(PUBLISH)
+        payloads.append(body[2 + struct.unpack(">H", body[:2])[0] + 1:])
+        if payloads[-1] == b"mark":
+            break
+    check(payloads == [b"once", b"mark"], "subscriber got %s" % payloads)
+
+
+def case_pubrel_unknown_id():
+    """PUBREL for a packet id with no QoS 2 flow: PUBCOMP 0x92 (Packet Identifier not found) [3.7.2.1]."""
+    c = v5()
+    c.send(ack(6, 999))
+    body = c.expect(PUBCOMP)
+    check(body[:3] == b"\x03\xe7\x92", "PUBCOMP %s, expected 03e7 92" % body.hex())
+
+
+def redelivery(qos):
+    topic = "redeliver%d/%s" % (qos, UNIQUE)
+    cid = "redeliver%d-%s" % (qos, UNIQUE)
+    sess = props(bytes([0x11]) + struct.pack(">I", 300))
+    sub = Conn(PORT)
+    sub.connect_ok(cid, clean=False, properties=sess)
+    sub.send(subscribe(1, [(topic, qos)]))
+    sub.expect(SUBACK)
+    pub = v5()
+    pub.send(publish(topic, b"unacked", qos=qos, packet_id=1))
+    first = sub.expect(PUBLISH)
+    check(first.endswith(b"unacked"), "first delivery %s" % first.hex())
+    sub.close()  # never acknowledged
+    time.sleep(0.2)
+    again = Conn(PORT)
+    body = again.connect_ok(cid, clean=False, properties=sess)
+    check(body[0] == 1, "CONNACK session present flag %d, expected 1" % body[0])
+    p = again.read_packet(3)
+    check(p is not None and p[0] == PUBLISH, "no re-delivery after reconnect: %s" % again.state())
+    t, flags, body2 = p
+    check(flags & 0x08, "re-delivered PUBLISH has DUP=0 (flags %x)" % flags)
+    check((flags >> 1) & 3 == qos and body2.endswith(b"unacked"), "re-delivered %x %s" % (flags, body2.hex()))
+    tlen = struct.unpack(">H", first[:2])[0]
+    check(body2[2 + tlen:4 + tlen] == first[2 + tlen:4 + tlen], "packet id changed on re-delivery")
+    pid = struct.unpack(">H", body2[2 + tlen:4 + tlen])[0]
+    if qos == 1:
+        again.send(ack(4, pid))
+    else:
+        again.send(ack(5, pid))
+        check(again.expect(PUBREL)[:2] == struct.pack(">H", pid), "no PUBREL")
+        again.send(ack(7, pid))
+    again.send(packet(0xE0, b"\x00\x01\x11\x00\x00\x00\x00"))  # DISCONNECT, session expiry 0: end it
+
+
+def case_redelivery_qos1():
+    """An unacknowledged QoS 1 PUBLISH is re-sent with DUP=1 and the same packet id when a
+    persistent session reconnects [MQTT-4.4.0-1]."""
+    redelivery(1)
+
+
+def case_redelivery_qos2():
+    """An unacknowledged QoS 2 PUBLISH is re-sent with DUP=1 when the session reconnects [MQTT-4.4.0-1]."""
+    redelivery(2)
+
+
+def case_unsubscribe_nonexistent():
+    """UNSUBSCRIBE [existing, never subscribed]: UNSUBACK [0x00, 0x11] [3.11.3]."""
+    c = v5()
+    c.send(subscribe(1, [("uns/a", 0)]))
+    c.expect(SUBACK)
+    c.send(packet(0xA2, b"\x00\x02\x00" + b"\x00\x05uns/a" + b"\x00\x05uns/b"))
+    body = c.expect(UNSUBACK)
+    check(body == b"\x00\x02\x00\x00\x11", "UNSUBACK %s, expected 0002 00 00 11" % body.hex())
+
+
+def case_v311_empty_id_persistent():
+    """v3.1.1 CONNECT with an empty ClientId and CleanSession=0: CONNACK return code 2
+    (identifier rejected), then close [MQTT-3.1.3-8]."""
+    c = Conn(PORT)
+    c.send(connect("", version=4, clean=False))
+    got, closed, rest = c.packets_until_close()
+    check(len(got) == 1 and got[0][0] == CONNACK and got[0][2] == b"\x00\x02",
+          "expected CONNACK 00 02, got %s" % describe(got, rest))
+    check(closed, "connection stayed open")
+
+
+def case_takeover_v5():
+    """A second connection with the same ClientId takes the session over: the first gets
+    DISCONNECT 0x8E (Session taken over) and is closed [MQTT-3.1.4-3]."""
+    cid = "takeover-%s" % UNIQUE
+    a = Conn(PORT)
+    a.connect_ok(cid)
+    b = Conn(PORT)
+    b.connect_ok(cid)
+    expect_disconnect(a, 0x8E)
+    b.send(PINGREQ_BYTES)
+    b.expect(PINGRESP)
+
+
+def case_shutdown_disconnect():
+    """Connects (v5), prints "ready", then expects DISCONNECT 0x8B (Server shutting down)
+    and the close when the broker is stopped (the caller sends SIGTERM) [SPEC 7]."""
+    c = v5()
+    print("ready", flush=True)
+    expect_disconnect(c, 0x8B, timeout=20)
+
+
+def case_session_expiry_max_v311():
+    """Broker max_session_expiry 1 s: a v3.1.1 persistent session (CleanSession=0) ends 1 s
+    after its connection, so a reconnect 2 s later finds no session [SPEC 5]."""
+    cid = "exp311-%s" % UNIQUE
+    c = Conn(PORT)
+    c.connect_ok(cid, version=4, clean=False)
+    c.send(DISCONNECT_BYTES)
+    c.close()
+    time.sleep(2.0)
+    again = Conn(PORT)
+    body = again.connect_ok(cid, version=4, clean=False)
+    check(body[0] == 0, "CONNACK session present %d after the maximum expiry passed, expected 0" % body[0])
+    again.send(DISCONNECT_BYTES)
+
+
+def case_session_expiry_capped_v5():
+    """Broker max_session_expiry 1 s: a v5 CONNECT asking 100 s gets Session Expiry Interval 1
+    in the CONNACK, and the session is gone 2 s after disconnecting [SPEC 5]."""
+    cid = "exp5-%s" % UNIQUE
+    sess = props(bytes([0x11]) + struct.pack(">I", 100))
+    c = Conn(PORT)
+    body = c.connect_ok(cid, clean=False, properties=sess)
+    got = connack_props(body).get(0x11)
+    check(got == 1, "CONNACK Session Expiry Interval %r, expected 1" % got)
+    c.send(DISCONNECT_BYTES)
+    c.close()
+    time.sleep(2.0)
+    again = Conn(PORT)
+    body = again.connect_ok(cid, clean=False, properties=sess)
+    check(body[0] == 0, "CONNACK session present %d after the capped expiry passed, expected 0" % body[0])
 
 
 # ---- time and concurrency
