@@ -39,6 +39,8 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 
 .PHONY: all test run fuzz deps binaries test-binaries fuzz-binaries check-test format format-check clean
 .DEFAULT_GOAL := all
+# Keep the objects of pattern-built tests (make would delete them as intermediates).
+.SECONDARY:
 
 all:
 	@scripts/deps.sh build

@@ -32,6 +32,7 @@ void lg_opts_usage(FILE *out)
             "  --connect-timeout SEC  for all clients to connect and subscribe (30)\n"
             "  --name STR             scenario name in the report (TOPOLOGY-qQOS-SIZE)\n"
             "  --label STR            free text copied into the report\n"
+            "  --broker-pid PID       also report the broker's CPU use during the measurement\n"
             "Prints one JSON line: sent, delivered, msg/s, lost, duplicates, latency\n"
             "percentiles (microseconds), connect time.\n",
             LG_STAMP_SIZE);
@@ -124,6 +125,7 @@ enum {
     OPT_CONNECT_TIMEOUT,
     OPT_NAME,
     OPT_LABEL,
+    OPT_BROKER_PID,
     OPT_HELP,
 };
 
@@ -178,6 +180,7 @@ static int apply(lg_opts *o, int id, const char *opt, const char *v)
     case OPT_CONNECT_TIMEOUT: return parse_seconds(opt, v, 0.1, 3600, &o->connect_timeout);
     case OPT_NAME: return copy_text(opt, v, o->name, sizeof o->name);
     case OPT_LABEL: return copy_text(opt, v, o->label, sizeof o->label);
+    case OPT_BROKER_PID: return parse_uint(opt, v, 1, 4194304, &o->broker_pid);
     default: return -1;
     }
 }
@@ -223,6 +226,7 @@ int lg_opts_parse(lg_opts *o, int argc, char **argv)
         {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
         {"name", required_argument, NULL, OPT_NAME},
         {"label", required_argument, NULL, OPT_LABEL},
+        {"broker-pid", required_argument, NULL, OPT_BROKER_PID},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };

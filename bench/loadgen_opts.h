@@ -30,6 +30,7 @@ typedef struct lg_opts {
     double drain;                 /* seconds to wait for messages still in flight at the end */
     char name[64];                /* scenario name in the report; default topology-qQ-SIZE */
     char label[64];               /* free text copied into the report, e.g. the broker's name */
+    uint32_t broker_pid;          /* > 0: report this process's CPU use during the window */
 } lg_opts;
 
 /* Fills `o` from argv over the defaults. Returns 0, 1 when help was printed

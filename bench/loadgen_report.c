@@ -49,7 +49,11 @@ void lg_report_json(FILE *out, const lg_opts *o, const lg_result *r)
                 per_s(n->delivered_window, r->window_s), r->expected, n->unique_total, lost, n->duplicates,
                 n->foreign, n->disconnects);
         percentiles(out, "latency_us", r->latency, 1);
-        fprintf(out, ",\"gen_cpu_pct\":%.0f", r->cpu_pct);
+        const char *keys[] = {"gen_cpu_pct", "broker_cpu_pct", "other_cpu_pct", "steal_pct"};
+        double values[] = {r->gen_cpu_pct, r->broker_cpu_pct, r->other_cpu_pct, r->steal_pct};
+        for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
+            if (values[i] >= 0)
+                fprintf(out, ",\"%s\":%.0f", keys[i], values[i]);
     }
     if (r->error)
         fprintf(out, ",\"error\":\"%s\"", r->error);

@@ -15,15 +15,18 @@ typedef struct lg_result {
     double connect_s;               /* start to the last CONNACK */
     double window_s;                /* measured publishing time */
     uint64_t expected;              /* deliveries owed over the whole run: sent x receivers */
-    double cpu_pct;                 /* generator CPU during the window, 100 = one core */
-    const char *error;              /* NULL when the run completed */
+    /* CPU use during the window, 100 = one core; negative when unknown.
+     * other: every other process of the machine; steal: the hypervisor's. */
+    double gen_cpu_pct, broker_cpu_pct, other_cpu_pct, steal_pct;
+    const char *error; /* NULL when the run completed */
 } lg_result;
 
 /* Fields: scenario, label, topology, qos, size, mqtt, publishers, subscribers,
  * threads, window, rate, warmup_s, duration_s, connect_ms, connects_per_s,
  * connect_us {p50,p99,p999}, sent, sent_per_s, delivered, delivered_per_s,
  * expected, received, lost, duplicates, foreign, disconnects,
- * latency_us {p50,p99,p999,max}, gen_cpu_pct, error. */
+ * latency_us {p50,p99,p999,max}, gen_cpu_pct, broker_cpu_pct, other_cpu_pct,
+ * steal_pct, error. */
 void lg_report_json(FILE *out, const lg_opts *o, const lg_result *r);
 
 #endif

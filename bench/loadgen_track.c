@@ -2,9 +2,9 @@
 #include "loadgen_track.h"
 
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
-
-#define STAMP_MAGIC 0x4d51424cu /* "LBQM" */
+#include <unistd.h>
 
 int64_t lg_now_ns(void)
 {
@@ -13,24 +13,32 @@ int64_t lg_now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+uint32_t lg_new_run_id(void)
+{
+    uint32_t id = 0;
+    if (getrandom(&id, sizeof id, 0) != sizeof id)
+        id = (uint32_t)lg_now_ns() ^ ((uint32_t)getpid() << 16);
+    return id ? id : 1;
+}
+
 /* Both ends run on this machine, so native byte order is enough; memcpy keeps
  * the unaligned accesses defined. */
-void lg_stamp(uint8_t *payload, uint32_t publisher, uint64_t seq, int64_t sent_ns)
+void lg_stamp(uint8_t *payload, uint32_t run, uint32_t publisher, uint64_t seq, int64_t sent_ns)
 {
-    uint32_t magic = STAMP_MAGIC;
-    memcpy(payload, &magic, 4);
+    memcpy(payload, &run, 4);
     memcpy(payload + 4, &publisher, 4);
     memcpy(payload + 8, &seq, 8);
     memcpy(payload + 16, &sent_ns, 8);
 }
 
-bool lg_unstamp(const uint8_t *payload, size_t len, uint32_t *publisher, uint64_t *seq, int64_t *sent_ns)
+bool lg_unstamp(const uint8_t *payload, size_t len, uint32_t run, uint32_t *publisher, uint64_t *seq,
+                int64_t *sent_ns)
 {
-    uint32_t magic;
+    uint32_t stamped_run;
     if (len < LG_STAMP_SIZE)
         return false;
-    memcpy(&magic, payload, 4);
-    if (magic != STAMP_MAGIC)
+    memcpy(&stamped_run, payload, 4);
+    if (stamped_run != run)
         return false;
     memcpy(publisher, payload + 4, 4);
     memcpy(seq, payload + 8, 8);

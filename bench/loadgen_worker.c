@@ -94,7 +94,7 @@ static bool publish_one(peer *p, int64_t now)
 {
     lg_worker *w = p->w;
     uint16_t id = w->o->qos ? take_packet_id(p) : 0;
-    lg_stamp(p->payload, p->index, p->seq, now);
+    lg_stamp(p->payload, w->run->id, p->index, p->seq, now);
     mqtt_bytes topic = {(const uint8_t *)p->topic, p->topic_len};
     mqtt_bytes payload = {p->payload, w->o->size};
     if (!lg_client_publish(p->client, topic, payload, w->o->qos, id))
@@ -213,7 +213,7 @@ static void on_message(void *ctx, const mqtt_publish *pub)
     uint64_t seq;
     int64_t sent;
     int64_t slot = -1;
-    if (lg_unstamp(pub->payload.data, pub->payload.len, &from, &seq, &sent))
+    if (lg_unstamp(pub->payload.data, pub->payload.len, w->run->id, &from, &seq, &sent))
         slot = lg_stream_slot(w->o, p->index, from);
     if (slot < 0) {
         w->n.foreign++;

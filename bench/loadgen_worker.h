@@ -26,6 +26,7 @@ enum lg_phase {
  * becomes RUN (release), and read after seeing it (acquire). */
 typedef struct lg_run {
     const lg_opts *opts;
+    uint32_t id; /* stamped into every message: see loadgen_track.h */
     struct sockaddr_in addr;
     _Atomic int phase;
     _Atomic int64_t t0_ns;

@@ -14,8 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/types.h>
 #include <time.h>
 
+#include "loadgen_cpu.h"
 #include "loadgen_opts.h"
 #include "loadgen_report.h"
 #include "loadgen_scenario.h"
@@ -57,12 +59,34 @@ static void poll_all(lg_worker *const *w, uint32_t count, totals *t)
     }
 }
 
-static double cpu_seconds(void)
+/* CPU counters at one instant; negative where unknown. */
+typedef struct cpu_sample {
+    double self, broker;
+    lg_cpu_machine machine;
+} cpu_sample;
+
+static void sample_cpu(const lg_opts *o, cpu_sample *s)
 {
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-           ru.ru_stime.tv_usec / 1e6;
+    s->self = lg_cpu_self();
+    s->broker = o->broker_pid ? lg_cpu_process((pid_t)o->broker_pid) : -1;
+    if (lg_cpu_machine_read(&s->machine) != 0)
+        s->machine.busy = s->machine.steal = -1;
+}
+
+/* Who used the CPUs between a and b (percent of one core). */
+static void cpu_use(const cpu_sample *a, const cpu_sample *b, double seconds, lg_result *r)
+{
+    double pct = 100 / seconds;
+    double self = b->self - a->self;
+    double broker = a->broker >= 0 && b->broker >= 0 ? b->broker - a->broker : -1;
+    r->gen_cpu_pct = self * pct;
+    r->broker_cpu_pct = broker >= 0 ? broker * pct : -1;
+    r->other_cpu_pct = r->steal_pct = -1;
+    if (a->machine.busy >= 0 && b->machine.busy >= 0) {
+        double other = (b->machine.busy - a->machine.busy) - self - (broker >= 0 ? broker : 0);
+        r->other_cpu_pct = other > 0 ? other * pct : 0;
+        r->steal_pct = (b->machine.steal - a->machine.steal) * pct;
+    }
 }
 
 /* Each client is a descriptor: take the hard limit if the soft one is short. */
@@ -155,7 +179,7 @@ static void collect(lg_worker *const *w, uint32_t count, lg_result *r, lg_hist *
 
 static int run(const lg_opts *o)
 {
-    lg_run shared = {.opts = o};
+    lg_run shared = {.opts = o, .id = lg_new_run_id()};
     shared.addr.sin_family = AF_INET;
     shared.addr.sin_port = htons(o->port);
     inet_pton(AF_INET, o->host, &shared.addr.sin_addr);
@@ -165,6 +189,7 @@ static int run(const lg_opts *o)
     lg_worker *w[MAX_THREADS] = {0};
     uint32_t count = 0;
     lg_result r = {0};
+    r.gen_cpu_pct = r.broker_cpu_pct = r.other_cpu_pct = r.steal_pct = -1;
     lg_hist *latency = lg_hist_new(), *connect = lg_hist_new();
     if (!latency || !connect) {
         fprintf(stderr, "mqttload: out of memory\n");
@@ -189,12 +214,13 @@ static int run(const lg_opts *o)
         int64_t t_warm = t0 + (int64_t)(o->warmup * 1e9), t_end = t_warm + (int64_t)(o->duration * 1e9);
         atomic_store_explicit(&shared.t0_ns, t0, memory_order_relaxed);
         atomic_store_explicit(&shared.phase, LG_PHASE_RUN, memory_order_release);
+        cpu_sample c0, c1;
         sleep_until(t_warm);
-        double cpu0 = cpu_seconds();
+        sample_cpu(o, &c0);
         sleep_until(t_end);
-        double cpu1 = cpu_seconds();
+        sample_cpu(o, &c1);
         r.window_s = o->duration;
-        r.cpu_pct = (cpu1 - cpu0) / o->duration * 100;
+        cpu_use(&c0, &c1, o->duration, &r);
         drain(w, count, o, &t);
     }
     stop_all(&shared, w, count);

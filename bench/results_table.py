@@ -62,6 +62,14 @@ def lat(r, key="latency_us"):
     return f"{p['p50']:,.0f} / {p['p99']:,.0f} / {p['p999']:,.0f}"
 
 
+def cpu(r):
+    """broker / generator / everything else, % of one core during the window."""
+    if not r or failed(r):
+        return "n/a"
+    return " / ".join(f"{r[k]:.0f}" if k in r else "?"
+                      for k in ("broker_cpu_pct", "gen_cpu_pct", "other_cpu_pct"))
+
+
 def failed(r):
     return r is None or "error" in r
 
@@ -77,7 +85,7 @@ def progress(line):
         p = r["latency_us"]
         print(f"  {name} {r['delivered_per_s']:>10,.0f} msg/s  lost {lost_pct(r):>6}  "
               f"p50/p99/p999 {p['p50']:,.0f}/{p['p99']:,.0f}/{p['p999']:,.0f} us  "
-              f"cpu broker {r.get('broker_cpu_pct', 0)}% gen {r.get('gen_cpu_pct', 0):.0f}%")
+              f"CPU% broker/gen/other {cpu(r)}")
 
 
 def latency_rate(path, name):
@@ -94,7 +102,7 @@ def latency_rate(path, name):
 
 def throughput_table(by, names):
     rows = ["| scenario | clients | egbroker msg/s | mosquitto msg/s | egbroker/mosquitto | lost eg / mosq "
-            "| broker CPU eg / mosq | mqttload CPU eg / mosq |",
+            "| CPU % egbroker run: broker / mqttload / other | CPU % mosquitto run |",
             "|---|---|---:|---:|---:|---:|---:|---:|"]
     for n in names:
         eg, mq = (by.get(("max", n, b)) for b in BROKERS)
@@ -102,17 +110,16 @@ def throughput_table(by, names):
         shape = f"{ref.get('publishers', '?')} pub → {ref.get('subscribers', '?')} sub" if ref else "?"
         e = None if failed(eg) else eg["delivered_per_s"]
         m = None if failed(mq) else mq["delivered_per_s"]
-        cpu = " / ".join(f"{r.get('broker_cpu_pct', '?')}%" if r else "?" for r in (eg, mq))
-        gen = " / ".join(f"{r.get('gen_cpu_pct', 0):.0f}%" if r and not failed(r) else "?" for r in (eg, mq))
         rows.append(f"| {n} | {shape} | {num(e)} | {num(m)} | **{ratio(e, m)}** | "
-                    f"{lost_pct(eg)} / {lost_pct(mq)} | {cpu} | {gen} |")
+                    f"{lost_pct(eg)} / {lost_pct(mq)} | {cpu(eg)} | {cpu(mq)} |")
     return rows
 
 
 def latency_table(by, names):
     rows = ["| scenario | offered msg/s (delivered) | egbroker p50 / p99 / p999 µs | "
-            "mosquitto p50 / p99 / p999 µs | egbroker/mosquitto p50 / p99 / p999 | lost eg / mosq |",
-            "|---|---:|---:|---:|---:|---:|"]
+            "mosquitto p50 / p99 / p999 µs | egbroker/mosquitto p50 / p99 / p999 | lost eg / mosq "
+            "| CPU % eg run: broker / mqttload / other | CPU % mosq run |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for n in names:
         eg, mq = (by.get(("latency", n, b)) for b in BROKERS)
         ref = eg or mq
@@ -121,7 +128,7 @@ def latency_table(by, names):
         if not failed(eg) and not failed(mq):
             ratios = " / ".join(ratio(eg["latency_us"][k], mq["latency_us"][k]) for k in ("p50", "p99", "p999"))
         rows.append(f"| {n} | {num(offered)} | {lat(eg)} | {lat(mq)} | **{ratios}** | "
-                    f"{lost_pct(eg)} / {lost_pct(mq)} |")
+                    f"{lost_pct(eg)} / {lost_pct(mq)} | {cpu(eg)} | {cpu(mq)} |")
     return rows
 
 
@@ -148,7 +155,9 @@ def report(a):
            f"- machine: {a.machine}",
            f"- software: {a.versions}",
            f"- parameters: {a.params}; whole run {a.elapsed} s",
-           f"- CPU idle before / after the run: {a.idle} % (others' load distorts the figures)",
+           f"- CPU idle before / after the run: {a.idle} %; the CPU columns show, for each measurement window, "
+           "the broker, the generator and every other process (100 = one core; 'other' above a few % "
+           "means the figure was disturbed)",
            "",
            "Throughput: delivered messages per second, as fast as allowed (higher is better).",
            "",

@@ -6,10 +6,10 @@
 #   bench/run.sh              # full run, about 9 minutes on 2 cores
 #   QUICK=1 bench/run.sh      # 2 s per scenario, to check that everything works
 #
-# Phases: throughput (as fast as allowed) for every scenario on egbroker, then
-# on mosquitto; latency at 50% of the lower of the two maxima, same order;
-# time to connect $CONNECTS clients. Each broker runs alone, on a free port of
-# 127.0.0.1, restarted for each phase. Tunables (environment): DURATION WARMUP
+# Phases: time to connect $CONNECTS clients; throughput (as fast as allowed)
+# of every scenario; latency at 50% of the lower of the two maxima. Every run
+# gets a freshly started broker, alone on a free port of 127.0.0.1; egbroker
+# and mosquitto alternate, scenario by scenario. Tunables (environment): DURATION WARMUP
 # LAT_DURATION LAT_WARMUP FAN PAIRS CONNECTS THREADS SIZES QOSES TOPOLOGIES
 # RESULTS (file to update, "-" for none) KEEP (keep the work directory).
 set -euo pipefail
@@ -105,29 +105,17 @@ stop_broker() {
     BROKER_PID=""
 }
 
-broker_cpu_ticks() { # utime + stime of the broker, in clock ticks
-    awk '{print $14 + $15}' "/proc/$BROKER_PID/stat" 2>/dev/null || echo 0
-}
-
-# Runs mqttload against the current broker and appends its JSON line,
-# extended with the phase and the broker's CPU use during the run.
+# Runs mqttload against the current broker and appends its JSON line, with
+# the phase added. mqttload measures the CPU use of itself, of the broker and
+# of everything else during the measurement window.
 load() { # broker phase mqttload-args...
-    local broker=$1 phase=$2
+    local broker=$1 phase=$2 line
     shift 2
-    local c0 c1 t0 t1 line
-    c0=$(broker_cpu_ticks)
-    t0=$(date +%s.%N)
-    line=$(timeout 120 "$MQTTLOAD" --port "$PORT" --threads "$THREADS" --label "$broker" "$@" \
-        2>>"$WORK/mqttload.log") || true
-    t1=$(date +%s.%N)
-    c1=$(broker_cpu_ticks)
-    if [ -z "$line" ]; then
-        line="{\"scenario\":\"?\",\"label\":\"$broker\",\"error\":\"mqttload failed: $*\"}"
-    fi
-    line=$("$PY" -c 'import json,sys
-r=json.loads(sys.argv[1]); r["phase"]=sys.argv[2]
-r["broker_cpu_pct"]=round((float(sys.argv[4])-float(sys.argv[3]))/float(sys.argv[7])*100/(float(sys.argv[6])-float(sys.argv[5])))
-print(json.dumps(r))' "$line" "$phase" "$c0" "$c1" "$t0" "$t1" "$(getconf CLK_TCK)")
+    line=$(timeout 180 "$MQTTLOAD" --port "$PORT" --broker-pid "$BROKER_PID" --threads "$THREADS" \
+        --label "$broker" "$@" 2>>"$WORK/mqttload.log") || true
+    [ -n "$line" ] || line="{\"scenario\":\"?\",\"label\":\"$broker\",\"error\":\"mqttload failed: $*\"}"
+    line=$("$PY" -c 'import json,sys; r=json.loads(sys.argv[1]); r["phase"]=sys.argv[2]; print(json.dumps(r))' \
+        "$line" "$phase")
     echo "$line" >>"$JSONL"
     "$PY" "$ROOT/bench/results_table.py" --progress "$line"
 }
@@ -158,29 +146,37 @@ IDLE_BEFORE=$(idle_pct)
 [ "$IDLE_BEFORE" -ge 90 ] || echo "run.sh: warning: the machine is only ${IDLE_BEFORE}% idle before the run" >&2
 START=$(date +%s)
 
-echo "== throughput: as fast as allowed, ${WARMUP}s warm-up + ${DURATION}s per scenario"
-for b in $BROKERS; do
-    start_broker "$b"
-    load "$b" connect --connect-only "$CONNECTS" --connect-timeout 60
-    while read -r t q s; do
-        read -r p n <<<"$(shape "$t")"
-        load "$b" max --name "$t-q$q-${s}B" --topology "$t" --publishers "$p" --subscribers "$n" \
-            --qos "$q" --size "$s" --warmup "$WARMUP" --duration "$DURATION"
-    done < <(scenarios)
+# A fresh broker for every run: what a run leaves behind (QoS 0 backlog still in
+# the broker's socket buffers, queues) must not cost the next one CPU.
+run_fresh() { # broker phase mqttload-args...
+    start_broker "$1"
+    load "$@"
     stop_broker
+}
+
+echo "== connections: $CONNECTS clients, 200 connecting at once"
+for b in $BROKERS; do
+    run_fresh "$b" connect --connect-only "$CONNECTS" --connect-timeout 60
 done
 
+echo "== throughput: as fast as allowed, ${WARMUP}s warm-up + ${DURATION}s per scenario"
+while read -r t q s; do
+    read -r p n <<<"$(shape "$t")"
+    for b in $BROKERS; do
+        run_fresh "$b" max --name "$t-q$q-${s}B" --topology "$t" --publishers "$p" --subscribers "$n" \
+            --qos "$q" --size "$s" --warmup "$WARMUP" --duration "$DURATION"
+    done
+done < <(scenarios)
+
 echo "== latency: at 50% of the lower of the two maxima, ${LAT_WARMUP}s warm-up + ${LAT_DURATION}s"
-for b in $BROKERS; do
-    start_broker "$b"
-    while read -r t q s; do
-        read -r p n <<<"$(shape "$t")"
-        rate=$("$PY" "$ROOT/bench/results_table.py" --latency-rate "$JSONL" "$t-q$q-${s}B")
-        load "$b" latency --name "$t-q$q-${s}B" --topology "$t" --publishers "$p" --subscribers "$n" \
+while read -r t q s; do
+    read -r p n <<<"$(shape "$t")"
+    rate=$("$PY" "$ROOT/bench/results_table.py" --latency-rate "$JSONL" "$t-q$q-${s}B")
+    for b in $BROKERS; do
+        run_fresh "$b" latency --name "$t-q$q-${s}B" --topology "$t" --publishers "$p" --subscribers "$n" \
             --qos "$q" --size "$s" --warmup "$LAT_WARMUP" --duration "$LAT_DURATION" --rate "$rate"
-    done < <(scenarios)
-    stop_broker
-done
+    done
+done < <(scenarios)
 IDLE_AFTER=$(idle_pct)
 
 ELAPSED=$(($(date +%s) - START))

@@ -263,11 +263,14 @@ class Paho:
         return self.acks.pop(mid)
 
     def publish(self, topic, payload, qos=0, retain=False, properties=None, wait=True):
+        """wait=False: fire and forget; the server may close the connection at once (a
+        refused PUBLISH), and paho then reports "no connection" for a call that did send."""
         info = self.c.publish(topic, payload, qos=qos, retain=retain, properties=properties)
+        if not wait:
+            return info
         check(info.rc == mqtt.MQTT_ERR_SUCCESS, f"{self.client_id}: publish to {topic!r} rc={info.rc}")
-        if wait:
-            info.wait_for_publish(WAIT)
-            check(info.is_published(), f"{self.client_id}: publish to {topic!r} not acknowledged within {WAIT} s")
+        info.wait_for_publish(WAIT)
+        check(info.is_published(), f"{self.client_id}: publish to {topic!r} not acknowledged within {WAIT} s")
         return info
 
     def wait_messages(self, n, timeout=WAIT):
