@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "flow_control.h"
 #include "handlers.h"
 #include "log.h"
 #include "mqtt_codec.h"
@@ -15,6 +16,7 @@
 #include "session.h"
 
 static void conn_read_cb(struct bufferevent *bev, void *arg);
+static void conn_write_cb(struct bufferevent *bev, void *arg);
 static void conn_free(conn *c);
 static void close_event_cb(struct bufferevent *bev, short what, void *arg);
 
@@ -54,7 +56,9 @@ conn *conn_new(broker *b, struct bufferevent *bev, const char *peer)
         b->conns->prev = c;
     b->conns = c;
     b->stats.connections_opened++;
-    bufferevent_setcb(bev, conn_read_cb, NULL, conn_event_cb, c);
+    bufferevent_setcb(bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
+    /* The write callback runs when output drains below half the high-water mark. */
+    bufferevent_setwatermark(bev, EV_WRITE, b->config.limits.output_high_water / 2, 0);
     struct timeval connect_tv = {b->config.limits.connect_timeout, 0};
     c->connect_timer = evtimer_new(b->base, connect_timeout_cb, c);
     if (!c->connect_timer || evtimer_add(c->connect_timer, &connect_tv) != 0) {
@@ -288,6 +292,15 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
             return; /* the connection may be freed: do not touch it */
         evbuffer_drain(in, frame.total_len);
     }
+}
+
+/* Output drained below half its high-water mark: a congested subscriber may be free again. */
+static void conn_write_cb(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    conn *c = arg;
+    if (c->session && c->session->congested)
+        flow_session_backlog_changed(c->session);
 }
 
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg)

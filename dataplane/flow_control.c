@@ -52,11 +52,14 @@ static void stuck_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 bool flow_session_backlog_changed(session *s)
 {
-    const broker_limits *lim = &s->broker->config.limits;
-    bool over = s->queue_count >= lim->queue_max_messages || s->queue_bytes >= lim->queue_max_bytes;
-    bool under = s->queue_count <= lim->queue_max_messages / 2 && s->queue_bytes <= lim->queue_max_bytes / 2;
     if (!s->conn)
         return false;
+    const broker_limits *lim = &s->broker->config.limits;
+    size_t output = conn_output_pending(s->conn);
+    bool over = s->queue_count >= lim->queue_max_messages || s->queue_bytes >= lim->queue_max_bytes ||
+                output >= lim->output_high_water;
+    bool under = s->queue_count <= lim->queue_max_messages / 2 && s->queue_bytes <= lim->queue_max_bytes / 2 &&
+                 output <= lim->output_high_water / 2;
     if (over && !s->congested) {
         if (!s->stuck_timer)
             s->stuck_timer = evtimer_new(s->broker->base, stuck_timer_cb, s);

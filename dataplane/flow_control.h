@@ -1,8 +1,9 @@
 /* Overload handling between publishers and slow subscribers.
  *
  * A connected session whose queue passes the high-water mark (the offline queue
- * limits) is "congested": the publishers whose messages reach it stop being read
- * (TCP backpressure) until every congested session drains below half the mark.
+ * limits), or whose unsent output passes output_high_water, is "congested": the
+ * publishers whose messages reach it stop being read (TCP backpressure) until
+ * every congested session drains below half the mark.
  * A session congested for longer than slow_subscriber_timeout is disconnected
  * (0x97) and falls back to the offline queue limits. QoS 1/2 messages for a
  * connected subscriber are therefore never dropped for lack of room. */

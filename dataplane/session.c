@@ -310,6 +310,7 @@ void session_flush_queue(session *s)
  * limits is terminated. A connected one pauses its publishers at those limits
  * (flow_control.h); the far larger hard bound only guards memory. */
 #define CONNECTED_QUEUE_HARD_FACTOR 64
+#define QOS0_DROP_FACTOR 4
 
 static bool over_offline_limits(const session *s)
 {
@@ -383,17 +384,16 @@ bool session_deliver(session *s, broker_msg *m, const delivery_spec *spec)
 {
     broker *b = s->broker;
     if (spec->qos == 0) {
-        /* QoS 0 is never queued: sent now, or dropped (and counted) for an
-         * offline client or one whose output is backed up. */
-        delivery now = {.msg = m,
-                        .retain = spec->retain,
-                        .sub_ids = (uint32_t *)spec->sub_ids,
+        /* QoS 0 is never queued: sent now, or dropped (and counted) for an offline
+         * client or one whose output is far past its high-water mark (the publishers
+         * feeding it were paused at the mark itself). */
+        delivery now = {.msg = m, .retain = spec->retain, .sub_ids = (uint32_t *)spec->sub_ids,
                         .sub_id_count = spec->sub_id_count};
-        if (connected(s) && conn_output_pending(s->conn) < b->config.limits.output_high_water)
+        if (connected(s) && conn_output_pending(s->conn) < QOS0_DROP_FACTOR * b->config.limits.output_high_water)
             send_publish(s, &now, false);
         else
             b->stats.qos0_dropped++;
-        return s->congested;
+        return flow_session_backlog_changed(s);
     }
     if (s->overflowed)
         return false;
