@@ -26,11 +26,28 @@ def receivers(r):
     return 1 if r.get("topology") == "pairs" else r.get("subscribers", 1)
 
 
+def median_run(runs, key):
+    """The run whose `key` is the median of the successful runs (the lower
+    middle one for an even count), or a failed run if none succeeded."""
+    good = sorted((r for r in runs if not failed(r)), key=key)
+    return good[(len(good) - 1) // 2] if good else (runs[-1] if runs else None)
+
+
 def index(results):
-    by = {}
+    """(phase, scenario, broker) -> the representative run: the median by
+    connect time or p99 latency when a run was repeated."""
+    groups = {}
     for r in results:
-        by[(r.get("phase"), r.get("scenario"), r.get("label"))] = r
-    return by
+        groups.setdefault((r.get("phase"), r.get("scenario"), r.get("label")), []).append(r)
+    by = {}
+    for k, runs in groups.items():
+        if k[0] == "connect":
+            by[k] = median_run(runs, lambda r: r["connect_ms"])
+        elif k[0] == "latency":
+            by[k] = median_run(runs, lambda r: r["latency_us"]["p99"])
+        else:
+            by[k] = median_run(runs, lambda r: r["delivered_per_s"])
+    return by, {k: len(v) for k, v in groups.items()}
 
 
 def ordered_scenarios(results, phase):
@@ -90,7 +107,7 @@ def progress(line):
 
 def latency_rate(path, name):
     """50% of the lower maximum of the two brokers, as PUBLISH/s over all publishers."""
-    by = index(load(path))
+    by, _ = index(load(path))
     runs = [by.get(("max", name, b)) for b in BROKERS]
     rates = [r["delivered_per_s"] for r in runs if not failed(r) and r.get("delivered_per_s")]
     if not rates:
@@ -148,7 +165,8 @@ def connect_table(by):
 
 def report(a):
     results = load(a.report)
-    by = index(results)
+    by, counts = index(results)
+    repeats = max([n for (phase, _, _), n in counts.items() if phase == "latency"] or [1])
     out = [BEGIN,
            f"### Run of {a.date}",
            "",
@@ -164,11 +182,12 @@ def report(a):
            *throughput_table(by, ordered_scenarios(results, "max")),
            "",
            "Latency: PUBLISH sent to received, at 50% of the lower of the two maxima above "
-           "(lower is better).",
+           f"(lower is better); of {repeats} runs per broker, the one with the median p99.",
            "",
            *latency_table(by, ordered_scenarios(results, "latency")),
            "",
-           "Connections: time until every client has its CONNACK (lower is better).",
+           "Connections: time until every client has its CONNACK (lower is better); of "
+           f"{repeats} runs per broker, the median.",
            "",
            *connect_table(by),
            "",

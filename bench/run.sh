@@ -3,26 +3,29 @@
 # both figures and the ratio egbroker/mosquitto, and writes the tables into
 # bench/RESULTS.md (between the run.sh markers; the rest of the file is kept).
 #
-#   bench/run.sh              # full run, about 9 minutes on 2 cores
+#   bench/run.sh              # full run, about 9.5 minutes on 2 cores
 #   QUICK=1 bench/run.sh      # 2 s per scenario, to check that everything works
 #
 # Phases: time to connect $CONNECTS clients; throughput (as fast as allowed)
 # of every scenario; latency at 50% of the lower of the two maxima. Every run
 # gets a freshly started broker, alone on a free port of 127.0.0.1; egbroker
-# and mosquitto alternate, scenario by scenario. Tunables (environment): DURATION WARMUP
-# LAT_DURATION LAT_WARMUP FAN PAIRS CONNECTS THREADS SIZES QOSES TOPOLOGIES
-# RESULTS (file to update, "-" for none) KEEP (keep the work directory).
+# and mosquitto alternate, scenario by scenario. Connection and latency runs,
+# short and sensitive to scheduling noise, are repeated ($REPEAT times); the
+# tables show the median run. Tunables (environment): DURATION WARMUP
+# LAT_DURATION LAT_WARMUP REPEAT FAN PAIRS CONNECTS THREADS SIZES QOSES
+# TOPOLOGIES RESULTS (file to update, "-" for none) KEEP (keep the work dir).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
 if [ "${QUICK:-0}" = 1 ]; then
-    : "${DURATION:=2}" "${WARMUP:=1}" "${LAT_DURATION:=2}" "${LAT_WARMUP:=1}" "${CONNECTS:=200}"
+    : "${DURATION:=2}" "${WARMUP:=1}" "${LAT_DURATION:=1}" "${LAT_WARMUP:=0.5}" "${CONNECTS:=200}" "${REPEAT:=1}"
 fi
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-2}
-LAT_DURATION=${LAT_DURATION:-4}
-LAT_WARMUP=${LAT_WARMUP:-1}
+LAT_DURATION=${LAT_DURATION:-2}
+LAT_WARMUP=${LAT_WARMUP:-0.5}
+REPEAT=${REPEAT:-3}
 FAN=${FAN:-50}
 PAIRS=${PAIRS:-25}
 CONNECTS=${CONNECTS:-1000}
@@ -135,9 +138,9 @@ scenarios() {
 # Background load would distort everything: measure and record it.
 idle_pct() {
     local a b
-    a=($(head -1 /proc/stat))
+    read -ra a </proc/stat
     sleep 1
-    b=($(head -1 /proc/stat))
+    read -ra b </proc/stat
     local busy=$(((b[1] + b[2] + b[3] + b[6] + b[7]) - (a[1] + a[2] + a[3] + a[6] + a[7])))
     local idle=$(((b[4] + b[5]) - (a[4] + a[5])))
     echo $((100 * idle / (busy + idle)))
@@ -154,9 +157,11 @@ run_fresh() { # broker phase mqttload-args...
     stop_broker
 }
 
-echo "== connections: $CONNECTS clients, 200 connecting at once"
-for b in $BROKERS; do
-    run_fresh "$b" connect --connect-only "$CONNECTS" --connect-timeout 60
+echo "== connections: $CONNECTS clients, 200 connecting at once, $REPEAT runs"
+for _ in $(seq "$REPEAT"); do
+    for b in $BROKERS; do
+        run_fresh "$b" connect --connect-only "$CONNECTS" --connect-timeout 60
+    done
 done
 
 echo "== throughput: as fast as allowed, ${WARMUP}s warm-up + ${DURATION}s per scenario"
@@ -168,13 +173,16 @@ while read -r t q s; do
     done
 done < <(scenarios)
 
-echo "== latency: at 50% of the lower of the two maxima, ${LAT_WARMUP}s warm-up + ${LAT_DURATION}s"
+echo "== latency: at 50% of the lower of the two maxima, ${LAT_WARMUP}s warm-up + ${LAT_DURATION}s, $REPEAT runs"
 while read -r t q s; do
     read -r p n <<<"$(shape "$t")"
     rate=$("$PY" "$ROOT/bench/results_table.py" --latency-rate "$JSONL" "$t-q$q-${s}B")
-    for b in $BROKERS; do
-        run_fresh "$b" latency --name "$t-q$q-${s}B" --topology "$t" --publishers "$p" --subscribers "$n" \
-            --qos "$q" --size "$s" --warmup "$LAT_WARMUP" --duration "$LAT_DURATION" --rate "$rate"
+    for _ in $(seq "$REPEAT"); do
+        for b in $BROKERS; do
+            run_fresh "$b" latency --name "$t-q$q-${s}B" --topology "$t" --publishers "$p" \
+                --subscribers "$n" --qos "$q" --size "$s" --warmup "$LAT_WARMUP" --duration "$LAT_DURATION" \
+                --rate "$rate"
+        done
     done
 done < <(scenarios)
 IDLE_AFTER=$(idle_pct)
@@ -185,6 +193,6 @@ MACHINE="$MACHINE, $(awk '/MemTotal/ {printf "%.0f GiB RAM", $2 / 1048576}' /pro
 VERSIONS="egbroker $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?') (release build), $(mosquitto -h 2>/dev/null | head -1 | sed 's/ (build.*//'), libevent $(pkg-config --modversion libevent)"
 "$PY" "$ROOT/bench/results_table.py" --report "$JSONL" --machine "$MACHINE" --versions "$VERSIONS" \
     --date "$(date -u '+%Y-%m-%d %H:%M UTC')" --elapsed "$ELAPSED" --idle "$IDLE_BEFORE/$IDLE_AFTER" \
-    --params "threads=$THREADS warmup=${WARMUP}s duration=${DURATION}s latency: warmup=${LAT_WARMUP}s duration=${LAT_DURATION}s fan=$FAN pairs=$PAIRS connects=$CONNECTS" \
+    --params "threads=$THREADS warmup=${WARMUP}s duration=${DURATION}s latency: warmup=${LAT_WARMUP}s duration=${LAT_DURATION}s repeat=$REPEAT fan=$FAN pairs=$PAIRS connects=$CONNECTS" \
     --results "$RESULTS"
 [ "$RESULTS" = - ] || echo "tables written to $RESULTS"
