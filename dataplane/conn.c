@@ -18,6 +18,7 @@
 static void conn_read_cb(struct bufferevent *bev, void *arg);
 static void conn_write_cb(struct bufferevent *bev, void *arg);
 static void conn_free(conn *c);
+static void unmark_written(conn *c);
 static void close_event_cb(struct bufferevent *bev, short what, void *arg);
 
 /* Longest a closing connection may take to flush its last packet and see the client go. */
@@ -82,11 +83,50 @@ static void conn_free(conn *c)
     for (uint16_t i = 0; i < c->topic_alias_count; i++)
         free(c->topic_aliases[i]);
     free(c->topic_aliases);
+    unmark_written(c);
     if (c->connect_timer)
         event_free(c->connect_timer);
     bufferevent_free(c->bev);
     b->stats.connections_closed++;
     free(c);
+}
+
+/* Connections given output while handling input are written to at the end of
+ * that read, not on the next loop turn: a PUBLISH goes out right after the
+ * PUBLISH that caused it (lower latency, and often no write event at all). */
+static void mark_written(conn *c)
+{
+    if (c->written || !c->direct_write)
+        return;
+    c->written = true;
+    c->written_next = c->broker->written;
+    c->broker->written = c;
+}
+
+static void unmark_written(conn *c)
+{
+    if (!c->written)
+        return;
+    for (conn **link = &c->broker->written; *link; link = &(*link)->written_next) {
+        if (*link == c) {
+            *link = c->written_next;
+            break;
+        }
+    }
+    c->written = false;
+}
+
+void conn_flush_written(broker *b)
+{
+    while (b->written) {
+        conn *c = b->written;
+        b->written = c->written_next;
+        c->written = false;
+        struct evbuffer *out = bufferevent_get_output(c->bev);
+        evutil_socket_t fd = bufferevent_getfd(c->bev);
+        if (fd >= 0 && evbuffer_get_length(out) > 0)
+            evbuffer_write(out, fd); /* what does not fit now is left to the write event */
+    }
 }
 
 void conn_free_now(conn *c)
@@ -104,6 +144,7 @@ bool conn_send(conn *c, const mqtt_packet *p)
         return false;
     size_t n = mqtt_encode_evbuffer(bufferevent_get_output(c->bev), p, version);
     c->broker->stats.bytes_out += n;
+    mark_written(c);
     return n == len;
 }
 
@@ -140,6 +181,7 @@ bool conn_send_publish(conn *c, const mqtt_packet *p, broker_msg *m)
         return false; /* the head went out alone: the connection is unusable, the caller's close follows */
     }
     c->broker->stats.bytes_out += len;
+    mark_written(c);
     return true;
 }
 
@@ -254,9 +296,8 @@ static bool dispatch(conn *c, const mqtt_packet *p, int rc, const mqtt_error *er
 }
 
 /* Decodes every complete packet in the input buffer. */
-static void conn_read_cb(struct bufferevent *bev, void *arg)
+static void read_packets(struct bufferevent *bev, conn *c)
 {
-    conn *c = arg;
     struct evbuffer *in = bufferevent_get_input(bev);
     uint32_t max = c->broker->config.limits.max_packet_size;
     while (c->state != CONN_CLOSING && !c->paused) {
@@ -292,6 +333,14 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
             return; /* the connection may be freed: do not touch it */
         evbuffer_drain(in, frame.total_len);
     }
+}
+
+static void conn_read_cb(struct bufferevent *bev, void *arg)
+{
+    conn *c = arg;
+    broker *b = c->broker; /* c may be freed by what it read */
+    read_packets(bev, c);
+    conn_flush_written(b);
 }
 
 /* Output drained below half its high-water mark: a congested subscriber may be free again. */

@@ -36,6 +36,9 @@ typedef struct conn {
     char **topic_aliases;            /* client->server aliases, owned, lazily allocated */
     bool request_problem_information;
     bool paused; /* not read: a subscriber it feeds is congested (flow_control.h) */
+    bool direct_write; /* plain socket: output may be written to the fd directly */
+    bool written;      /* in the broker's list of connections to flush after this read */
+    struct conn *written_next;
     char peer[64];
 } conn;
 
@@ -61,6 +64,9 @@ void conn_close(conn *c, uint8_t reason, bool send_disconnect, const char *why);
 
 /* Reads again after flow control paused the connection, including bytes already buffered. */
 void conn_resume_reading(conn *c);
+
+/* Writes out what the connections given output during this read have pending. */
+void conn_flush_written(broker *b);
 
 /* Frees a closing connection without waiting for its output (shutdown). */
 void conn_free_now(conn *c);

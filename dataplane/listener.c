@@ -53,9 +53,15 @@ static void accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct soc
         evutil_closesocket(fd);
         return;
     }
+    /* libevent reads 4 KiB and writes 16 KiB per call by default: one 4 KiB PUBLISH
+     * would take two reads, and a busy subscriber many writes per loop turn. */
+    bufferevent_set_max_single_read(bev, 64 * 1024);
+    bufferevent_set_max_single_write(bev, 1024 * 1024);
     char peer[64];
     format_peer(sa, peer, sizeof peer);
-    conn_new(l->broker, bev, peer);
+    conn *c = conn_new(l->broker, bev, peer);
+    if (c)
+        c->direct_write = true; /* plain TCP: the broker may write to the socket itself */
 }
 
 static void accept_error_cb(struct evconnlistener *evl, void *arg)

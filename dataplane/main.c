@@ -110,7 +110,14 @@ int main(int argc, char **argv)
         return 2;
     signal(SIGPIPE, SIG_IGN);
     runtime rt = {0};
-    rt.base = event_base_new();
+    /* The changelist folds an add and a delete of the same event within one loop
+     * turn (a write armed, then done) into no epoll_ctl at all. */
+    struct event_config *ecfg = event_config_new();
+    if (ecfg)
+        event_config_set_flag(ecfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    rt.base = ecfg ? event_base_new_with_config(ecfg) : NULL;
+    if (ecfg)
+        event_config_free(ecfg);
     if (!rt.base || !(rt.broker = broker_new(rt.base, &cfg))) {
         log_msg(LOG_ERROR, "egbroker", "cannot initialise the event loop");
         return 1;
