@@ -37,7 +37,7 @@ TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/asan/tools/%,$(TOOL_SRC))
 REPLAY_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/asan/replay/%,$(FUZZ_SRC))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 
-.PHONY: all test run fuzz deps binaries test-binaries fuzz-binaries check-test format format-check clean
+.PHONY: all test run fuzz bench deps binaries test-binaries fuzz-binaries check-test format format-check clean
 .DEFAULT_GOAL := all
 # Keep the objects of pattern-built tests (make would delete them as intermediates).
 .SECONDARY:
@@ -49,6 +49,7 @@ all:
 test:
 	@scripts/deps.sh test
 	@$(MAKE) --no-print-directory binaries test-binaries
+	@$(MAKE) --no-print-directory -C bench  # the load generator must keep compiling
 	@tests/run.sh $(BUILD)
 
 run:
@@ -59,6 +60,13 @@ run:
 fuzz:
 	@scripts/deps.sh fuzz
 	@$(MAKE) --no-print-directory fuzz-binaries
+
+# Throughput, latency and connection benchmarks against Debian's mosquitto (about 9 minutes).
+bench:
+	@scripts/deps.sh test
+	@$(MAKE) --no-print-directory binaries
+	@$(MAKE) --no-print-directory -C bench
+	@bench/run.sh
 
 deps:
 	@scripts/deps.sh test

@@ -216,6 +216,28 @@ def t_shared():
     eq(sorted(payloads(plain.quiet(0))), sorted(sent), "messages to the plain subscriber")
 
 
+@test("shared subscription: QoS 1 messages a member never acknowledged go to another member when it disconnects")
+def t_shared_redelivery():
+    topic = f"shr/{uid()}"
+    lazy = Raw()  # receives its share but never acknowledges
+    lazy.connect("shr-lazy-" + uid())
+    eq(lazy.subscribe(1, [(f"$share/g/{topic}", 1)]), [1], "SUBACK for the lazy member")
+    busy = Paho("shr-busy-" + uid(), V5)
+    eq(busy.subscribe(f"$share/g/{topic}", qos=1), [1], "SUBACK for the other member")
+    pub = Paho("shr-pub-" + uid(), V5)
+    sent = [f"r{i}".encode() for i in range(10)]
+    for p in sent:
+        pub.publish(topic, p, qos=1)
+    unacked = [lazy.parse_publish(f, b)["payload"] for t, f, b in lazy.collect(1.0) if t == PUBLISH]
+    check(unacked, "the lazy member got no share of the messages")
+    lazy.close()  # gone without acknowledging
+    deadline = time.time() + 5
+    while time.time() < deadline and len(set(payloads(busy.quiet(0)))) < len(sent):
+        time.sleep(0.05)
+    got = payloads(busy.quiet(0.3))
+    eq(sorted(set(got)), sorted(sent), f"messages at the remaining member ({len(unacked)} were left unacknowledged)")
+
+
 @test("v5 PUBACK reason code: 0x10 when no subscription matches, 0x00 when one does")
 def t_puback_codes():
     topic = f"pa/{uid()}"
