@@ -39,7 +39,7 @@ typedef struct broker {
     struct retain_store *retained;
     const struct authorizer *auth;
     const struct session_store *store;
-    struct conn *conns; /* doubly linked list of live connections (owned) */
+    struct conn *conns;   /* doubly linked list of live connections (owned) */
     struct conn *written; /* connections with output to flush at the end of the current read */
     uint64_t next_session_id;
     uint64_t next_conn_id;

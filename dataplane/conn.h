@@ -35,7 +35,7 @@ typedef struct conn {
     uint16_t topic_alias_count;      /* size of topic_aliases */
     char **topic_aliases;            /* client->server aliases, owned, lazily allocated */
     bool request_problem_information;
-    bool paused; /* not read: a subscriber it feeds is congested (flow_control.h) */
+    bool paused;       /* not read: a subscriber it feeds is congested (flow_control.h) */
     bool direct_write; /* plain socket: output may be written to the fd directly */
     bool written;      /* in the broker's list of connections to flush after this read */
     struct conn *written_next;

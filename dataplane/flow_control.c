@@ -58,8 +58,8 @@ bool flow_session_backlog_changed(session *s)
     size_t output = conn_output_pending(s->conn);
     bool over = s->queue_count >= lim->queue_max_messages || s->queue_bytes >= lim->queue_max_bytes ||
                 output >= lim->output_high_water;
-    bool under = s->queue_count <= lim->queue_max_messages / 2 && s->queue_bytes <= lim->queue_max_bytes / 2 &&
-                 output <= lim->output_high_water / 2;
+    bool under = s->queue_count <= lim->queue_max_messages / 2 &&
+                 s->queue_bytes <= lim->queue_max_bytes / 2 && output <= lim->output_high_water / 2;
     if (over && !s->congested) {
         if (!s->stuck_timer)
             s->stuck_timer = evtimer_new(s->broker->base, stuck_timer_cb, s);

@@ -112,8 +112,8 @@ listener *listener_start(broker *b, const listener_config *cfg)
             cfg->bind, l->port);
     if ((cfg->type == LISTENER_MQTT || cfg->type == LISTENER_WS) && !config_is_loopback(cfg->bind))
         log_msg(LOG_WARN, "listener",
-                "insecure plain listener on %s:%d: credentials and messages cross the network unencrypted", cfg->bind,
-                l->port);
+                "insecure plain listener on %s:%d: credentials and messages cross the network unencrypted",
+                cfg->bind, l->port);
     return l;
 }
 

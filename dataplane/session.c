@@ -387,9 +387,12 @@ bool session_deliver(session *s, broker_msg *m, const delivery_spec *spec)
         /* QoS 0 is never queued: sent now, or dropped (and counted) for an offline
          * client or one whose output is far past its high-water mark (the publishers
          * feeding it were paused at the mark itself). */
-        delivery now = {.msg = m, .retain = spec->retain, .sub_ids = (uint32_t *)spec->sub_ids,
+        delivery now = {.msg = m,
+                        .retain = spec->retain,
+                        .sub_ids = (uint32_t *)spec->sub_ids,
                         .sub_id_count = spec->sub_id_count};
-        if (connected(s) && conn_output_pending(s->conn) < QOS0_DROP_FACTOR * b->config.limits.output_high_water)
+        if (connected(s) &&
+            conn_output_pending(s->conn) < QOS0_DROP_FACTOR * b->config.limits.output_high_water)
             send_publish(s, &now, false);
         else
             b->stats.qos0_dropped++;

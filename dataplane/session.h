@@ -67,7 +67,7 @@ typedef struct session {
 
     delivery *inflight, *inflight_tail; /* sent, awaiting ack, in send order */
     uint32_t inflight_count;
-    uint32_t resend_count; /* in-flight messages still to re-send on this connection */
+    uint32_t resend_count;        /* in-flight messages still to re-send on this connection */
     delivery *queue, *queue_tail; /* waiting for the connection or the window */
     uint32_t queue_count;
     uint64_t queue_bytes;

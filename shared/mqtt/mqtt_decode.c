@@ -147,7 +147,8 @@ static bool decode_connect(wire_reader *r, uint8_t flags, mqtt_connect *c)
         return false;
     /* Checked last, so that 0x99 means "well-formed apart from the will payload". */
     if (c->will_flag && !payload_format_ok(&c->will_props, c->will_payload))
-        return wire_fail(r->err, MQTT_RC_PAYLOAD_FORMAT_INVALID, "will payload is not UTF-8 as its format says");
+        return wire_fail(r->err, MQTT_RC_PAYLOAD_FORMAT_INVALID,
+                         "will payload is not UTF-8 as its format says");
     if (c->protocol_version == MQTT_V311 && c->client_id.len == 0 && !c->clean_start)
         return wire_fail(r->err, MQTT_RC_CLIENT_IDENTIFIER_NOT_VALID,
                          "empty client identifier needs clean session (v3.1.1)");

@@ -332,8 +332,10 @@ def payloads(messages):
 
 # --------------------------------------------------------------------------------- raw client
 
-CONNECT, CONNACK, PUBLISH, PUBACK, PUBREC, PUBREL, PUBCOMP = 1, 2, 3, 4, 5, 6, 7
-SUBSCRIBE, SUBACK, UNSUBSCRIBE, UNSUBACK, PINGREQ, PINGRESP, DISCONNECT = 8, 9, 10, 11, 12, 13, 14
+# Packet types and wire primitives are shared with the malformed-input tests' raw client.
+from raw_mqtt import (CONNACK, CONNECT, DISCONNECT, PINGREQ, PINGRESP, PUBACK, PUBCOMP, PUBLISH,  # noqa: E402,F401
+                      PUBREC, PUBREL, SUBACK, SUBSCRIBE, UNSUBACK, UNSUBSCRIBE, read_varint, varint)
+from raw_mqtt import s as mstr  # noqa: E402
 
 # property id -> wire type
 _PROP_TYPES = {
@@ -345,21 +347,6 @@ _PROP_TYPES = {
 P_PAYLOAD_FORMAT, P_MESSAGE_EXPIRY, P_CONTENT_TYPE, P_SUB_ID = 0x01, 0x02, 0x03, 0x0B
 P_SESSION_EXPIRY, P_SERVER_KEEP_ALIVE, P_WILL_DELAY = 0x11, 0x13, 0x18
 P_RECEIVE_MAXIMUM, P_TOPIC_ALIAS, P_USER, P_MAX_PACKET = 0x21, 0x23, 0x26, 0x27
-
-
-def varint(n):
-    out = bytearray()
-    while True:
-        b = n % 128
-        n //= 128
-        out.append(b | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def mstr(s):
-    b = s.encode() if isinstance(s, str) else bytes(s)
-    return struct.pack("!H", len(b)) + b
 
 
 def enc_props(items):
@@ -381,17 +368,6 @@ def enc_props(items):
         else:
             out += mstr(v[0]) + mstr(v[1])
     return varint(len(out)) + out
-
-
-def read_varint(b, i):
-    n, mult = 0, 1
-    while True:
-        byte = b[i]
-        i += 1
-        n += (byte & 0x7F) * mult
-        mult *= 128
-        if not byte & 0x80:
-            return n, i
 
 
 def dec_props(b, i):
