@@ -187,66 +187,6 @@ static void test_free_releases(void **state)
 
 /* ---- matching */
 
-static const char *const stored_topics[] = {
-    "sport/tennis/player1",
-    "sport/tennis/player1/ranking",
-    "sport/tennis/player1/score/wimbledon",
-    "sport/tennis/player2",
-    "sport/tennis/player10",
-    "sport",
-    "sport/",
-    "sports",
-    "/",
-    "//",
-    "/finance",
-    "finance",
-    "finance/stock",
-    "$SYS/monitor/Clients",
-    "$SYS",
-    "$SYS/",
-    "$share",
-    "a/b",
-    "a//b",
-    "a/b/c",
-    "a",
-    "ab",
-};
-#define STORED (sizeof stored_topics / sizeof stored_topics[0])
-
-static const char *const filters[] = {
-    "sport/tennis/player1/#",
-    "sport/#",
-    "sport/tennis/#",
-    "#",
-    "sport/tennis/+",
-    "sport/+",
-    "+",
-    "+/+",
-    "/+",
-    "+/tennis/#",
-    "sport/+/player1",
-    "$SYS/#",
-    "$SYS/monitor/+",
-    "+/monitor/Clients",
-    "$SYS",
-    "/",
-    "//",
-    "+/",
-    "/#",
-    "a/b",
-    "a/+/+",
-    "a/+",
-    "a/#",
-    "finance",
-    "nothing/here",
-    "sport/tennis/player1",
-    "+/+/+/+",
-    "$share",
-    "a/+/b",
-    "+/#",
-    "$SYS/+",
-};
-
 /* Every filter against a store holding every topic: exactly the matching
  * topics, each once. */
 static void test_match_against_reference(void **state)
@@ -254,31 +194,32 @@ static void test_match_against_reference(void **state)
     (void)state;
     retain_store *s = retain_store_new();
     assert_non_null(s);
-    for (size_t i = 0; i < STORED; i++)
-        retain(s, stored_topics[i], 0);
-    assert_int_equal(retain_store_count(s), STORED);
+    for (size_t i = 0; i < TOPIC_TEST_TOPIC_COUNT; i++)
+        retain(s, topic_test_topics[i], 0);
+    assert_int_equal(retain_store_count(s), TOPIC_TEST_TOPIC_COUNT);
 
     recorder r = {0};
     bool failed = false;
-    for (size_t fi = 0; fi < sizeof filters / sizeof filters[0]; fi++) {
-        match(s, filters[fi], &r);
+    for (size_t fi = 0; fi < TOPIC_TEST_FILTER_COUNT; fi++) {
+        match(s, topic_test_filters[fi], &r);
         size_t expected_count = 0;
-        for (size_t ti = 0; ti < STORED; ti++) {
-            bool expected = mqtt_topic_matches(str(filters[fi]), str(stored_topics[ti]));
+        for (size_t ti = 0; ti < TOPIC_TEST_TOPIC_COUNT; ti++) {
+            bool expected = mqtt_topic_matches(str(topic_test_filters[fi]), str(topic_test_topics[ti]));
             expected_count += expected;
-            if (recorded(&r, stored_topics[ti]) != expected) {
-                print_error("filter \"%s\" topic \"%s\": expected %s\n", filters[fi], stored_topics[ti],
-                            expected ? "a match" : "none");
+            if (recorded(&r, topic_test_topics[ti]) != expected) {
+                print_error("filter \"%s\" topic \"%s\": expected %s\n", topic_test_filters[fi],
+                            topic_test_topics[ti], expected ? "a match" : "none");
                 failed = true;
             }
         }
         if (r.count != expected_count) {
-            print_error("filter \"%s\": %zu messages, expected %zu\n", filters[fi], r.count, expected_count);
+            print_error("filter \"%s\": %zu messages, expected %zu\n", topic_test_filters[fi], r.count,
+                        expected_count);
             failed = true;
         }
     }
     assert_false(failed);
-    assert_int_equal(retain_store_count(s), STORED); /* matching keeps everything */
+    assert_int_equal(retain_store_count(s), TOPIC_TEST_TOPIC_COUNT); /* matching keeps everything */
     retain_store_free(s);
 }
 
@@ -404,19 +345,8 @@ static void count_call(void *ctx, broker_msg *m)
 static void test_deep_topics(void **state)
 {
     (void)state;
-    enum { LEVELS = 32768 }; /* "x/x/.../x": 65535 bytes */
-    char *topic = malloc(2 * LEVELS), *pluses = malloc(2 * LEVELS), *slashes = malloc(65536);
-    assert_non_null(topic);
-    assert_non_null(pluses);
-    assert_non_null(slashes);
-    for (size_t i = 0; i < LEVELS; i++) {
-        topic[2 * i] = 'x';
-        pluses[2 * i] = '+';
-        topic[2 * i + 1] = pluses[2 * i + 1] = '/';
-    }
-    topic[2 * LEVELS - 1] = pluses[2 * LEVELS - 1] = '\0';
-    memset(slashes, '/', 65535);
-    slashes[65535] = '\0';
+    deep_topics deep = deep_topics_new();
+    char *topic = deep.topic, *pluses = deep.pluses, *slashes = deep.slashes;
 
     retain_store *s = retain_store_new();
     assert_non_null(s);
@@ -447,7 +377,7 @@ static void test_deep_topics(void **state)
     assert_int_equal(r.count, 0);
 
     assert_int_equal(retain_store_set(s, str(slashes), NULL), 0);
-    assert_int_equal(retain_store_node_count(s), 1 + LEVELS);
+    assert_int_equal(retain_store_node_count(s), 1 + DEEP_TOPIC_LEVELS);
     retain_store_free(s); /* frees the "x/x/..." chain */
     free(topic);
     free(pluses);
