@@ -10,7 +10,7 @@ void config_defaults(broker_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->listener_count = 1;
-    cfg->listeners[0] = (listener_config){LISTENER_MQTT, "127.0.0.1", 1883, false};
+    cfg->listeners[0] = (listener_config){.type = LISTENER_MQTT, .bind = "127.0.0.1", .port = 1883};
     cfg->limits = (broker_limits){
         .max_packet_size = 512 * 1024,
         .topic_alias_maximum = 10,
@@ -88,7 +88,7 @@ bool config_is_loopback(const char *addr)
 
 static int load_listener(json_t *j, listener_config *l, char *err, size_t len)
 {
-    static const char *const keys[] = {"type", "bind", "port", "insecure", NULL};
+    static const char *const keys[] = {"type", "bind", "port", "insecure", "cert", "key", NULL};
     if (!json_is_object(j))
         return fail(err, len, "%s", "each listener must be an object");
     if (check_keys(j, keys, "a listener", err, len))
@@ -110,6 +110,14 @@ static int load_listener(json_t *j, listener_config *l, char *err, size_t len)
         return fail(err, len, "%s", "listener needs a \"port\"");
     l->insecure = json_is_true(json_object_get(j, "insecure"));
     bool plain = l->type == LISTENER_MQTT || l->type == LISTENER_WS;
+    const char *cert = json_string_value(json_object_get(j, "cert"));
+    const char *key = json_string_value(json_object_get(j, "key"));
+    if (!plain && (!cert || !key))
+        return fail(err, len, "%s", "a TLS listener needs \"cert\" and \"key\" (PEM files)");
+    if (plain && (cert || key))
+        return fail(err, len, "%s", "\"cert\" and \"key\" are for mqtts and wss listeners");
+    snprintf(l->cert, sizeof l->cert, "%s", cert ? cert : "");
+    snprintf(l->key, sizeof l->key, "%s", key ? key : "");
     if (plain && !config_is_loopback(l->bind) && !l->insecure)
         return fail(err, len, "plain listener on %s needs \"insecure\": true", l->bind);
     return 0;

@@ -15,6 +15,8 @@ typedef struct listener_config {
     char bind[64];
     uint16_t port;
     bool insecure; /* plain listener allowed on a non-loopback address */
+    char cert[256]; /* mqtts/wss: PEM server certificate chain */
+    char key[256];  /* mqtts/wss: PEM private key */
 } listener_config;
 
 /* Limits are Event Grid's published defaults (SPEC section 6). */

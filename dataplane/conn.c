@@ -3,6 +3,8 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
 #include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
@@ -204,6 +206,11 @@ static void discard_input_cb(struct bufferevent *bev, void *arg)
  * (or the close deadline passes). */
 static void linger_after_flush_cb(struct bufferevent *bev, void *arg)
 {
+    conn *c = arg;
+    if (c->tls) { /* a TCP half-close would cut the TLS stream: close now */
+        conn_free(c);
+        return;
+    }
     bufferevent_setcb(bev, discard_input_cb, NULL, close_event_cb, arg);
     evutil_socket_t fd = bufferevent_getfd(bev);
     if (fd >= 0)
@@ -354,10 +361,21 @@ static void conn_write_cb(struct bufferevent *bev, void *arg)
 
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
-    (void)bev;
     conn *c = arg;
+    if (what == BEV_EVENT_CONNECTED)
+        return; /* TLS handshake done: CONNECT comes next */
     if (what & BEV_EVENT_TIMEOUT) { /* only armed once connected: Keep Alive */
         conn_close(c, MQTT_RC_KEEP_ALIVE_TIMEOUT, true, "keep alive timeout");
+        return;
+    }
+    if (c->tls && (what & BEV_EVENT_ERROR)) {
+        char why[200] = "TLS error";
+        unsigned long e = bufferevent_get_openssl_error(bev);
+        if (e)
+            ERR_error_string_n(e, why, sizeof why);
+        if (c->state == CONN_AWAIT_CONNECT)
+            c->broker->stats.tls_handshake_failures++;
+        conn_close(c, MQTT_RC_UNSPECIFIED_ERROR, false, why);
         return;
     }
     conn_close(c, MQTT_RC_UNSPECIFIED_ERROR, false,

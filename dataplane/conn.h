@@ -37,6 +37,7 @@ typedef struct conn {
     bool request_problem_information;
     bool paused;       /* not read: a subscriber it feeds is congested (flow_control.h) */
     bool direct_write; /* plain socket: output may be written to the fd directly */
+    bool tls;          /* the bufferevent is an OpenSSL one */
     bool written;      /* in the broker's list of connections to flush after this read */
     struct conn *written_next;
     char peer[64];

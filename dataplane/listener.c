@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/listener.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -11,12 +12,14 @@
 
 #include "conn.h"
 #include "log.h"
+#include "tls.h"
 
 struct listener {
     broker *broker;
     struct evconnlistener *evl;
     listener_config cfg;
     int port;
+    tls_server *tls; /* mqtts: owned; NULL for plain listeners */
 };
 
 static void format_peer(const struct sockaddr *sa, char *out, size_t len)
@@ -47,7 +50,19 @@ static void accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct soc
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
                sizeof one); /* MQTT packets are small and latency matters */
-    struct bufferevent *bev = bufferevent_socket_new(l->broker->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    struct bufferevent *bev = NULL;
+    if (l->tls) {
+        SSL *ssl = tls_server_accept(l->tls);
+        if (ssl)
+            bev = bufferevent_openssl_socket_new(l->broker->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                                 BEV_OPT_CLOSE_ON_FREE);
+        if (!bev)
+            SSL_free(ssl);
+        else /* a client that just closes without close_notify is not an error */
+            bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    } else {
+        bev = bufferevent_socket_new(l->broker->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    }
     if (!bev) {
         log_msg(LOG_ERROR, "listener", "cannot allocate a connection");
         evutil_closesocket(fd);
@@ -60,8 +75,10 @@ static void accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct soc
     char peer[64];
     format_peer(sa, peer, sizeof peer);
     conn *c = conn_new(l->broker, bev, peer);
-    if (c)
-        c->direct_write = true; /* plain TCP: the broker may write to the socket itself */
+    if (c) {
+        c->tls = l->tls != NULL;
+        c->direct_write = !c->tls; /* plain TCP: the broker may write to the socket itself */
+    }
 }
 
 static void accept_error_cb(struct evconnlistener *evl, void *arg)
@@ -75,11 +92,14 @@ static void accept_error_cb(struct evconnlistener *evl, void *arg)
 
 listener *listener_start(broker *b, const listener_config *cfg)
 {
-    if (cfg->type != LISTENER_MQTT) {
+    if (cfg->type != LISTENER_MQTT && cfg->type != LISTENER_MQTTS) {
         log_msg(LOG_ERROR, "listener", "listener type %s is not available yet",
                 listener_type_name(cfg->type));
         return NULL;
     }
+    tls_server *tls = NULL;
+    if (cfg->type == LISTENER_MQTTS && !(tls = tls_server_new(cfg->cert, cfg->key)))
+        return NULL;
     struct sockaddr_storage ss;
     int sslen = sizeof ss;
     char addr[96];
@@ -90,15 +110,19 @@ listener *listener_start(broker *b, const listener_config *cfg)
         return NULL;
     }
     listener *l = calloc(1, sizeof *l);
-    if (!l)
+    if (!l) {
+        tls_server_free(tls);
         return NULL;
+    }
     l->broker = b;
     l->cfg = *cfg;
+    l->tls = tls;
     l->evl = evconnlistener_new_bind(b->base, accept_cb, l, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 1024,
                                      (struct sockaddr *)&ss, sslen);
     if (!l->evl) {
         log_msg(LOG_ERROR, "listener", "cannot listen on %s: %s", addr,
                 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+        tls_server_free(tls);
         free(l);
         return NULL;
     }
@@ -127,5 +151,6 @@ void listener_stop(listener *l)
     if (!l)
         return;
     evconnlistener_free(l->evl);
+    tls_server_free(l->tls);
     free(l);
 }

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# End-to-end: MQTT over TLS (mqtts listeners). A throwaway CA, server and client
+# certificates are made with the openssl command for this run only.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/e2e/lib.sh
+e2e_init
+
+BROKER=$EG_BIN/egbroker
+[ -x "$BROKER" ] || bail "$BROKER not built (make test-binaries)"
+scripts/dev-certs.sh "$E2E_TMP/certs" >/dev/null || bail "cannot create test certificates"
+CERTS=$E2E_TMP/certs
+TLS_PORT=$(free_port)
+PLAIN_PORT=$(free_port)
+cat >"$E2E_TMP/tls.json" <<JSON
+{"listeners": [
+   {"type": "mqtts", "bind": "127.0.0.1", "port": $TLS_PORT, "cert": "$CERTS/server.pem", "key": "$CERTS/server.key"},
+   {"type": "mqtt", "bind": "127.0.0.1", "port": $PLAIN_PORT}],
+ "log_level": "debug"}
+JSON
+start_bg broker "$BROKER" --config "$E2E_TMP/tls.json"
+wait_for_port "$TLS_PORT" 10 || bail "broker did not listen: $(tail -5 "$E2E_TMP/broker.out")"
+BLOG=$E2E_TMP/broker.out
+TLS=(-h localhost -p "$TLS_PORT" --cafile "$CERTS/ca.pem")
+
+# tls_roundtrip NAME SUB_ARGS... -- PUB_ARGS...: a subscriber and a publisher; the message must arrive.
+tls_roundtrip() {
+  local name=$1 sub=() pub=() out
+  shift
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do sub+=("$1"); shift; done
+  shift
+  pub=("$@")
+  local topic="tls/$RANDOM$RANDOM" msg="m-$RANDOM"
+  timeout 10 mosquitto_sub "${sub[@]}" -t "$topic" -C 1 -W 8 >"$E2E_TMP/sub.out" 2>&1 &
+  local sp=$!
+  sleep 0.5
+  timeout 10 mosquitto_pub "${pub[@]}" -t "$topic" -m "$msg" -q 1 >"$E2E_TMP/pub.out" 2>&1
+  wait $sp
+  out=$(cat "$E2E_TMP/sub.out")
+  if [ "$out" = "$msg" ]; then ok "$name"; else not_ok "$name" "subscriber got: $out" "publisher: $(cat "$E2E_TMP/pub.out")"; fi
+}
+
+tls_roundtrip "mosquitto v5 over TLS: publish and receive" "${TLS[@]}" -V mqttv5 -q 1 -- "${TLS[@]}" -V mqttv5
+tls_roundtrip "mosquitto v3.1.1 over TLS: publish and receive" "${TLS[@]}" -V mqttv311 -q 1 -- "${TLS[@]}" -V mqttv311
+tls_roundtrip "client certificate presented over TLS: accepted, message delivered" "${TLS[@]}" -q 1 -- \
+  "${TLS[@]}" --cert "$CERTS/device1.pem" --key "$CERTS/device1.key"
+tls_roundtrip "cross-transport: plain TCP publisher, TLS subscriber" "${TLS[@]}" -q 1 -- -h 127.0.0.1 -p "$PLAIN_PORT"
+tls_roundtrip "cross-transport: TLS publisher, plain TCP subscriber" -h 127.0.0.1 -p "$PLAIN_PORT" -q 1 -- "${TLS[@]}"
+
+# Paho over TLS (tls_set with the CA), v5.
+out=$(timeout 20 "$EG_PYTHON" - "$TLS_PORT" "$CERTS/ca.pem" <<'PY' 2>&1
+import sys, threading, paho.mqtt.client as mqtt
+port, ca = int(sys.argv[1]), sys.argv[2]
+got, done = [], threading.Event()
+def on_message(c, u, m):
+    got.append(m.payload); done.set()
+sub = mqtt.Client("tls-paho-sub", protocol=mqtt.MQTTv5)
+sub.tls_set(ca_certs=ca)
+sub.on_message = on_message
+sub.connect("localhost", port)
+sub.loop_start()
+sub.subscribe("tls/paho", qos=1)[1]
+import time; time.sleep(0.5)
+pub = mqtt.Client("tls-paho-pub", protocol=mqtt.MQTTv5)
+pub.tls_set(ca_certs=ca)
+pub.connect("localhost", port)
+pub.loop_start()
+pub.publish("tls/paho", b"paho-over-tls", qos=1).wait_for_publish(5)
+done.wait(5)
+print(got)
+PY
+)
+if [ "$out" = "[b'paho-over-tls']" ]; then ok "paho v5 over TLS (tls_set): publish and receive"; else
+  not_ok "paho v5 over TLS (tls_set): publish and receive" "$out"; fi
+
+# Protocol versions: TLS 1.1 refused at the handshake, 1.2 and 1.3 accepted, ALPN mqtt selected.
+s_client() { echo | timeout 10 openssl s_client -connect "127.0.0.1:$TLS_PORT" -servername localhost "$@" 2>&1; }
+# -cipher @SECLEVEL=0 lets this client offer TLS 1.1 at all; the refusal must be the server's alert.
+out=$(s_client -tls1_1 -cipher 'DEFAULT:@SECLEVEL=0')
+if grep -qi "alert protocol version" <<<"$out"; then
+  ok "TLS 1.1 refused at the handshake"; else not_ok "TLS 1.1 refused at the handshake" "$(head -20 <<<"$out")"; fi
+out=$(s_client -tls1_2)
+if grep -q "^New, TLSv1.2" <<<"$out"; then ok "TLS 1.2 accepted"; else not_ok "TLS 1.2 accepted" "$(head -20 <<<"$out")"; fi
+out=$(s_client -tls1_3 -alpn mqtt)
+if grep -q "^New, TLSv1.3" <<<"$out" && grep -q "ALPN protocol: mqtt" <<<"$out"; then ok "TLS 1.3 accepted, ALPN mqtt selected"
+else not_ok "TLS 1.3 accepted, ALPN mqtt selected" "$(head -20 <<<"$out")"; fi
+out=$(s_client -tls1_3 -alpn h2)
+if grep -q "^New, TLSv1.3" <<<"$out" && grep -q "No ALPN negotiated" <<<"$out"; then ok "ALPN is not required (a client offering only h2 is served)"
+else not_ok "ALPN is not required (a client offering only h2 is served)" "$(head -20 <<<"$out")"; fi
+
+# Plain MQTT on the TLS port: closed, logged with the reason, and the broker keeps serving.
+out=$(timeout 10 "$EG_PYTHON" - "$TLS_PORT" <<'PY' 2>&1
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(b"\x10\x0c\x00\x04MQTT\x04\x02\x00\x3c\x00\x00")
+try:
+    data = s.recv(100)
+    print("closed" if data == b"" or not data.startswith(b"\x20") else "answered %r" % data)
+except (ConnectionResetError, socket.timeout) as e:
+    print("closed" if isinstance(e, ConnectionResetError) else "timeout")
+PY
+)
+if [ "$out" = closed ] && grep -q "wrong version number" "$BLOG"; then ok "plain MQTT on the TLS port: closed and logged"
+else not_ok "plain MQTT on the TLS port: closed and logged" "client: $out" "$(grep closing "$BLOG" | tail -3)"; fi
+tls_roundtrip "broker still serves TLS after the bad clients" "${TLS[@]}" -q 1 -- "${TLS[@]}"
+
+# Configuration errors: a TLS listener without cert/key, and an unreadable certificate.
+printf '{"listeners": [{"type": "mqtts", "port": %s}]}\n' "$(free_port)" >"$E2E_TMP/nocert.json"
+out=$(timeout 10 "$BROKER" --config "$E2E_TMP/nocert.json" 2>&1); rc=$?
+if [ $rc -eq 2 ] && grep -q 'needs "cert" and "key"' <<<"$out"; then ok "mqtts listener without cert/key: exit 2 with a message"
+else not_ok "mqtts listener without cert/key: exit 2 with a message" "exit $rc: $out"; fi
+printf '{"listeners": [{"type": "mqtts", "port": %s, "cert": "%s", "key": "%s"}]}\n' "$(free_port)" \
+  "$E2E_TMP/missing.pem" "$CERTS/server.key" >"$E2E_TMP/badcert.json"
+out=$(timeout 10 "$BROKER" --config "$E2E_TMP/badcert.json" 2>&1); rc=$?
+if [ $rc -ne 0 ] && grep -q "cannot load certificate chain .*missing.pem" <<<"$out"; then ok "unreadable certificate: refused with a message"
+else not_ok "unreadable certificate: refused with a message" "exit $rc: $out"; fi
+
+stop_bg broker
+rc=$?
+san=$(grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error' "$BLOG")
+if [ $rc -eq 0 ] && [ -z "$san" ]; then ok "TLS broker exits 0 on SIGTERM, no sanitizer report"
+else not_ok "TLS broker exits 0 on SIGTERM, no sanitizer report" "exit $rc" "$(grep -A20 -E 'ERROR: |runtime error' "$BLOG" | head -30)"; fi
+e2e_finish
