@@ -14,7 +14,7 @@ typedef struct listener_config {
     enum listener_type type;
     char bind[64];
     uint16_t port;
-    bool insecure; /* plain listener allowed on a non-loopback address */
+    bool insecure;  /* plain listener allowed on a non-loopback address */
     char cert[256]; /* mqtts/wss: PEM server certificate chain */
     char key[256];  /* mqtts/wss: PEM private key */
 } listener_config;

@@ -363,7 +363,7 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
     conn *c = arg;
     if (what == BEV_EVENT_CONNECTED)
-        return; /* TLS handshake done: CONNECT comes next */
+        return;                     /* TLS handshake done: CONNECT comes next */
     if (what & BEV_EVENT_TIMEOUT) { /* only armed once connected: Keep Alive */
         conn_close(c, MQTT_RC_KEEP_ALIVE_TIMEOUT, true, "keep alive timeout");
         return;

@@ -8,6 +8,7 @@
 #ifndef EG_CONN_H
 #define EG_CONN_H
 
+#include <openssl/x509.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -65,6 +66,14 @@ void conn_close(conn *c, uint8_t reason, bool send_disconnect, const char *why);
 
 /* Reads again after flow control paused the connection, including bytes already buffered. */
 void conn_resume_reading(conn *c);
+
+/* TLS connections (conn_tls.c): the SNI server name, the client's certificate
+ * and the chain it sent (all NULL for plain connections or without one), and
+ * a " key=value" summary of them for logs ("" for plain connections). */
+const char *conn_tls_server_name(const conn *c);
+X509 *conn_peer_certificate(const conn *c);
+STACK_OF(X509) * conn_peer_chain(const conn *c);
+void conn_describe_tls(const conn *c, char *out, size_t len);
 
 /* Writes out what the connections given output during this read have pending. */
 void conn_flush_written(broker *b);

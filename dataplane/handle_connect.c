@@ -181,10 +181,12 @@ bool handle_connect(conn *c, const mqtt_packet *p, int decode_rc, const mqtt_err
     send_connack(c, in, present, s->expiry_interval, keep_alive,
                  (mqtt_bytes){(const uint8_t *)assigned, (uint32_t)strlen(assigned)},
                  want_response_info ? response_info : NULL);
+    char tls_info[256];
+    conn_describe_tls(c, tls_info, sizeof tls_info);
     log_msg(LOG_INFO, "conn",
-            "connected conn=%llu peer=%s client=%s version=%u clean=%d present=%d expiry=%u keepalive=%u",
+            "connected conn=%llu peer=%s client=%s version=%u clean=%d present=%d expiry=%u keepalive=%u%s",
             (unsigned long long)c->id, c->peer, s->client_id, c->version, in->clean_start, present,
-            s->expiry_interval, keep_alive);
+            s->expiry_interval, keep_alive, tls_info);
     session_resume(s);
     return true;
 }

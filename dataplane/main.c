@@ -89,7 +89,8 @@ static int parse_args(int argc, char **argv, broker_config *cfg)
             return -1;
         }
         cfg->listener_count = 1;
-        cfg->listeners[0] = (listener_config){.type = LISTENER_MQTT, .bind = "127.0.0.1", .port = (uint16_t)p};
+        cfg->listeners[0] =
+            (listener_config){.type = LISTENER_MQTT, .bind = "127.0.0.1", .port = (uint16_t)p};
     }
     if (level)
         snprintf(cfg->log_level, sizeof cfg->log_level, "%s", level);

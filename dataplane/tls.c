@@ -1,6 +1,8 @@
 #include "tls.h"
 
+#include <arpa/inet.h>
 #include <openssl/err.h>
+#include <openssl/x509v3.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,13 +63,14 @@ tls_server *tls_server_new(const char *cert_path, const char *key_path)
     if (SSL_CTX_set_cipher_list(t->ctx, "ECDHE+AESGCM:ECDHE+CHACHA20") != 1)
         goto fail;
     if (SSL_CTX_use_certificate_chain_file(t->ctx, cert_path) != 1) {
-        log_msg(LOG_ERROR, "tls", "cannot load certificate chain %s: %s", cert_path, tls_last_error(err, sizeof err));
+        log_msg(LOG_ERROR, "tls", "cannot load certificate chain %s: %s", cert_path,
+                tls_last_error(err, sizeof err));
         goto fail_logged;
     }
     if (SSL_CTX_use_PrivateKey_file(t->ctx, key_path, SSL_FILETYPE_PEM) != 1 ||
         SSL_CTX_check_private_key(t->ctx) != 1) {
-        log_msg(LOG_ERROR, "tls", "cannot load private key %s (or it does not match the certificate): %s", key_path,
-                tls_last_error(err, sizeof err));
+        log_msg(LOG_ERROR, "tls", "cannot load private key %s (or it does not match the certificate): %s",
+                key_path, tls_last_error(err, sizeof err));
         goto fail_logged;
     }
     SSL_CTX_set_session_cache_mode(t->ctx, SSL_SESS_CACHE_SERVER);
@@ -93,4 +96,82 @@ void tls_server_free(tls_server *t)
 SSL *tls_server_accept(tls_server *t)
 {
     return SSL_new(t->ctx);
+}
+
+void tls_cert_thumbprint(X509 *cert, char out[TLS_THUMBPRINT_LEN + 1])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    out[0] = '\0';
+    if (X509_digest(cert, EVP_sha256(), md, &n) != 1 || n * 2 != TLS_THUMBPRINT_LEN)
+        return;
+    for (unsigned int i = 0; i < n; i++)
+        snprintf(out + 2 * i, 3, "%02X", md[i]);
+}
+
+bool tls_cert_subject_cn(X509 *cert, char *out, size_t len)
+{
+    out[0] = '\0';
+    X509_NAME *name = X509_get_subject_name(cert);
+    int idx = name ? X509_NAME_get_index_by_NID(name, NID_commonName, -1) : -1;
+    if (idx < 0)
+        return false;
+    ASN1_STRING *data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, idx));
+    unsigned char *utf8 = NULL;
+    int n = ASN1_STRING_to_UTF8(&utf8, data);
+    bool fits = n >= 0 && (size_t)n < len && memchr(utf8, '\0', (size_t)n) == NULL;
+    if (fits) {
+        memcpy(out, utf8, (size_t)n);
+        out[n] = '\0';
+    }
+    OPENSSL_free(utf8);
+    return fits;
+}
+
+static int general_name_type(enum tls_san_type type)
+{
+    switch (type) {
+    case TLS_SAN_DNS: return GEN_DNS;
+    case TLS_SAN_URI: return GEN_URI;
+    case TLS_SAN_IP: return GEN_IPADD;
+    default: return GEN_EMAIL;
+    }
+}
+
+void tls_cert_foreach_san(X509 *cert, enum tls_san_type type, void (*fn)(void *ctx, const char *value),
+                          void *ctx)
+{
+    GENERAL_NAMES *names = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+    int want = general_name_type(type);
+    for (int i = 0; names && i < sk_GENERAL_NAME_num(names); i++) {
+        const GENERAL_NAME *gn = sk_GENERAL_NAME_value(names, i);
+        if (gn->type != want)
+            continue;
+        char text[INET6_ADDRSTRLEN + 1] = "";
+        if (want == GEN_IPADD) {
+            const ASN1_OCTET_STRING *ip = gn->d.iPAddress;
+            int family = ip->length == 4 ? AF_INET : ip->length == 16 ? AF_INET6 : -1;
+            if (family < 0 || !inet_ntop(family, ip->data, text, sizeof text))
+                continue;
+            fn(ctx, text);
+            continue;
+        }
+        const ASN1_IA5STRING *s = gn->d.ia5; /* dNSName, URI and rfc822Name are IA5 strings */
+        char *value = strndup((const char *)ASN1_STRING_get0_data(s), (size_t)ASN1_STRING_length(s));
+        /* An embedded NUL would let "a.com\0.evil" pass as "a.com": skip such names. */
+        if (value && strlen(value) == (size_t)ASN1_STRING_length(s))
+            fn(ctx, value);
+        free(value);
+    }
+    GENERAL_NAMES_free(names);
+}
+
+bool tls_cert_chains_to(X509 *leaf, STACK_OF(X509) * intermediates, X509_STORE *cas)
+{
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    if (!ctx)
+        return false;
+    bool ok = X509_STORE_CTX_init(ctx, cas, leaf, intermediates) == 1 && X509_verify_cert(ctx) == 1;
+    X509_STORE_CTX_free(ctx);
+    return ok;
 }

@@ -9,6 +9,8 @@
 #define EG_TLS_H
 
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <stdbool.h>
 
 typedef struct tls_server tls_server;
 
@@ -18,6 +20,26 @@ void tls_server_free(tls_server *t);
 
 /* A new server-side SSL object for an accepted connection; NULL on failure. */
 SSL *tls_server_accept(tls_server *t);
+
+/* ---- the client certificate, as CONNECT sees it */
+
+#define TLS_THUMBPRINT_LEN 64 /* hex digits of a SHA-256 digest */
+
+/* SHA-256 of the DER certificate in upper-case hex, as Event Grid shows it. */
+void tls_cert_thumbprint(X509 *cert, char out[TLS_THUMBPRINT_LEN + 1]);
+
+/* The subject's common name; false (out "") when there is none or it does not fit. */
+bool tls_cert_subject_cn(X509 *cert, char *out, size_t len);
+
+enum tls_san_type { TLS_SAN_DNS, TLS_SAN_URI, TLS_SAN_IP, TLS_SAN_EMAIL };
+
+/* Calls fn for each subject alternative name of `type` (IP addresses as text). */
+void tls_cert_foreach_san(X509 *cert, enum tls_san_type type, void (*fn)(void *ctx, const char *value),
+                          void *ctx);
+
+/* True if `leaf` (with the untrusted intermediates the client sent) chains to
+ * one of the certificates in `cas` and is valid now. */
+bool tls_cert_chains_to(X509 *leaf, STACK_OF(X509) * intermediates, X509_STORE *cas);
 
 /* The reason of the last TLS failure on this thread, for logs ("" if none). */
 const char *tls_last_error(char *buf, size_t len);

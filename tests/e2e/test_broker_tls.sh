@@ -44,6 +44,15 @@ tls_roundtrip "mosquitto v5 over TLS: publish and receive" "${TLS[@]}" -V mqttv5
 tls_roundtrip "mosquitto v3.1.1 over TLS: publish and receive" "${TLS[@]}" -V mqttv311 -q 1 -- "${TLS[@]}" -V mqttv311
 tls_roundtrip "client certificate presented over TLS: accepted, message delivered" "${TLS[@]}" -q 1 -- \
   "${TLS[@]}" --cert "$CERTS/device1.pem" --key "$CERTS/device1.key"
+# The identity CONNECT sees: SNI and the client certificate's SHA-256 thumbprint and CN.
+want=$(openssl x509 -in "$CERTS/device1.pem" -noout -fingerprint -sha256 | sed 's/.*=//; s/://g')
+line=$(grep "connected .*cert_cn=\"device1\"" "$BLOG" | tail -1)
+if grep -q "tls_sni=localhost cert_thumbprint=$want cert_cn=\"device1\"" <<<"$line"; then
+  ok "client certificate thumbprint (SHA-256, as openssl prints it), CN and SNI reach CONNECT"
+else
+  not_ok "client certificate thumbprint (SHA-256, as openssl prints it), CN and SNI reach CONNECT" \
+    "want thumbprint $want" "log: ${line:-$(grep connected "$BLOG" | tail -3)}"
+fi
 tls_roundtrip "cross-transport: plain TCP publisher, TLS subscriber" "${TLS[@]}" -q 1 -- -h 127.0.0.1 -p "$PLAIN_PORT"
 tls_roundtrip "cross-transport: TLS publisher, plain TCP subscriber" -h 127.0.0.1 -p "$PLAIN_PORT" -q 1 -- "${TLS[@]}"
 
