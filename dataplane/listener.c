@@ -154,3 +154,19 @@ void listener_stop(listener *l)
     tls_server_free(l->tls);
     free(l);
 }
+
+int listener_reload_tls(listener *l)
+{
+    if (!l->tls)
+        return 0;
+    tls_server *fresh = tls_server_new(l->cfg.cert, l->cfg.key);
+    if (!fresh) {
+        log_msg(LOG_ERROR, "listener", "TLS files of port %d not reloaded: keeping the current ones", l->port);
+        return -1;
+    }
+    /* Live connections keep their SSL objects, which hold the old context alive. */
+    tls_server_free(l->tls);
+    l->tls = fresh;
+    log_msg(LOG_INFO, "listener", "TLS certificate and key reloaded port=%d cert=%s", l->port, l->cfg.cert);
+    return 0;
+}

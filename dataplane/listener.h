@@ -13,5 +13,8 @@ listener *listener_start(broker *b, const listener_config *cfg);
 /* The port actually bound (useful with port 0). */
 int listener_port(const listener *l);
 void listener_stop(listener *l);
+/* Re-reads a TLS listener's certificate and key for new connections (SIGHUP);
+ * existing ones are untouched. On failure the current files stay in use: -1. */
+int listener_reload_tls(listener *l);
 
 #endif

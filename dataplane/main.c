@@ -22,7 +22,7 @@ typedef struct runtime {
     broker *broker;
     listener *listeners[CONFIG_MAX_LISTENERS];
     int listener_count;
-    struct event *sigterm, *sigint, *drain_timer;
+    struct event *sigterm, *sigint, *sighup, *drain_timer;
     struct event_base *base;
     int64_t drain_deadline_ms;
 } runtime;
@@ -47,12 +47,23 @@ static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
     rt->listener_count = 0;
     evsignal_del(rt->sigterm);
     evsignal_del(rt->sigint);
+    evsignal_del(rt->sighup);
     broker_shutdown(rt->broker);
     rt->drain_deadline_ms = broker_now_ms() + 3000;
     rt->drain_timer = event_new(rt->base, -1, EV_PERSIST, on_drain_tick, rt);
     struct timeval tick = {0, 20 * 1000};
     if (!rt->drain_timer || event_add(rt->drain_timer, &tick) != 0)
         event_base_loopexit(rt->base, NULL);
+}
+
+/* SIGHUP: reload TLS certificates and keys without dropping connections. */
+static void on_reload_signal(evutil_socket_t sig, short what, void *arg)
+{
+    (void)sig, (void)what;
+    runtime *rt = arg;
+    log_msg(LOG_INFO, "egbroker", "SIGHUP: reloading TLS files");
+    for (int i = 0; i < rt->listener_count; i++)
+        listener_reload_tls(rt->listeners[i]);
 }
 
 static int parse_args(int argc, char **argv, broker_config *cfg)
@@ -133,8 +144,10 @@ int main(int argc, char **argv)
     }
     rt.sigterm = evsignal_new(rt.base, SIGTERM, on_stop_signal, &rt);
     rt.sigint = evsignal_new(rt.base, SIGINT, on_stop_signal, &rt);
+    rt.sighup = evsignal_new(rt.base, SIGHUP, on_reload_signal, &rt);
     evsignal_add(rt.sigterm, NULL);
     evsignal_add(rt.sigint, NULL);
+    evsignal_add(rt.sighup, NULL);
     log_msg(LOG_INFO, "egbroker", "ready mode=open");
     event_base_dispatch(rt.base);
     for (int i = 0; i < rt.listener_count; i++)
@@ -144,6 +157,7 @@ int main(int argc, char **argv)
         event_free(rt.drain_timer);
     event_free(rt.sigterm);
     event_free(rt.sigint);
+    event_free(rt.sighup);
     event_base_free(rt.base);
     log_msg(LOG_INFO, "egbroker", "stopped");
     return 0;

@@ -113,6 +113,44 @@ if [ "$out" = closed ] && grep -q "wrong version number" "$BLOG"; then ok "plain
 else not_ok "plain MQTT on the TLS port: closed and logged" "client: $out" "$(grep closing "$BLOG" | tail -3)"; fi
 tls_roundtrip "broker still serves TLS after the bad clients" "${TLS[@]}" -q 1 -- "${TLS[@]}"
 
+# SIGHUP: new connections get the re-issued certificate, existing ones stay up.
+served_fp() {
+  echo | timeout 10 openssl s_client -connect "127.0.0.1:$TLS_PORT" -servername localhost 2>/dev/null |
+    openssl x509 -noout -fingerprint -sha256 2>/dev/null | sed 's/.*=//'
+}
+file_fp() { openssl x509 -in "$CERTS/server.pem" -noout -fingerprint -sha256 | sed 's/.*=//'; }
+broker_pid=""
+for i in "${!E2E_NAMES[@]}"; do [ "${E2E_NAMES[$i]}" = broker ] && broker_pid=${E2E_PIDS[$i]}; done
+timeout 20 mosquitto_sub "${TLS[@]}" -t reload/t -q 1 -C 1 -W 15 >"$E2E_TMP/reload-sub.out" 2>&1 &
+reload_sub=$!
+sleep 0.5
+before=$(served_fp)
+rm -f "$CERTS/server.pem" "$CERTS/server.key"
+scripts/dev-certs.sh "$CERTS" >/dev/null
+kill -HUP "$broker_pid"
+sleep 0.5
+after=$(served_fp)
+if [ -n "$before" ] && [ "$after" = "$(file_fp)" ] && [ "$after" != "$before" ]; then
+  ok "SIGHUP: new TLS connections get the re-issued server certificate"
+else
+  not_ok "SIGHUP: new TLS connections get the re-issued server certificate" "before $before after $after file $(file_fp)"
+fi
+timeout 10 mosquitto_pub "${TLS[@]}" -t reload/t -m after-reload -q 1
+wait $reload_sub
+if [ "$(cat "$E2E_TMP/reload-sub.out")" = after-reload ]; then ok "SIGHUP: a TLS connection opened before the reload keeps working"
+else not_ok "SIGHUP: a TLS connection opened before the reload keeps working" "$(cat "$E2E_TMP/reload-sub.out")"; fi
+cp "$CERTS/server.pem" "$E2E_TMP/good-server.pem"
+echo "not a certificate" >"$CERTS/server.pem"
+kill -HUP "$broker_pid"
+sleep 0.5
+if [ "$(served_fp)" = "$after" ] && grep -q "not reloaded: keeping the current ones" "$BLOG"; then
+  ok "SIGHUP with a broken certificate file: refused, logged, the previous certificate still served"
+else
+  not_ok "SIGHUP with a broken certificate file: refused, logged, the previous certificate still served" \
+    "$(grep -i reload "$BLOG" | tail -3)"
+fi
+cp "$E2E_TMP/good-server.pem" "$CERTS/server.pem"
+
 # Configuration errors: a TLS listener without cert/key, and an unreadable certificate.
 printf '{"listeners": [{"type": "mqtts", "port": %s}]}\n' "$(free_port)" >"$E2E_TMP/nocert.json"
 out=$(timeout 10 "$BROKER" --config "$E2E_TMP/nocert.json" 2>&1); rc=$?
