@@ -14,7 +14,7 @@ SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recove
 CFLAGS_ASAN := $(CFLAGS_COMMON) -O1 $(SAN)
 # Deferred (=) so pkg-config runs only inside recipes, after deps.sh.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS = $(shell pkg-config --libs $(PKGS)) -lpthread
+PKG_LIBS = $(shell pkg-config --libs $(PKGS)) -lwslay -lpthread  # libwslay-dev ships no .pc file
 
 SHARED_SRC := $(sort $(wildcard shared/*.c shared/*/*.c))
 BROKER_SRC := $(sort $(wildcard dataplane/*.c))

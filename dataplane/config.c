@@ -88,7 +88,7 @@ bool config_is_loopback(const char *addr)
 
 static int load_listener(json_t *j, listener_config *l, char *err, size_t len)
 {
-    static const char *const keys[] = {"type", "bind", "port", "insecure", "cert", "key", NULL};
+    static const char *const keys[] = {"type", "bind", "port", "insecure", "cert", "key", "path", NULL};
     if (!json_is_object(j))
         return fail(err, len, "%s", "each listener must be an object");
     if (check_keys(j, keys, "a listener", err, len))
@@ -116,6 +116,12 @@ static int load_listener(json_t *j, listener_config *l, char *err, size_t len)
         return fail(err, len, "%s", "a TLS listener needs \"cert\" and \"key\" (PEM files)");
     if (plain && (cert || key))
         return fail(err, len, "%s", "\"cert\" and \"key\" are for mqtts and wss listeners");
+    const char *path = json_string_value(json_object_get(j, "path"));
+    bool websocket = l->type == LISTENER_WS || l->type == LISTENER_WSS;
+    if (path && (!websocket || path[0] != '/' || strlen(path) >= sizeof l->path))
+        return fail(err, len, "%s",
+                    "\"path\" is for ws and wss listeners: an absolute path of up to 63 characters");
+    snprintf(l->path, sizeof l->path, "%s", path ? path : "/mqtt");
     snprintf(l->cert, sizeof l->cert, "%s", cert ? cert : "");
     snprintf(l->key, sizeof l->key, "%s", key ? key : "");
     if (plain && !config_is_loopback(l->bind) && !l->insecure)

@@ -17,6 +17,7 @@ typedef struct listener_config {
     bool insecure;  /* plain listener allowed on a non-loopback address */
     char cert[256]; /* mqtts/wss: PEM server certificate chain */
     char key[256];  /* mqtts/wss: PEM private key */
+    char path[64];  /* ws/wss: the upgrade path, default /mqtt */
 } listener_config;
 
 /* Limits are Event Grid's published defaults (SPEC section 6). */

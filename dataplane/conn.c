@@ -207,7 +207,7 @@ static void discard_input_cb(struct bufferevent *bev, void *arg)
 static void linger_after_flush_cb(struct bufferevent *bev, void *arg)
 {
     conn *c = arg;
-    if (c->tls) { /* a TCP half-close would cut the TLS stream: close now */
+    if (!c->direct_write) { /* TLS or WebSocket framing: a TCP half-close would cut it, close now */
         conn_free(c);
         return;
     }

@@ -6,9 +6,14 @@
 #include "conn.h"
 #include "tls.h"
 
+/* The OpenSSL bufferevent is the connection's own, or (wss) the one under its WebSocket framing. */
 static SSL *conn_ssl(const conn *c)
 {
-    return c->tls ? bufferevent_openssl_get_ssl(c->bev) : NULL;
+    if (!c->tls)
+        return NULL;
+    SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+    struct bufferevent *under = bufferevent_get_underlying(c->bev);
+    return ssl ? ssl : under ? bufferevent_openssl_get_ssl(under) : NULL;
 }
 
 const char *conn_tls_server_name(const conn *c)

@@ -13,6 +13,7 @@
 #include "conn.h"
 #include "log.h"
 #include "tls.h"
+#include "ws.h"
 
 struct listener {
     broker *broker;
@@ -74,6 +75,10 @@ static void accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct soc
     bufferevent_set_max_single_write(bev, 1024 * 1024);
     char peer[64];
     format_peer(sa, peer, sizeof peer);
+    if (l->cfg.type == LISTENER_WS || l->cfg.type == LISTENER_WSS) {
+        ws_accept(l->broker, bev, l->cfg.path, l->tls != NULL, peer);
+        return;
+    }
     conn *c = conn_new(l->broker, bev, peer);
     if (c) {
         c->tls = l->tls != NULL;
@@ -92,13 +97,9 @@ static void accept_error_cb(struct evconnlistener *evl, void *arg)
 
 listener *listener_start(broker *b, const listener_config *cfg)
 {
-    if (cfg->type != LISTENER_MQTT && cfg->type != LISTENER_MQTTS) {
-        log_msg(LOG_ERROR, "listener", "listener type %s is not available yet",
-                listener_type_name(cfg->type));
-        return NULL;
-    }
     tls_server *tls = NULL;
-    if (cfg->type == LISTENER_MQTTS && !(tls = tls_server_new(cfg->cert, cfg->key)))
+    bool secure = cfg->type == LISTENER_MQTTS || cfg->type == LISTENER_WSS;
+    if (secure && !(tls = tls_server_new(cfg->cert, cfg->key)))
         return NULL;
     struct sockaddr_storage ss;
     int sslen = sizeof ss;
@@ -161,7 +162,8 @@ int listener_reload_tls(listener *l)
         return 0;
     tls_server *fresh = tls_server_new(l->cfg.cert, l->cfg.key);
     if (!fresh) {
-        log_msg(LOG_ERROR, "listener", "TLS files of port %d not reloaded: keeping the current ones", l->port);
+        log_msg(LOG_ERROR, "listener", "TLS files of port %d not reloaded: keeping the current ones",
+                l->port);
         return -1;
     }
     /* Live connections keep their SSL objects, which hold the old context alive. */
