@@ -16,7 +16,7 @@ cat >"$E2E_TMP/tls.json" <<JSON
 {"listeners": [
    {"type": "mqtts", "bind": "127.0.0.1", "port": $TLS_PORT, "cert": "$CERTS/server.pem", "key": "$CERTS/server.key"},
    {"type": "mqtt", "bind": "127.0.0.1", "port": $PLAIN_PORT}],
- "log_level": "debug"}
+ "limits": {"connect_timeout": 3}, "log_level": "debug"}
 JSON
 start_bg broker "$BROKER" --config "$E2E_TMP/tls.json"
 wait_for_port "$TLS_PORT" 10 || bail "broker did not listen: $(tail -5 "$E2E_TMP/broker.out")"
@@ -111,6 +111,25 @@ PY
 )
 if [ "$out" = closed ] && grep -q "wrong version number" "$BLOG"; then ok "plain MQTT on the TLS port: closed and logged"
 else not_ok "plain MQTT on the TLS port: closed and logged" "client: $out" "$(grep closing "$BLOG" | tail -3)"; fi
+# A client that stops in the middle of the TLS handshake is closed at connect_timeout (3 s).
+out=$(timeout 15 "$EG_PYTHON" - "$TLS_PORT" <<'PY' 2>&1
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")  # the start of a ClientHello, then nothing
+start = time.time()
+try:
+    data = s.recv(100)
+except ConnectionResetError:
+    data = b""
+except socket.timeout:
+    data = b"still open"
+print("closed after %.0f s" % (time.time() - start) if data == b"" else "got %r" % data)
+PY
+)
+case $out in
+  "closed after 3 s" | "closed after 4 s") ok "TLS handshake stalled by the client: closed at connect_timeout ($out)" ;;
+  *) not_ok "TLS handshake stalled by the client: closed at connect_timeout" "$out" ;;
+esac
 tls_roundtrip "broker still serves TLS after the bad clients" "${TLS[@]}" -q 1 -- "${TLS[@]}"
 
 # SIGHUP: new connections get the re-issued certificate, existing ones stay up.
