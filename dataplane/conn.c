@@ -86,6 +86,8 @@ static void conn_free(conn *c)
         free(c->topic_aliases[i]);
     free(c->topic_aliases);
     unmark_written(c);
+    if (c->drain_poll)
+        event_free(c->drain_poll);
     if (c->connect_timer)
         event_free(c->connect_timer);
     bufferevent_free(c->bev);
@@ -204,11 +206,35 @@ static void discard_input_cb(struct bufferevent *bev, void *arg)
 
 /* Everything is written: half-close, and free once the client closes its side
  * (or the close deadline passes). */
+/* A framed connection (WebSockets) has written its last bytes into the layer
+ * below, which may still hold them: free only once that is empty too. */
+static bool layers_drained(const conn *c)
+{
+    struct bufferevent *under = bufferevent_get_underlying(c->bev);
+    return !under || evbuffer_get_length(bufferevent_get_output(under)) == 0;
+}
+
+static void drain_poll_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    if (layers_drained(arg))
+        conn_free(arg);
+}
+
 static void linger_after_flush_cb(struct bufferevent *bev, void *arg)
 {
     conn *c = arg;
-    if (!c->direct_write) { /* TLS or WebSocket framing: a TCP half-close would cut it, close now */
-        conn_free(c);
+    if (!c->direct_write) { /* TLS or WebSocket framing: a TCP half-close would cut it */
+        if (c->drain_poll)
+            return;
+        if (layers_drained(c)) {
+            conn_free(c);
+            return;
+        }
+        struct timeval tick = {0, 20 * 1000};
+        c->drain_poll = event_new(c->broker->base, -1, EV_PERSIST, drain_poll_cb, c);
+        if (!c->drain_poll || event_add(c->drain_poll, &tick) != 0)
+            conn_free(c);
         return;
     }
     bufferevent_setcb(bev, discard_input_cb, NULL, close_event_cb, arg);
@@ -259,6 +285,8 @@ void conn_close(conn *c, uint8_t reason, bool send_disconnect, const char *why)
         conn_free(c);
         return;
     }
+    if (bufferevent_get_underlying(c->bev)) /* WebSockets: end with a close frame */
+        bufferevent_flush(c->bev, EV_WRITE, BEV_FINISHED);
     bufferevent_setcb(c->bev, discard_input_cb, linger_after_flush_cb, close_event_cb, c);
     bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);

@@ -26,6 +26,7 @@ typedef struct conn {
     broker *broker;
     struct bufferevent *bev;
     struct event *connect_timer; /* CONNECT deadline (freed once connected), then the close deadline */
+    struct event *drain_poll;    /* closing a framed connection: waits for the layer below to drain */
     struct session *session;
     uint64_t id;
     uint8_t state;                   /* enum conn_state */

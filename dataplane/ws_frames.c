@@ -13,6 +13,7 @@ typedef struct ws_frames {
     struct evbuffer *wire_in;  /* set while unwrapping: frames from the socket */
     struct evbuffer *mqtt_in;  /* set while unwrapping: MQTT bytes for the connection */
     struct evbuffer *wire_out; /* the socket's output, for frames we send */
+    bool close_queued;
 } ws_frames;
 
 static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *user)
@@ -68,7 +69,7 @@ static enum bufferevent_filter_result unwrap(struct evbuffer *src, struct evbuff
 static enum bufferevent_filter_result wrap(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit,
                                            enum bufferevent_flush_mode mode, void *arg)
 {
-    (void)dst, (void)limit, (void)mode;
+    (void)dst, (void)limit;
     ws_frames *f = arg;
     size_t n = evbuffer_get_length(src);
     if (n) {
@@ -76,6 +77,10 @@ static enum bufferevent_filter_result wrap(struct evbuffer *src, struct evbuffer
         if (!msg.msg || wslay_event_queue_msg(f->ctx, &msg) != 0)
             return BEV_ERROR;
         evbuffer_drain(src, n);
+    }
+    if (mode == BEV_FINISHED && !f->close_queued) { /* the connection is closing: say so (1000) */
+        f->close_queued = true;
+        wslay_event_queue_close(f->ctx, WSLAY_CODE_NORMAL_CLOSURE, NULL, 0);
     }
     return wslay_event_send(f->ctx) == 0 ? BEV_OK : BEV_ERROR;
 }

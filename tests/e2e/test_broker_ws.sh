@@ -44,6 +44,7 @@ raw() { # NAME CASE
 raw "upgrade: 101 with the RFC 6455 accept key and subprotocol mqtt" upgrade_headers
 raw "MQTT packets split across frames and joined in one frame (subprotocol mqttv3.1)" split_and_joined
 raw "ping answered with pong" ping_pong
+raw "server-side close: MQTT DISCONNECT 0x82 delivered, then a close frame 1000" server_disconnect
 raw "text frame: closed with 1003" text_frame
 raw "unmasked client frame: closed with 1002" unmasked
 raw "message over the size limit: closed with 1009" oversize

@@ -156,7 +156,26 @@ def base_request(**override):
     return f"{method} {path} HTTP/1.1\r\nHost: localhost\r\n{lines}\r\n"
 
 
+CONNECT_V5 = b"\x10\x0f\x00\x04MQTT\x05\x02\x00\x3c\x00\x00\x02w5"
+
+
+def case_server_disconnect():
+    """A second CONNECT: the server sends DISCONNECT 0x82 in a binary frame, then a close frame."""
+    s, _, _ = upgrade()
+    s.sendall(frame(2, CONNECT_V5))
+    got = mqtt_bytes(read_frames(s, 2))
+    if not got.startswith(b"\x20"):
+        return f"CONNACK expected, got {got.hex()}"
+    s.sendall(frame(2, CONNECT_V5))
+    frames = read_frames(s, 3)
+    if mqtt_bytes(frames) != b"\xe0\x01\x82":
+        return f"DISCONNECT 0x82 expected, got {frames}"
+    closes = [p for op, p in frames if op == 8]
+    return "ok" if closes and closes[0][:2] == b"\x03\xe8" else f"close frame 1000 expected after it: {frames}"
+
+
 CASES = {
+    "server_disconnect": case_server_disconnect,
     "upgrade_headers": case_upgrade_headers,
     "split_and_joined": case_split_and_joined,
     "ping_pong": case_ping_pong,
