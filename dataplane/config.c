@@ -88,7 +88,8 @@ bool config_is_loopback(const char *addr)
 
 static int load_listener(json_t *j, listener_config *l, char *err, size_t len)
 {
-    static const char *const keys[] = {"type", "bind", "port", "insecure", "cert", "key", "path", NULL};
+    static const char *const keys[] = {
+        "type", "bind", "port", "insecure", "cert", "key", "path", "request_client_certificate", NULL};
     if (!json_is_object(j))
         return fail(err, len, "%s", "each listener must be an object");
     if (check_keys(j, keys, "a listener", err, len))
@@ -122,6 +123,11 @@ static int load_listener(json_t *j, listener_config *l, char *err, size_t len)
         return fail(err, len, "%s",
                     "\"path\" is for ws and wss listeners: an absolute path of up to 63 characters");
     snprintf(l->path, sizeof l->path, "%s", path ? path : "/mqtt");
+    json_t *request = json_object_get(j, "request_client_certificate");
+    if (request && (plain || !json_is_boolean(request)))
+        return fail(err, len, "%s",
+                    "\"request_client_certificate\" is a boolean for mqtts and wss listeners");
+    l->request_client_certificate = !request || json_is_true(request);
     snprintf(l->cert, sizeof l->cert, "%s", cert ? cert : "");
     snprintf(l->key, sizeof l->key, "%s", key ? key : "");
     if (plain && !config_is_loopback(l->bind) && !l->insecure)

@@ -14,10 +14,11 @@ typedef struct listener_config {
     enum listener_type type;
     char bind[64];
     uint16_t port;
-    bool insecure;  /* plain listener allowed on a non-loopback address */
-    char cert[256]; /* mqtts/wss: PEM server certificate chain */
-    char key[256];  /* mqtts/wss: PEM private key */
-    char path[64];  /* ws/wss: the upgrade path, default /mqtt */
+    bool insecure;                   /* plain listener allowed on a non-loopback address */
+    char cert[256];                  /* mqtts/wss: PEM server certificate chain */
+    char key[256];                   /* mqtts/wss: PEM private key */
+    char path[64];                   /* ws/wss: the upgrade path, default /mqtt */
+    bool request_client_certificate; /* mqtts/wss: ask for one (default true; not required either way) */
 } listener_config;
 
 /* Limits are Event Grid's published defaults (SPEC section 6). */

@@ -99,7 +99,7 @@ listener *listener_start(broker *b, const listener_config *cfg)
 {
     tls_server *tls = NULL;
     bool secure = cfg->type == LISTENER_MQTTS || cfg->type == LISTENER_WSS;
-    if (secure && !(tls = tls_server_new(cfg->cert, cfg->key)))
+    if (secure && !(tls = tls_server_new(cfg->cert, cfg->key, cfg->request_client_certificate)))
         return NULL;
     struct sockaddr_storage ss;
     int sslen = sizeof ss;
@@ -160,7 +160,7 @@ int listener_reload_tls(listener *l)
 {
     if (!l->tls)
         return 0;
-    tls_server *fresh = tls_server_new(l->cfg.cert, l->cfg.key);
+    tls_server *fresh = tls_server_new(l->cfg.cert, l->cfg.key, l->cfg.request_client_certificate);
     if (!fresh) {
         log_msg(LOG_ERROR, "listener", "TLS files of port %d not reloaded: keeping the current ones",
                 l->port);

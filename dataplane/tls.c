@@ -47,7 +47,7 @@ static int accept_any_client_certificate(int preverify_ok, X509_STORE_CTX *store
     return 1;
 }
 
-tls_server *tls_server_new(const char *cert_path, const char *key_path)
+tls_server *tls_server_new(const char *cert_path, const char *key_path, bool request_client_certificate)
 {
     char err[256];
     tls_server *t = calloc(1, sizeof *t);
@@ -76,7 +76,8 @@ tls_server *tls_server_new(const char *cert_path, const char *key_path)
     SSL_CTX_set_session_cache_mode(t->ctx, SSL_SESS_CACHE_SERVER);
     SSL_CTX_set_session_id_context(t->ctx, (const unsigned char *)"egbroker", 8);
     SSL_CTX_set_alpn_select_cb(t->ctx, select_alpn, NULL);
-    SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, accept_any_client_certificate);
+    if (request_client_certificate)
+        SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, accept_any_client_certificate);
     return t;
 fail:
     log_msg(LOG_ERROR, "tls", "cannot set up TLS: %s", tls_last_error(err, sizeof err));

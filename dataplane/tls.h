@@ -14,8 +14,10 @@
 
 typedef struct tls_server tls_server;
 
-/* Loads the chain and key. NULL on failure, with the reason logged. */
-tls_server *tls_server_new(const char *cert_path, const char *key_path);
+/* Loads the chain and key. request_client_certificate: ask clients for one
+ * (browsers prompt, and headless ones abort, when asked). NULL on failure,
+ * with the reason logged. */
+tls_server *tls_server_new(const char *cert_path, const char *key_path, bool request_client_certificate);
 void tls_server_free(tls_server *t);
 
 /* A new server-side SSL object for an accepted connection; NULL on failure. */

@@ -5,7 +5,9 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <stdio.h>
@@ -194,8 +196,15 @@ static void upgrade_event_cb(struct bufferevent *bev, short what, void *arg)
     if (what == BEV_EVENT_CONNECTED)
         return; /* wss: TLS handshake done, the HTTP request comes next */
     ws_upgrade *up = arg;
-    log_msg(LOG_INFO, "ws", "connection closed during the upgrade peer=%s%s", up->peer,
-            (what & BEV_EVENT_TIMEOUT) ? " reason=timeout" : "");
+    char why[200] = "";
+    unsigned long e = up->tls ? bufferevent_get_openssl_error(bev) : 0;
+    if (e)
+        ERR_error_string_n(e, why, sizeof why);
+    log_msg(LOG_INFO, "ws", "connection closed during the upgrade peer=%s reason=\"%s\"", up->peer,
+            (what & BEV_EVENT_TIMEOUT) ? "timeout"
+            : e                        ? why
+            : (what & BEV_EVENT_EOF)   ? "closed by the client"
+                                       : "error");
     free(up);
     bufferevent_free(bev);
 }

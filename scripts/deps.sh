@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 build_pkgs=(gcc make pkg-config libevent-dev libssl-dev libmicrohttpd-dev libjansson-dev
             libsqlite3-dev libwslay-dev libcurl4-openssl-dev)
-test_pkgs=(libcmocka-dev mosquitto mosquitto-clients python3 python3-paho-mqtt nodejs npm openssl)
+test_pkgs=(libcmocka-dev mosquitto mosquitto-clients python3 python3-paho-mqtt nodejs npm openssl chromium)
 fuzz_pkgs=(clang libclang-rt-14-dev)
 
 want=("${build_pkgs[@]}")
@@ -35,8 +35,10 @@ if ((${#missing[@]})); then
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-if [ "${1:-build}" = test ] && [ ! -d tests/e2e/node_modules/mqtt ]; then
-  echo "deps: installing the MQTT.js test client (npm install mqtt) into tests/e2e/node_modules"
+# The npm test dependencies (tests/e2e/package.json): MQTT.js, and playwright-core to drive
+# Debian's chromium (it downloads no browser of its own).
+if [ "${1:-build}" = test ] && { [ ! -d tests/e2e/node_modules/mqtt ] || [ ! -d tests/e2e/node_modules/playwright-core ]; }; then
+  echo "deps: installing the npm test clients (mqtt, playwright-core) into tests/e2e/node_modules"
   (cd tests/e2e && npm install --no-audit --no-fund --silent)
 fi
 exit 0

@@ -87,6 +87,10 @@ static void test_refusals(void **state)
          "needs \"insecure\": true"},
         {"{\"listeners\": []}", "array of 1 to"},
         {"{\"limits\": {\"max_keep_alive\": 1, \"max_keep_alive\": 2}}", "duplicate"},
+        {"{\"listeners\": [{\"type\": \"mqtts\", \"port\": 1}]}", "needs \"cert\" and \"key\""},
+        {"{\"listeners\": [{\"type\": \"mqtt\", \"port\": 1, \"request_client_certificate\": false}]}",
+         "is a boolean for mqtts and wss"},
+        {"{\"listeners\": [{\"type\": \"mqtt\", \"port\": 1, \"path\": \"/mqtt\"}]}", "is for ws and wss"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         broker_config cfg;
