@@ -137,3 +137,23 @@ e2e_finish() {
   [ "$E2E_FAIL" -eq 0 ] && exit 0
   exit 1
 }
+
+# tls_test_setup: the sanitizer-built broker in $BROKER, and a throwaway CA with server and
+# client certificates (scripts/dev-certs.sh) in $CERTS, for this run only.
+tls_test_setup() {
+  BROKER=$EG_BIN/egbroker
+  [ -x "$BROKER" ] || bail "$BROKER not built (make test-binaries)"
+  CERTS=$E2E_TMP/certs
+  scripts/dev-certs.sh "$CERTS" >/dev/null || bail "cannot create test certificates"
+}
+
+# stop_broker_checked NAME DESCRIPTION: SIGTERM the broker started as NAME; it must exit 0
+# with no sanitizer report in its output.
+stop_broker_checked() {
+  local log=$E2E_TMP/$1.out rc san
+  stop_bg "$1"
+  rc=$?
+  san=$(grep -E -A20 'ERROR: (Address|Leak)Sanitizer|runtime error' "$log" | head -30)
+  if [ $rc -eq 0 ] && [ -z "$san" ]; then ok "$2 exits 0 on SIGTERM, no sanitizer report"
+  else not_ok "$2 exits 0 on SIGTERM, no sanitizer report" "exit $rc" "$san"; fi
+}

@@ -8,11 +8,8 @@ cd "$(dirname "$0")/../.."
 . tests/e2e/lib.sh
 e2e_init
 
-BROKER=$EG_BIN/egbroker
-[ -x "$BROKER" ] || bail "$BROKER not built (make test-binaries)"
 [ -x /usr/bin/chromium ] || bail "chromium is not installed (scripts/deps.sh test installs it)"
-scripts/dev-certs.sh "$E2E_TMP/certs" >/dev/null || bail "cannot create test certificates"
-CERTS=$E2E_TMP/certs
+tls_test_setup
 WSS=$(free_port)
 cat >"$E2E_TMP/wss.json" <<JSON
 {"listeners": [{"type": "wss", "bind": "127.0.0.1", "port": $WSS, "cert": "$CERTS/server.pem", "key": "$CERTS/server.key",
@@ -33,9 +30,5 @@ fi
 if grep -q "connected .*tls_sni=localhost" "$E2E_TMP/broker.out"; then ok "the browser's connection came over TLS with SNI localhost"
 else not_ok "the browser's connection came over TLS with SNI localhost" "$(grep -E 'connected|ws:' "$E2E_TMP/broker.out" | tail -3)"; fi
 
-stop_bg broker
-rc=$?
-san=$(grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error' "$E2E_TMP/broker.out")
-if [ $rc -eq 0 ] && [ -z "$san" ]; then ok "browser test broker exits 0 on SIGTERM, no sanitizer report"
-else not_ok "browser test broker exits 0 on SIGTERM, no sanitizer report" "exit $rc" "$san"; fi
+stop_broker_checked broker "browser test broker"
 e2e_finish

@@ -6,10 +6,7 @@ cd "$(dirname "$0")/../.."
 . tests/e2e/lib.sh
 e2e_init
 
-BROKER=$EG_BIN/egbroker
-[ -x "$BROKER" ] || bail "$BROKER not built (make test-binaries)"
-scripts/dev-certs.sh "$E2E_TMP/certs" >/dev/null || bail "cannot create test certificates"
-CERTS=$E2E_TMP/certs
+tls_test_setup
 TLS_PORT=$(free_port)
 PLAIN_PORT=$(free_port)
 cat >"$E2E_TMP/tls.json" <<JSON
@@ -181,9 +178,5 @@ out=$(timeout 10 "$BROKER" --config "$E2E_TMP/badcert.json" 2>&1); rc=$?
 if [ $rc -ne 0 ] && grep -q "cannot load certificate chain .*missing.pem" <<<"$out"; then ok "unreadable certificate: refused with a message"
 else not_ok "unreadable certificate: refused with a message" "exit $rc: $out"; fi
 
-stop_bg broker
-rc=$?
-san=$(grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error' "$BLOG")
-if [ $rc -eq 0 ] && [ -z "$san" ]; then ok "TLS broker exits 0 on SIGTERM, no sanitizer report"
-else not_ok "TLS broker exits 0 on SIGTERM, no sanitizer report" "exit $rc" "$(grep -A20 -E 'ERROR: |runtime error' "$BLOG" | head -30)"; fi
+stop_broker_checked broker "TLS broker"
 e2e_finish

@@ -6,10 +6,7 @@ cd "$(dirname "$0")/../.."
 . tests/e2e/lib.sh
 e2e_init
 
-BROKER=$EG_BIN/egbroker
-[ -x "$BROKER" ] || bail "$BROKER not built (make test-binaries)"
-scripts/dev-certs.sh "$E2E_TMP/certs" >/dev/null || bail "cannot create test certificates"
-CERTS=$E2E_TMP/certs
+tls_test_setup
 WS=$(free_port)
 WSS=$(free_port)
 TCP=$(free_port)
@@ -73,9 +70,5 @@ case $out in
   *) not_ok "stalled upgrade closed at connect_timeout" "$out" ;;
 esac
 
-stop_bg broker
-rc=$?
-san=$(grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error' "$BLOG")
-if [ $rc -eq 0 ] && [ -z "$san" ]; then ok "WebSocket broker exits 0 on SIGTERM, no sanitizer report"
-else not_ok "WebSocket broker exits 0 on SIGTERM, no sanitizer report" "exit $rc" "$(grep -A20 -E 'ERROR: |runtime error' "$BLOG" | head -30)"; fi
+stop_broker_checked broker "WebSocket broker"
 e2e_finish
