@@ -132,12 +132,17 @@ int main(int argc, char **argv)
         event_config_free(ecfg);
     if (!rt.base || !(rt.broker = broker_new(rt.base, &cfg))) {
         log_msg(LOG_ERROR, "egbroker", "cannot initialise the event loop");
+        if (rt.base)
+            event_base_free(rt.base);
         return 1;
     }
     for (int i = 0; i < cfg.listener_count; i++) {
         listener *l = listener_start(rt.broker, &cfg.listeners[i]);
-        if (!l) {
+        if (!l) { /* e.g. the port is taken: nothing may stay half-started */
+            while (rt.listener_count > 0)
+                listener_stop(rt.listeners[--rt.listener_count]);
             broker_free(rt.broker);
+            event_base_free(rt.base);
             return 1;
         }
         rt.listeners[rt.listener_count++] = l;

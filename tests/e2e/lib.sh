@@ -157,3 +157,12 @@ stop_broker_checked() {
   if [ $rc -eq 0 ] && [ -z "$san" ]; then ok "$2 exits 0 on SIGTERM, no sanitizer report"
   else not_ok "$2 exits 0 on SIGTERM, no sanitizer report" "exit $rc" "$san"; fi
 }
+
+# started_and_listening NAME PORT: the process started as NAME listens on PORT and is
+# still alive (a port picked by free_port can be taken by someone else before the
+# process binds it: then the process exits and the caller should try another port).
+started_and_listening() {
+  local i pid=""
+  for i in "${!E2E_NAMES[@]}"; do [ "${E2E_NAMES[$i]}" = "$1" ] && pid=${E2E_PIDS[$i]}; done
+  wait_for_port "$2" 10 && [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+}

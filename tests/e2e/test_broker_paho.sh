@@ -34,16 +34,22 @@ FLOW_LIMITS='{"queue_max_messages": 20, "slow_subscriber_timeout": 2}'
 
 # start_broker NAME [LIMITS_JSON]: starts a broker on a free port; the port is in $BROKER_PORT.
 start_broker() {
-  local name=$1 limits=${2:-"{}"} port
-  port=$(free_port)
+  local name=$1 limits=${2:-"{}"} port attempt
   mkdir -p "$E2E_TMP/$name-data"
-  cat >"$E2E_TMP/$name.json" <<EOF
+  for attempt in 1 2 3; do
+    port=$(free_port)
+    cat >"$E2E_TMP/$name.json" <<EOF
 {"listeners": [{"type": "mqtt", "bind": "127.0.0.1", "port": $port}],
  "limits": $limits, "data_dir": "$E2E_TMP/$name-data", "log_level": "debug"}
 EOF
-  start_bg "$name" "$BROKER" --config "$E2E_TMP/$name.json"
-  wait_for_port "$port" 10 || bail "broker $name did not listen on $port: $(tail -5 "$E2E_TMP/$name.out")"
-  BROKER_PORT=$port
+    start_bg "$name" "$BROKER" --config "$E2E_TMP/$name.json"
+    if started_and_listening "$name" "$port"; then
+      BROKER_PORT=$port
+      return 0
+    fi
+    stop_bg "$name" # lost the port to another process: try another
+  done
+  bail "broker $name did not listen: $(tail -5 "$E2E_TMP/$name.out")"
 }
 
 bg_pid() { # bg_pid NAME: pid of a process started with start_bg

@@ -148,31 +148,30 @@ def t_disconnect_expiry_zero():
     eq(s2.session_present, 0, "CONNACK session present")
 
 
-@test("session overflow (queue_max_messages 5): 6 QoS 1 messages to an offline session end it "
-      "(session present 0, nothing queued)")
-def t_overflow():
-    cid, topic = "of-" + uid(), f"of/{uid()}"
+def offline_queue(prefix, count):
+    """A persistent v5 session on the small broker (queue_max_messages 5) goes offline,
+    `count` QoS 1 messages are published to it, and it reconnects: returns that client."""
+    cid, topic = f"{prefix}-" + uid(), f"{prefix}/{uid()}"
     s = open_v5(cid, clean=True, port_env="EG_PORT_SMALL")
     s.subscribe(topic, qos=1)
     s.disconnect()
-    pub = Paho("ofp-" + uid(), V5, port_env="EG_PORT_SMALL")
-    for i in range(6):
+    pub = Paho(f"{prefix}p-" + uid(), V5, port_env="EG_PORT_SMALL")
+    for i in range(count):
         pub.publish(topic, f"m{i}".encode(), qos=1)
-    s2 = open_v5(cid, clean=False, port_env="EG_PORT_SMALL")
+    return open_v5(cid, clean=False, port_env="EG_PORT_SMALL")
+
+
+@test("session overflow (queue_max_messages 5): 6 QoS 1 messages to an offline session end it "
+      "(session present 0, nothing queued)")
+def t_overflow():
+    s2 = offline_queue("of", 6)
     eq(s2.session_present, 0, "CONNACK session present")
     eq(s2.quiet(0.5), [], "messages delivered")
 
 
 @test("session under the overflow limit (queue_max_messages 5): 5 QoS 1 messages all arrive, in order")
 def t_under_overflow():
-    cid, topic = "uf-" + uid(), f"uf/{uid()}"
-    s = open_v5(cid, clean=True, port_env="EG_PORT_SMALL")
-    s.subscribe(topic, qos=1)
-    s.disconnect()
-    pub = Paho("ufp-" + uid(), V5, port_env="EG_PORT_SMALL")
-    for i in range(5):
-        pub.publish(topic, f"m{i}".encode(), qos=1)
-    s2 = open_v5(cid, clean=False, port_env="EG_PORT_SMALL")
+    s2 = offline_queue("uf", 5)
     eq(s2.session_present, 1, "CONNACK session present")
     s2.wait_messages(5)
     eq(payloads(s2.quiet(0.3)), [f"m{i}".encode() for i in range(5)], "messages delivered")

@@ -548,6 +548,12 @@ class Raw:
             got.append(p)
         return got, False
 
+    def expect_server_disconnect(self, reason, timeout=WAIT):
+        """The server sends exactly DISCONNECT `reason` (bytes of its body) and closes."""
+        got, closed = self.wait_closed(timeout)
+        check(closed, "connection not closed")
+        eq([(t, bytes(b)) for t, _, b in got], [(DISCONNECT, reason)], "packets before the close")
+
     def close(self):
         try:
             self.s.close()
