@@ -8,7 +8,7 @@ Q := $(if $(V),,@)
 CLANG ?= clang
 BUILD ?= build
 PKGS := libevent libevent_openssl openssl libmicrohttpd jansson sqlite3 libcurl
-CFLAGS_COMMON := -std=c11 -Wall -Wextra -Werror -g -D_GNU_SOURCE -MMD -MP -Ishared -Ishared/mqtt -Ishared/util -Idataplane
+CFLAGS_COMMON := -std=c11 -Wall -Wextra -Werror -g -D_GNU_SOURCE -MMD -MP -Ishared -Ishared/mqtt -Ishared/util -Idataplane -Icontrolplane
 CFLAGS_REL := $(CFLAGS_COMMON) -O2
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 CFLAGS_ASAN := $(CFLAGS_COMMON) -O1 $(SAN)
@@ -21,6 +21,8 @@ BROKER_SRC := $(sort $(wildcard dataplane/*.c))
 # The broker minus its main(), so unit tests can link its modules.
 BROKER_LIB_SRC := $(filter-out dataplane/main.c,$(BROKER_SRC))
 CONTROL_SRC := $(sort $(wildcard controlplane/*.c))
+# The control plane minus its main(), for unit tests and fuzz targets of its parsers.
+CONTROL_LIB_SRC := $(filter-out controlplane/main.c,$(CONTROL_SRC))
 CLI_SRC := $(sort $(wildcard cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
@@ -115,7 +117,11 @@ $(BUILD)/asan/lib/libegbroker.a: $(call obj,$(BUILD)/asan,$(BROKER_LIB_SRC))
 	@mkdir -p $(dir $@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/asan/test/%: $(BUILD)/asan/obj/tests/unit/%.o $(BUILD)/asan/lib/libegbroker.a $(BUILD)/asan/lib/libegshared.a
+$(BUILD)/asan/lib/libegcontrol.a: $(call obj,$(BUILD)/asan,$(CONTROL_LIB_SRC))
+	@mkdir -p $(dir $@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/asan/test/%: $(BUILD)/asan/obj/tests/unit/%.o $(BUILD)/asan/lib/libegbroker.a $(BUILD)/asan/lib/libegcontrol.a $(BUILD)/asan/lib/libegshared.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo '  LD      $@')
 	$(Q)$(CC) $(CFLAGS_ASAN) -o $@ $^ $(PKG_LIBS) $$(pkg-config --libs cmocka)
@@ -125,14 +131,14 @@ $(BUILD)/asan/tools/%: $(BUILD)/asan/obj/tests/tools/%.o $(BUILD)/asan/lib/libeg
 	@$(if $(Q),echo '  LD      $@')
 	$(Q)$(CC) $(CFLAGS_ASAN) -o $@ $^ $(PKG_LIBS)
 
-$(BUILD)/asan/replay/%: $(BUILD)/asan/obj/tests/fuzz/%.o $(BUILD)/asan/obj/tests/fuzz/replay_main.o $(BUILD)/asan/lib/libegshared.a
+$(BUILD)/asan/replay/%: $(BUILD)/asan/obj/tests/fuzz/%.o $(BUILD)/asan/obj/tests/fuzz/replay_main.o $(BUILD)/asan/lib/libegcontrol.a $(BUILD)/asan/lib/libegshared.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo '  LD      $@')
 	$(Q)$(CC) $(CFLAGS_ASAN) -o $@ $^ $(PKG_LIBS)
 
 # ---- libFuzzer (clang)
-FUZZ_CFLAGS := -std=c11 -g -O1 -D_GNU_SOURCE -Ishared -Ishared/mqtt -Ishared/util -fsanitize=fuzzer,address,undefined
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(SHARED_SRC) $(wildcard tests/fuzz/*.h shared/*/*.h)
+FUZZ_CFLAGS := -std=c11 -g -O1 -D_GNU_SOURCE -Ishared -Ishared/mqtt -Ishared/util -Icontrolplane -fsanitize=fuzzer,address,undefined
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(SHARED_SRC) $(CONTROL_LIB_SRC) $(wildcard tests/fuzz/*.h shared/*/*.h controlplane/*.h)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(FUZZ_CFLAGS) $$(pkg-config --cflags $(PKGS)) -o $@ $(filter %.c,$^) $$(pkg-config --libs $(PKGS))
 

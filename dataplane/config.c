@@ -1,7 +1,7 @@
 /* Broker configuration: Event Grid's limits as defaults, a JSON file over them. */
 #include "config.h"
+#include "net_addr.h"
 
-#include <arpa/inet.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
@@ -78,14 +78,6 @@ static int check_keys(json_t *obj, const char *const *allowed, const char *where
     return 0;
 }
 
-bool config_is_loopback(const char *addr)
-{
-    struct in_addr a4;
-    if (inet_pton(AF_INET, addr, &a4) == 1)
-        return (ntohl(a4.s_addr) >> 24) == 127;
-    return strcmp(addr, "::1") == 0 || strcmp(addr, "localhost") == 0;
-}
-
 static int load_listener(json_t *j, listener_config *l, char *err, size_t len)
 {
     static const char *const keys[] = {
@@ -130,7 +122,7 @@ static int load_listener(json_t *j, listener_config *l, char *err, size_t len)
     l->request_client_certificate = !request || json_is_true(request);
     snprintf(l->cert, sizeof l->cert, "%s", cert ? cert : "");
     snprintf(l->key, sizeof l->key, "%s", key ? key : "");
-    if (plain && !config_is_loopback(l->bind) && !l->insecure)
+    if (plain && !net_addr_is_loopback(l->bind) && !l->insecure)
         return fail(err, len, "plain listener on %s needs \"insecure\": true", l->bind);
     return 0;
 }

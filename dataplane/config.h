@@ -54,7 +54,4 @@ int config_load_file(broker_config *cfg, const char *path, char *err, size_t err
 
 const char *listener_type_name(enum listener_type t);
 
-/* True for 127.0.0.0/8, ::1 and localhost. */
-bool config_is_loopback(const char *addr);
-
 #endif

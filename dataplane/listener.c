@@ -1,4 +1,5 @@
 #include "listener.h"
+#include "net_addr.h"
 
 #include <arpa/inet.h>
 #include <event2/bufferevent.h>
@@ -135,7 +136,7 @@ listener *listener_start(broker *b, const listener_config *cfg)
                                                 : ((struct sockaddr_in *)&bound)->sin_port);
     log_msg(LOG_INFO, "listener", "listening type=%s address=%s port=%d", listener_type_name(cfg->type),
             cfg->bind, l->port);
-    if ((cfg->type == LISTENER_MQTT || cfg->type == LISTENER_WS) && !config_is_loopback(cfg->bind))
+    if ((cfg->type == LISTENER_MQTT || cfg->type == LISTENER_WS) && !net_addr_is_loopback(cfg->bind))
         log_msg(LOG_WARN, "listener",
                 "insecure plain listener on %s:%d: credentials and messages cross the network unencrypted",
                 cfg->bind, l->port);

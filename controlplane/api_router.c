@@ -1,0 +1,180 @@
+/* Maps paths to handlers (api/README.md "Routes") and serves the small
+ * operational routes: /healthz, /metrics, /brokers, snapshots. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "snapshot.h"
+
+#define MAX_SEGMENTS 5
+#define MAX_SEGMENT_LEN 256
+
+/* Splits "/a/b/c" into segments; false for empty segments or too many/long ones. */
+static bool split_path(const char *path, char seg[MAX_SEGMENTS][MAX_SEGMENT_LEN], int *n)
+{
+    *n = 0;
+    if (path[0] != '/')
+        return false;
+    const char *p = path + 1;
+    while (*p) {
+        const char *slash = strchr(p, '/');
+        size_t len = slash ? (size_t)(slash - p) : strlen(p);
+        if (len == 0 || len >= MAX_SEGMENT_LEN || *n == MAX_SEGMENTS)
+            return false;
+        memcpy(seg[*n], p, len);
+        seg[(*n)++][len] = '\0';
+        p += len;
+        if (*p == '/')
+            p++;
+        if (slash && !*p)
+            return false; /* trailing slash */
+    }
+    return true;
+}
+
+static bool only_get(const http_request *req, http_response *resp)
+{
+    if (strcmp(req->method, "GET") == 0)
+        return true;
+    resp->allow = "GET";
+    http_error(resp, 405, "MethodNotAllowed", NULL, "%s is not supported here", req->method);
+    return false;
+}
+
+static void serve_healthz(api *a, http_response *resp)
+{
+    resp->status = 200;
+    resp->json = json_pack("{s:s, s:I}", "status", "ok", "changeSequence", (json_int_t)store_current_sequence(a->db));
+}
+
+static void serve_metrics(api *a, http_response *resp)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    if (!out)
+        return http_error(resp, 500, "InternalError", NULL, "%s", "out of memory");
+    if (a->http)
+        http_server_write_metrics(a->http, out);
+    fprintf(out, "# HELP egcontrol_change_sequence Sequence number of the last committed change.\n"
+                 "# TYPE egcontrol_change_sequence gauge\negcontrol_change_sequence %llu\n",
+            (unsigned long long)store_current_sequence(a->db));
+    if (a->push)
+        pusher_write_metrics(a->push, out);
+    fclose(out);
+    resp->status = 200;
+    resp->text = text;
+    resp->content_type = "text/plain; version=0.0.4";
+}
+
+static void serve_brokers(api *a, http_response *resp)
+{
+    resp->status = 200;
+    resp->json = a->push ? pusher_status(a->push) : json_pack("{s:[]}", "value");
+}
+
+static void serve_snapshot(api *a, const char *ns, http_response *resp)
+{
+    uint64_t version;
+    bool db_error;
+    json_t *snap = snapshot_build(a->db, ns, a->cfg->hostname_suffix, &version, &db_error);
+    if (db_error)
+        return http_error(resp, 500, "InternalError", NULL, "%s", "the database failed");
+    if (!snap || json_is_true(json_object_get(snap, "deleted"))) {
+        json_decref(snap);
+        return http_error(resp, 404, "NotFound", NULL, "namespace '%s' does not exist", ns);
+    }
+    resp->status = 200;
+    resp->json = snap;
+}
+
+static void not_found(const http_request *req, http_response *resp)
+{
+    http_error(resp, 404, "NotFound", NULL, "no route for %s %s", req->method, req->path);
+}
+
+void api_handle(void *ctx, const http_request *req, http_response *resp)
+{
+    api *a = ctx;
+    char seg[MAX_SEGMENTS][MAX_SEGMENT_LEN];
+    int n;
+    if (!split_path(req->path, seg, &n) || n == 0) {
+        resp->route = "other";
+        return not_found(req, resp);
+    }
+    if (n == 1 && strcmp(seg[0], "healthz") == 0) {
+        resp->route = "/healthz";
+        if (only_get(req, resp))
+            serve_healthz(a, resp);
+        return;
+    }
+    if (n == 1 && strcmp(seg[0], "metrics") == 0) {
+        resp->route = "/metrics";
+        if (only_get(req, resp))
+            serve_metrics(a, resp);
+        return;
+    }
+    if (n == 1 && strcmp(seg[0], "brokers") == 0) {
+        resp->route = "/brokers";
+        if (only_get(req, resp))
+            serve_brokers(a, resp);
+        return;
+    }
+    if (strcmp(seg[0], "namespaces") != 0) {
+        resp->route = "other";
+        return not_found(req, resp);
+    }
+    if (n == 1) {
+        resp->route = "/namespaces";
+        if (req->has_unknown_args)
+            return http_error(resp, 400, "InvalidQueryParameter", NULL, "%s",
+                              "the supported query parameters are $top, $skipToken and api-version");
+        return api_resource_list(a, req, KIND_NAMESPACE, NULL, resp);
+    }
+    const char *ns = seg[1];
+    api_error err = {0};
+    if (n == 2) {
+        resp->route = "/namespaces/{ns}";
+        return api_resource_item(a, req, KIND_NAMESPACE, NULL, ns, resp);
+    }
+    if (!resource_name_valid(KIND_NAMESPACE, ns, &err)) {
+        resp->route = "other";
+        return http_error(resp, 400, "InvalidResourceName", "name", "%s", err.message);
+    }
+    if (n == 3 && strcmp(seg[2], "snapshot") == 0) {
+        resp->route = "/namespaces/{ns}/snapshot";
+        if (only_get(req, resp))
+            serve_snapshot(a, ns, resp);
+        return;
+    }
+    resource_kind kind = resource_kind_from_collection(seg[2]);
+    if (kind == KIND_COUNT || kind == KIND_NAMESPACE || n > 4) {
+        resp->route = "other";
+        return not_found(req, resp);
+    }
+    /* Route templates are string literals: the metrics keep pointers to them. */
+    static const char *const list_routes[KIND_COUNT] = {
+        [KIND_CLIENT] = "/namespaces/{ns}/clients",
+        [KIND_CLIENT_GROUP] = "/namespaces/{ns}/clientGroups",
+        [KIND_TOPIC_SPACE] = "/namespaces/{ns}/topicSpaces",
+        [KIND_PERMISSION_BINDING] = "/namespaces/{ns}/permissionBindings",
+        [KIND_CA_CERTIFICATE] = "/namespaces/{ns}/caCertificates",
+    };
+    static const char *const item_routes[KIND_COUNT] = {
+        [KIND_CLIENT] = "/namespaces/{ns}/clients/{name}",
+        [KIND_CLIENT_GROUP] = "/namespaces/{ns}/clientGroups/{name}",
+        [KIND_TOPIC_SPACE] = "/namespaces/{ns}/topicSpaces/{name}",
+        [KIND_PERMISSION_BINDING] = "/namespaces/{ns}/permissionBindings/{name}",
+        [KIND_CA_CERTIFICATE] = "/namespaces/{ns}/caCertificates/{name}",
+    };
+    if (n == 3) {
+        resp->route = list_routes[kind];
+        if (req->has_unknown_args)
+            return http_error(resp, 400, "InvalidQueryParameter", NULL, "%s",
+                              "the supported query parameters are $top, $skipToken and api-version");
+        return api_resource_list(a, req, kind, ns, resp);
+    }
+    resp->route = item_routes[kind];
+    api_resource_item(a, req, kind, ns, seg[3], resp);
+}
