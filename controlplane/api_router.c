@@ -94,67 +94,21 @@ static void not_found(const http_request *req, http_response *resp)
     http_error(resp, 404, "NotFound", NULL, "no route for %s %s", req->method, req->path);
 }
 
-void api_handle(void *ctx, const http_request *req, http_response *resp)
+/* Where a path leads: the route template (for metrics) and its parts. */
+typedef enum route_target { R_NONE, R_HEALTHZ, R_METRICS, R_BROKERS, R_LIST, R_ITEM, R_SNAPSHOT, R_BAD_NAMESPACE } route_target;
+
+typedef struct route {
+    route_target target;
+    const char *template; /* a string literal: the metrics keep the pointer */
+    resource_kind kind;
+    const char *ns;
+    const char *name;
+} route;
+
+static route resolve(char seg[MAX_SEGMENTS][MAX_SEGMENT_LEN], int n)
 {
-    api *a = ctx;
-    char seg[MAX_SEGMENTS][MAX_SEGMENT_LEN];
-    int n;
-    if (!split_path(req->path, seg, &n) || n == 0) {
-        resp->route = "other";
-        return not_found(req, resp);
-    }
-    if (n == 1 && strcmp(seg[0], "healthz") == 0) {
-        resp->route = "/healthz";
-        if (only_get(req, resp))
-            serve_healthz(a, resp);
-        return;
-    }
-    if (n == 1 && strcmp(seg[0], "metrics") == 0) {
-        resp->route = "/metrics";
-        if (only_get(req, resp))
-            serve_metrics(a, resp);
-        return;
-    }
-    if (n == 1 && strcmp(seg[0], "brokers") == 0) {
-        resp->route = "/brokers";
-        if (only_get(req, resp))
-            serve_brokers(a, resp);
-        return;
-    }
-    if (strcmp(seg[0], "namespaces") != 0) {
-        resp->route = "other";
-        return not_found(req, resp);
-    }
-    if (n == 1) {
-        resp->route = "/namespaces";
-        if (req->has_unknown_args)
-            return http_error(resp, 400, "InvalidQueryParameter", NULL, "%s",
-                              "the supported query parameters are $top, $skipToken and api-version");
-        return api_resource_list(a, req, KIND_NAMESPACE, NULL, resp);
-    }
-    const char *ns = seg[1];
-    api_error err = {0};
-    if (n == 2) {
-        resp->route = "/namespaces/{ns}";
-        return api_resource_item(a, req, KIND_NAMESPACE, NULL, ns, resp);
-    }
-    if (!resource_name_valid(KIND_NAMESPACE, ns, &err)) {
-        resp->route = "other";
-        return http_error(resp, 400, "InvalidResourceName", "name", "%s", err.message);
-    }
-    if (n == 3 && strcmp(seg[2], "snapshot") == 0) {
-        resp->route = "/namespaces/{ns}/snapshot";
-        if (only_get(req, resp))
-            serve_snapshot(a, ns, resp);
-        return;
-    }
-    resource_kind kind = resource_kind_from_collection(seg[2]);
-    if (kind == KIND_COUNT || kind == KIND_NAMESPACE || n > 4) {
-        resp->route = "other";
-        return not_found(req, resp);
-    }
-    /* Route templates are string literals: the metrics keep pointers to them. */
     static const char *const list_routes[KIND_COUNT] = {
+        [KIND_NAMESPACE] = "/namespaces",
         [KIND_CLIENT] = "/namespaces/{ns}/clients",
         [KIND_CLIENT_GROUP] = "/namespaces/{ns}/clientGroups",
         [KIND_TOPIC_SPACE] = "/namespaces/{ns}/topicSpaces",
@@ -162,19 +116,87 @@ void api_handle(void *ctx, const http_request *req, http_response *resp)
         [KIND_CA_CERTIFICATE] = "/namespaces/{ns}/caCertificates",
     };
     static const char *const item_routes[KIND_COUNT] = {
+        [KIND_NAMESPACE] = "/namespaces/{ns}",
         [KIND_CLIENT] = "/namespaces/{ns}/clients/{name}",
         [KIND_CLIENT_GROUP] = "/namespaces/{ns}/clientGroups/{name}",
         [KIND_TOPIC_SPACE] = "/namespaces/{ns}/topicSpaces/{name}",
         [KIND_PERMISSION_BINDING] = "/namespaces/{ns}/permissionBindings/{name}",
         [KIND_CA_CERTIFICATE] = "/namespaces/{ns}/caCertificates/{name}",
     };
-    if (n == 3) {
-        resp->route = list_routes[kind];
+    route r = {.target = R_NONE, .template = "other", .kind = KIND_COUNT};
+    if (n == 1 && strcmp(seg[0], "healthz") == 0)
+        return (route){.target = R_HEALTHZ, .template = "/healthz"};
+    if (n == 1 && strcmp(seg[0], "metrics") == 0)
+        return (route){.target = R_METRICS, .template = "/metrics"};
+    if (n == 1 && strcmp(seg[0], "brokers") == 0)
+        return (route){.target = R_BROKERS, .template = "/brokers"};
+    if (n < 1 || n > 4 || strcmp(seg[0], "namespaces") != 0)
+        return r;
+    if (n == 1)
+        return (route){.target = R_LIST, .template = list_routes[KIND_NAMESPACE], .kind = KIND_NAMESPACE};
+    if (n == 2)
+        return (route){.target = R_ITEM, .template = item_routes[KIND_NAMESPACE], .kind = KIND_NAMESPACE, .name = seg[1]};
+    if (n == 3 && strcmp(seg[2], "snapshot") == 0)
+        r = (route){.target = R_SNAPSHOT, .template = "/namespaces/{ns}/snapshot", .ns = seg[1]};
+    else {
+        resource_kind kind = resource_kind_from_collection(seg[2]);
+        if (kind == KIND_COUNT || kind == KIND_NAMESPACE)
+            return r;
+        r = n == 3 ? (route){.target = R_LIST, .template = list_routes[kind], .kind = kind, .ns = seg[1]}
+                   : (route){.target = R_ITEM, .template = item_routes[kind], .kind = kind, .ns = seg[1],
+                             .name = seg[3]};
+    }
+    api_error err = {0};
+    if (!resource_name_valid(KIND_NAMESPACE, r.ns, &err))
+        r.target = R_BAD_NAMESPACE;
+    return r;
+}
+
+void api_handle(void *ctx, const http_request *req, http_response *resp)
+{
+    api *a = ctx;
+    char seg[MAX_SEGMENTS][MAX_SEGMENT_LEN];
+    int n;
+    route r = {.target = R_NONE, .template = "other"};
+    if (split_path(req->path, seg, &n))
+        r = resolve(seg, n);
+    resp->route = r.template;
+    if (req->unauthorized && r.target != R_HEALTHZ)
+        return http_error(resp, 401, "Unauthorized", NULL, "%s",
+                          "this API needs the header \"Authorization: Bearer <token>\" with egcontrol's token");
+    if (req->body_too_large)
+        return http_error(resp, 413, "PayloadTooLarge", NULL, "the request body exceeds %ld bytes",
+                          req->max_body_bytes);
+    switch (r.target) {
+    case R_NONE:
+        return not_found(req, resp);
+    case R_HEALTHZ:
+        if (only_get(req, resp))
+            serve_healthz(a, resp);
+        return;
+    case R_METRICS:
+        if (only_get(req, resp))
+            serve_metrics(a, resp);
+        return;
+    case R_BROKERS:
+        if (only_get(req, resp))
+            serve_brokers(a, resp);
+        return;
+    case R_SNAPSHOT:
+        if (only_get(req, resp))
+            serve_snapshot(a, r.ns, resp);
+        return;
+    case R_BAD_NAMESPACE: {
+        api_error err = {0};
+        resource_name_valid(KIND_NAMESPACE, r.ns, &err);
+        return http_error(resp, 400, "InvalidResourceName", "name", "%s", err.message);
+    }
+    case R_LIST:
         if (req->has_unknown_args)
             return http_error(resp, 400, "InvalidQueryParameter", NULL, "%s",
                               "the supported query parameters are $top, $skipToken and api-version");
-        return api_resource_list(a, req, kind, ns, resp);
+        return api_resource_list(a, req, r.kind, r.ns, resp);
+    case R_ITEM:
+        return api_resource_item(a, req, r.kind, r.ns, r.name, resp);
     }
-    resp->route = item_routes[kind];
-    api_resource_item(a, req, kind, ns, seg[3], resp);
 }

@@ -229,15 +229,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
 
     http_response resp = {.status = 500, .route = NULL};
-    if (rs->too_large) {
-        http_error(&resp, 413, "PayloadTooLarge", NULL, "the request body exceeds %ld bytes", s->max_body_bytes);
-        return send_response(s, c, method, url, rs, &resp);
-    }
-    if (strcmp(url, "/healthz") != 0 && !token_matches(s, header(c, MHD_HTTP_HEADER_AUTHORIZATION))) {
-        http_error(&resp, 401, "Unauthorized", NULL, "%s",
-                   "this API needs the header \"Authorization: Bearer <token>\" with egcontrol's token");
-        return send_response(s, c, method, url, rs, &resp);
-    }
     char base_url[256];
     build_base_url(s, c, base_url, sizeof base_url);
     http_request req = {
@@ -250,6 +241,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         .base_url = base_url,
         .arg_top = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "$top"),
         .arg_skip_token = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "$skipToken"),
+        .unauthorized = !token_matches(s, header(c, MHD_HTTP_HEADER_AUTHORIZATION)),
+        .body_too_large = rs->too_large,
+        .max_body_bytes = s->max_body_bytes,
     };
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, note_unknown_arg, &req.has_unknown_args);
     s->handler(s->ctx, &req, &resp);
@@ -339,9 +333,9 @@ http_server *http_server_start(const http_server_options *opt, http_handler_fn h
         {MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key_pem},
         {MHD_OPTION_END, 0, NULL},
     };
-    s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-                                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
-                                 s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30, MHD_OPTION_ARRAY,
+    s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
+                                 MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30, MHD_OPTION_ARRAY,
                                  s->tls ? tls_opts : &tls_opts[2], MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!s->daemon) {

@@ -21,6 +21,11 @@ typedef struct http_request {
     const char *arg_top;       /* $top */
     const char *arg_skip_token;
     bool has_unknown_args;     /* a query parameter other than $top, $skipToken, api-version */
+    /* The handler must answer 401 / 413 (after resolving the route, so that the
+     * metrics name it): the bearer token was wrong, or the body over the limit. */
+    bool unauthorized;
+    bool body_too_large;
+    long max_body_bytes;
 } http_request;
 
 /* What a handler answers. Owned by the server after the call. */
@@ -39,7 +44,7 @@ typedef void (*http_handler_fn)(void *ctx, const http_request *req, http_respons
 typedef struct http_server_options {
     const char *address;  /* IPv4 or IPv6 literal, or "localhost" */
     int port;             /* 0: any free port */
-    const char *token;    /* bearer token every route but /healthz needs */
+    const char *token;    /* bearer token (the handler decides which routes need it) */
     long max_body_bytes;
     const char *tls_cert; /* PEM files; both NULL for plain HTTP */
     const char *tls_key;
