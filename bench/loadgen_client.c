@@ -1,9 +1,11 @@
-/* MQTT client connection: non-blocking connect, CONNECT, read loop, batched writes. */
+/* MQTT client connection: non-blocking connect, optional TLS handshake, CONNECT,
+ * read loop, batched writes. */
 #include "loadgen_client.h"
 
 #include <errno.h>
 #include <event2/buffer.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +15,10 @@
 #include "mqtt_codec.h"
 #include "mqtt_evbuffer.h"
 
-enum client_state { ST_TCP_CONNECTING, ST_AWAIT_CONNACK, ST_ACTIVE, ST_CLOSED };
+enum client_state { ST_TCP_CONNECTING, ST_TLS_HANDSHAKE, ST_AWAIT_CONNACK, ST_ACTIVE, ST_CLOSED };
+
+/* Plaintext per SSL_write: one full TLS record. */
+#define TLS_RECORD 16384
 
 struct lg_client {
     enum client_state state;
@@ -30,6 +35,9 @@ struct lg_client {
     char *client_id;
     lg_client_handlers h;
     void *ctx;
+    /* TLS */
+    SSL *ssl;
+    bool tls_wants_write; /* the handshake, or SSL_read, waits for the socket to be writable */
 };
 
 static void on_readable(evutil_socket_t fd, short what, void *arg);
@@ -76,6 +84,17 @@ lg_client *lg_client_start(struct event_base *base, const struct sockaddr_in *ad
     c->rbuf = malloc(c->rcap);
     if (c->fd < 0 || !c->client_id || !c->out || !c->rbuf)
         goto fail;
+    if (cfg->tls_ctx) {
+        c->ssl = SSL_new(cfg->tls_ctx);
+        if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1 ||
+            (cfg->tls_servername && SSL_set_tlsext_host_name(c->ssl, cfg->tls_servername) != 1) ||
+            (cfg->tls_session && SSL_set_session(c->ssl, cfg->tls_session) != 1))
+            goto fail;
+        SSL_set_connect_state(c->ssl);
+        /* Subscribers read many records per read(), like their plain read()s. */
+        if (cfg->read_size > TLS_RECORD)
+            SSL_set_default_read_buffer_len(c->ssl, cfg->read_size + 1024);
+    }
     /* Small packets, and latency is measured: no Nagle delay. */
     int one = 1;
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -118,6 +137,7 @@ void lg_client_free(lg_client *c)
         event_free(c->wev);
     if (c->out)
         evbuffer_free(c->out);
+    SSL_free(c->ssl);
     free(c->rbuf);
     free(c->client_id);
     free(c);
@@ -171,12 +191,64 @@ bool lg_client_is_open(const lg_client *c)
     return c->state != ST_CLOSED;
 }
 
+SSL_SESSION *lg_client_tls_session(const lg_client *c)
+{
+    SSL_SESSION *s = c->ssl ? SSL_get1_session(c->ssl) : NULL;
+    if (s && !SSL_SESSION_is_resumable(s)) {
+        SSL_SESSION_free(s);
+        s = NULL;
+    }
+    return s;
+}
+
+bool lg_client_tls_resumed(const lg_client *c)
+{
+    return c->ssl && SSL_session_reused(c->ssl);
+}
+
+const char *lg_client_tls_version(const lg_client *c)
+{
+    return c->ssl ? SSL_get_version(c->ssl) : NULL;
+}
+
+const char *lg_client_tls_cipher(const lg_client *c)
+{
+    return c->ssl ? SSL_get_cipher_name(c->ssl) : NULL;
+}
+
+/* Why a TLS call failed, for the `closed` handler. */
+static void tls_failure(lg_client *c, const char *what, int ret)
+{
+    char why[200];
+    int saved_errno = errno;
+    int err = SSL_get_error(c->ssl, ret);
+    unsigned long e = ERR_peek_error();
+    long verify = SSL_get_verify_result(c->ssl);
+    if (err == SSL_ERROR_ZERO_RETURN ||
+        (err == SSL_ERROR_SYSCALL && e == 0 && (ret == 0 || saved_errno == 0))) {
+        snprintf(why, sizeof why, "%s: connection closed by the broker", what);
+    } else if (err == SSL_ERROR_SYSCALL && e == 0) {
+        snprintf(why, sizeof why, "%s: %s", what, strerror(saved_errno));
+    } else if (verify != X509_V_OK) {
+        snprintf(why, sizeof why, "%s: broker certificate not accepted: %s", what,
+                 X509_verify_cert_error_string(verify));
+    } else {
+        char text[160];
+        ERR_error_string_n(e, text, sizeof text);
+        snprintf(why, sizeof why, "%s: %s", what, text);
+    }
+    ERR_clear_error();
+    fail(c, why);
+}
+
 /* The write event is armed while there is output left or a `writable` call is owed. */
 static void arm_write_event(lg_client *c)
 {
     if (c->state == ST_CLOSED || c->state == ST_TCP_CONNECTING)
         return;
-    bool need = c->want_writable || evbuffer_get_length(c->out) > 0;
+    bool need = c->tls_wants_write;
+    if (c->state != ST_TLS_HANDSHAKE)
+        need = need || c->want_writable || evbuffer_get_length(c->out) > 0;
     if (need && !c->wev_added) {
         event_add(c->wev, NULL);
         c->wev_added = true;
@@ -186,11 +258,38 @@ static void arm_write_event(lg_client *c)
     }
 }
 
+/* TLS: one record per SSL_write, until the socket pushes back. */
+static bool tls_write_out(lg_client *c)
+{
+    size_t len;
+    while ((len = evbuffer_get_length(c->out)) > 0) {
+        size_t chunk = len < TLS_RECORD ? len : TLS_RECORD;
+        /* Contiguous: the first chunk of the buffer in place, or a copy of it.
+         * A retry after WANT_WRITE passes the same bytes, maybe moved and with
+         * more after them: SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER allows that. */
+        unsigned char *data = evbuffer_pullup(c->out, (ev_ssize_t)chunk);
+        ERR_clear_error();
+        int n = SSL_write(c->ssl, data, (int)chunk);
+        if (n > 0) {
+            evbuffer_drain(c->out, (size_t)n);
+            continue;
+        }
+        int err = SSL_get_error(c->ssl, n);
+        if (err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ)
+            return true; /* the write event (armed: output is left), or the next read, resumes */
+        tls_failure(c, "TLS write failed", n);
+        return false;
+    }
+    return true;
+}
+
 /* False if the connection failed. */
 static bool write_out(lg_client *c)
 {
     if (evbuffer_get_length(c->out) == 0)
         return true;
+    if (c->ssl)
+        return tls_write_out(c);
     if (evbuffer_write(c->out, c->fd) < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
         char why[96];
         snprintf(why, sizeof why, "write failed: %s", strerror(errno));
@@ -202,7 +301,7 @@ static bool write_out(lg_client *c)
 
 void lg_client_flush(lg_client *c)
 {
-    if (c->state == ST_CLOSED || c->state == ST_TCP_CONNECTING)
+    if (c->state == ST_CLOSED || c->state == ST_TCP_CONNECTING || c->state == ST_TLS_HANDSHAKE)
         return;
     if (write_out(c))
         arm_write_event(c);
@@ -218,13 +317,50 @@ void lg_client_disconnect(lg_client *c)
 {
     if (c->state == ST_CLOSED)
         return;
-    if (c->state != ST_TCP_CONNECTING) {
+    if (c->state == ST_AWAIT_CONNACK || c->state == ST_ACTIVE) {
         mqtt_packet p = {.type = MQTT_DISCONNECT};
         send_packet(c, &p);
-        /* One attempt: a broker that does not read any more is not waited for. */
-        evbuffer_write(c->out, c->fd);
+        /* One attempt: a broker that does not read any more is not waited for.
+         * TLS: one record, then close_notify. */
+        if (c->ssl) {
+            size_t len = evbuffer_get_length(c->out);
+            len = len < TLS_RECORD ? len : TLS_RECORD;
+            ERR_clear_error();
+            SSL_write(c->ssl, evbuffer_pullup(c->out, (ev_ssize_t)len), (int)len);
+            /* close_notify, like libmosquitto: OpenSSL marks the session of an
+             * SSL freed without it as not resumable (--tls-resume needs it). */
+            SSL_shutdown(c->ssl);
+            ERR_clear_error();
+        } else {
+            evbuffer_write(c->out, c->fd);
+        }
     }
     release_socket(c);
+}
+
+/* Drives the TLS handshake; once it is done, CONNECT goes out (TLS 1.3: in
+ * the same flight as the client's Finished). */
+static void tls_handshake(lg_client *c)
+{
+    ERR_clear_error();
+    int r = SSL_do_handshake(c->ssl);
+    c->tls_wants_write = false;
+    if (r == 1) {
+        c->state = ST_AWAIT_CONNACK;
+        send_connect(c);
+        lg_client_flush(c);
+        /* Records read ahead with the handshake's would not wake the loop. */
+        if (c->state != ST_CLOSED && SSL_has_pending(c->ssl))
+            event_active(c->rev, EV_READ, 0);
+        return;
+    }
+    int err = SSL_get_error(c->ssl, r);
+    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+        c->tls_wants_write = err == SSL_ERROR_WANT_WRITE;
+        arm_write_event(c);
+        return;
+    }
+    tls_failure(c, "TLS handshake failed", r);
 }
 
 static void tcp_connected(lg_client *c)
@@ -239,8 +375,13 @@ static void tcp_connected(lg_client *c)
         fail(c, why);
         return;
     }
-    c->state = ST_AWAIT_CONNACK;
     event_add(c->rev, NULL);
+    if (c->ssl) {
+        c->state = ST_TLS_HANDSHAKE;
+        tls_handshake(c);
+        return;
+    }
+    c->state = ST_AWAIT_CONNACK;
     send_connect(c);
     lg_client_flush(c);
 }
@@ -252,6 +393,16 @@ static void on_writable(evutil_socket_t fd, short what, void *arg)
     if (c->state == ST_TCP_CONNECTING) {
         tcp_connected(c);
         return;
+    }
+    if (c->state == ST_TLS_HANDSHAKE) {
+        tls_handshake(c);
+        return;
+    }
+    if (c->tls_wants_write) { /* SSL_read could not finish: let it try again */
+        c->tls_wants_write = false;
+        on_readable(c->fd, EV_READ, c);
+        if (c->state == ST_CLOSED)
+            return;
     }
     if (!write_out(c))
         return;
@@ -340,10 +491,71 @@ static size_t parse_packets(lg_client *c)
     return off;
 }
 
+/* Hands what was read to the parser, keeps the incomplete rest. False if closed. */
+static bool consume(lg_client *c, size_t n)
+{
+    c->rlen += n;
+    size_t used = parse_packets(c);
+    if (c->state == ST_CLOSED)
+        return false;
+    c->rlen -= used;
+    if (c->rlen && used)
+        memmove(c->rbuf, c->rbuf + used, c->rlen);
+    return true;
+}
+
+/* TLS: records are read until OpenSSL has nothing buffered (its read-ahead may
+ * hold several; the socket will report readable again for the rest), at most
+ * read_size bytes per call so that the other clients get their turn. */
+static void tls_readable(lg_client *c)
+{
+    size_t total = 0;
+    for (;;) {
+        size_t room = c->rcap - c->rlen;
+        if (room > c->read_size)
+            room = c->read_size;
+        if (room == 0) /* parse_packets makes room for any packet: not reached */
+            break;
+        ERR_clear_error();
+        int n = SSL_read(c->ssl, c->rbuf + c->rlen, (int)room);
+        if (n <= 0) {
+            int err = SSL_get_error(c->ssl, n);
+            if (err == SSL_ERROR_WANT_WRITE) {
+                c->tls_wants_write = true;
+                arm_write_event(c);
+            } else if (err != SSL_ERROR_WANT_READ) {
+                tls_failure(c, "TLS read failed", n);
+                return;
+            }
+            break;
+        }
+        if (!consume(c, (size_t)n))
+            return;
+        total += (size_t)n;
+        if (!SSL_has_pending(c->ssl))
+            break;
+        if (total >= c->read_size) { /* more is buffered in OpenSSL: come back on the next iteration */
+            event_active(c->rev, EV_READ, 0);
+            break;
+        }
+    }
+    lg_client_flush(c);
+}
+
 static void on_readable(evutil_socket_t fd, short what, void *arg)
 {
     (void)what;
     lg_client *c = arg;
+    if (c->state == ST_TLS_HANDSHAKE) {
+        tls_handshake(c);
+        return;
+    }
+    if (c->state == ST_CLOSED)
+        return;
+    if (c->ssl) {
+        tls_readable(c);
+        return;
+    }
     size_t room = c->rcap - c->rlen;
     if (room > c->read_size)
         room = c->read_size;
@@ -360,13 +572,8 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
         }
         return;
     }
-    c->rlen += (size_t)n;
-    size_t used = parse_packets(c);
-    if (c->state == ST_CLOSED)
+    if (!consume(c, (size_t)n))
         return;
-    c->rlen -= used;
-    if (c->rlen && used)
-        memmove(c->rbuf, c->rbuf + used, c->rlen);
     /* Acknowledgements and whatever the handlers queued go out in one write. */
     lg_client_flush(c);
 }

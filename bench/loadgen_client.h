@@ -5,12 +5,19 @@
  * size, so that one read() can bring many packets; writes are batched: the
  * send functions only append, lg_client_flush() writes. Packets received are
  * reported through the handlers; QoS 1 PUBLISHes are acknowledged by the
- * client itself. A client is never freed from inside its own handlers. */
+ * client itself. A client is never freed from inside its own handlers.
+ *
+ * With a TLS context, the same client speaks TLS over the same non-blocking
+ * socket: OpenSSL reads and writes the socket itself (SSL_read into the
+ * linear buffer, SSL_write of up to one 16 KiB record per call from the
+ * output evbuffer), and the handshake runs on the same read/write events
+ * before CONNECT is sent. */
 #ifndef LG_CLIENT_H
 #define LG_CLIENT_H
 
 #include <event2/event.h>
 #include <netinet/in.h>
+#include <openssl/ssl.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -34,6 +41,11 @@ typedef struct lg_client_config {
     uint16_t keep_alive; /* seconds; runs are shorter, so no PINGREQ is ever sent */
     size_t read_size;    /* bytes asked of each read() */
     size_t low_water;    /* `writable` fires once at most this much output is left */
+    /* TLS when set: the context (shared, verification set up in it), the
+     * name sent as SNI (NULL: none), and a session to resume (NULL: none). */
+    SSL_CTX *tls_ctx;
+    const char *tls_servername;
+    SSL_SESSION *tls_session;
 } lg_client_config;
 
 /* Starts a TCP connection and, once it is up, sends CONNECT. NULL if the
@@ -54,6 +66,14 @@ size_t lg_client_pending(const lg_client *c);
 void lg_client_want_writable(lg_client *c);
 
 bool lg_client_is_open(const lg_client *c);
+
+/* TLS, once connected: the session to resume later (a reference the caller
+ * frees with SSL_SESSION_free; NULL if none or not resumable), whether this
+ * handshake resumed one, and the version and cipher (static strings). */
+SSL_SESSION *lg_client_tls_session(const lg_client *c);
+bool lg_client_tls_resumed(const lg_client *c);
+const char *lg_client_tls_version(const lg_client *c);
+const char *lg_client_tls_cipher(const lg_client *c);
 /* Sends DISCONNECT if it can go out at once and closes; no `closed` call. */
 void lg_client_disconnect(lg_client *c);
 void lg_client_free(lg_client *c);

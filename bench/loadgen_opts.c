@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <getopt.h>
+#include <openssl/ssl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,9 +31,17 @@ void lg_opts_usage(FILE *out)
             "  --connect-only N       connect N clients, report the time, disconnect\n"
             "  --connect-concurrency N  connections being set up at once (200)\n"
             "  --connect-timeout SEC  for all clients to connect and subscribe (30)\n"
-            "  --name STR             scenario name in the report (TOPOLOGY-qQOS-SIZE)\n"
+            "  --name STR             scenario name in the report (TOPOLOGY-qQOS-SIZE, or connect)\n"
             "  --label STR            free text copied into the report\n"
             "  --broker-pid PID       also report the broker's CPU use during the measurement\n"
+            "  --tls                  MQTT over TLS; needs --cafile\n"
+            "  --cafile FILE          CA certificate(s) the broker's certificate must chain to\n"
+            "  --cert FILE --key FILE client certificate and key presented by every client\n"
+            "  --servername NAME      SNI, and the name the certificate must carry (default: the\n"
+            "                         certificate must carry the --host address)\n"
+            "  --tls-version 1.2|1.3  only this TLS version (default: either, as negotiated)\n"
+            "  --tls-resume           with --connect-only: connect every client once, keep its TLS\n"
+            "                         session, disconnect, and measure the reconnect that resumes it\n"
             "Prints one JSON line: sent, delivered, msg/s, lost, duplicates, latency\n"
             "percentiles (microseconds), connect time.\n",
             LG_STAMP_SIZE);
@@ -84,6 +93,14 @@ static int copy_text(const char *opt, const char *s, char *dst, size_t cap)
     return 0;
 }
 
+static int copy_path(const char *opt, const char *s, char *dst, size_t cap)
+{
+    if (*s == '\0' || strlen(s) >= cap)
+        return bad(opt, s, "empty or too long");
+    memcpy(dst, s, strlen(s) + 1);
+    return 0;
+}
+
 static void defaults(lg_opts *o)
 {
     memset(o, 0, sizeof *o);
@@ -126,6 +143,13 @@ enum {
     OPT_NAME,
     OPT_LABEL,
     OPT_BROKER_PID,
+    OPT_TLS,
+    OPT_CAFILE,
+    OPT_CERT,
+    OPT_KEY,
+    OPT_SERVERNAME,
+    OPT_TLS_VERSION,
+    OPT_TLS_RESUME,
     OPT_HELP,
 };
 
@@ -181,6 +205,17 @@ static int apply(lg_opts *o, int id, const char *opt, const char *v)
     case OPT_NAME: return copy_text(opt, v, o->name, sizeof o->name);
     case OPT_LABEL: return copy_text(opt, v, o->label, sizeof o->label);
     case OPT_BROKER_PID: return parse_uint(opt, v, 1, 4194304, &o->broker_pid);
+    case OPT_TLS: o->tls = true; return 0;
+    case OPT_TLS_RESUME: o->tls_resume = true; return 0;
+    case OPT_CAFILE: return copy_path(opt, v, o->cafile, sizeof o->cafile);
+    case OPT_CERT: return copy_path(opt, v, o->certfile, sizeof o->certfile);
+    case OPT_KEY: return copy_path(opt, v, o->keyfile, sizeof o->keyfile);
+    case OPT_SERVERNAME: return copy_text(opt, v, o->servername, sizeof o->servername);
+    case OPT_TLS_VERSION:
+        if (strcmp(v, "1.2") != 0 && strcmp(v, "1.3") != 0)
+            return bad(opt, v, "expected 1.2 or 1.3");
+        o->tls_version = strcmp(v, "1.2") == 0 ? TLS1_2_VERSION : TLS1_3_VERSION;
+        return 0;
     default: return -1;
     }
 }
@@ -188,6 +223,26 @@ static int apply(lg_opts *o, int id, const char *opt, const char *v)
 /* Combinations that cannot describe a run. */
 static int validate(lg_opts *o)
 {
+    bool tls_detail = o->cafile[0] || o->certfile[0] || o->keyfile[0] || o->servername[0] || o->tls_version ||
+                      o->tls_resume;
+    if (!o->tls && tls_detail) {
+        fprintf(
+            stderr,
+            "mqttload: --cafile, --cert, --key, --servername, --tls-version and --tls-resume need --tls\n");
+        return -1;
+    }
+    if (o->tls && !o->cafile[0]) {
+        fprintf(stderr, "mqttload: --tls needs --cafile (the broker's certificate is always verified)\n");
+        return -1;
+    }
+    if (!o->certfile[0] != !o->keyfile[0]) {
+        fprintf(stderr, "mqttload: --cert and --key go together\n");
+        return -1;
+    }
+    if (o->tls_resume && !o->connect_only) {
+        fprintf(stderr, "mqttload: --tls-resume is for --connect-only runs\n");
+        return -1;
+    }
     if (o->connect_only)
         return 0;
     if (o->publishers == 0 || o->subscribers == 0) {
@@ -227,6 +282,13 @@ int lg_opts_parse(lg_opts *o, int argc, char **argv)
         {"name", required_argument, NULL, OPT_NAME},
         {"label", required_argument, NULL, OPT_LABEL},
         {"broker-pid", required_argument, NULL, OPT_BROKER_PID},
+        {"tls", no_argument, NULL, OPT_TLS},
+        {"cafile", required_argument, NULL, OPT_CAFILE},
+        {"cert", required_argument, NULL, OPT_CERT},
+        {"key", required_argument, NULL, OPT_KEY},
+        {"servername", required_argument, NULL, OPT_SERVERNAME},
+        {"tls-version", required_argument, NULL, OPT_TLS_VERSION},
+        {"tls-resume", no_argument, NULL, OPT_TLS_RESUME},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };

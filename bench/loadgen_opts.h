@@ -2,6 +2,7 @@
 #ifndef LG_OPTS_H
 #define LG_OPTS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -31,6 +32,12 @@ typedef struct lg_opts {
     char name[64];                /* scenario name in the report; default topology-qQ-SIZE */
     char label[64];               /* free text copied into the report, e.g. the broker's name */
     uint32_t broker_pid;          /* > 0: report this process's CPU use during the window */
+    /* TLS (--tls): the broker's certificate is verified against cafile, and
+     * its name against servername (also sent as SNI) or else the host address. */
+    bool tls;
+    bool tls_resume; /* --connect-only: connect, keep the session, reconnect: the reconnect is measured */
+    uint16_t tls_version; /* 0: 1.2 or 1.3 as negotiated; else TLS1_2_VERSION or TLS1_3_VERSION only */
+    char cafile[512], certfile[512], keyfile[512], servername[256];
 } lg_opts;
 
 /* Fills `o` from argv over the defaults. Returns 0, 1 when help was printed

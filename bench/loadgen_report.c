@@ -27,7 +27,8 @@ void lg_report_json(FILE *out, const lg_opts *o, const lg_result *r)
 {
     const lg_counts *n = &r->n;
     uint64_t lost = r->expected > n->unique_total ? r->expected - n->unique_total : 0;
-    fprintf(out, "{\"scenario\":\"%s\",\"label\":\"%s\"", o->connect_only ? "connect" : o->name, o->label);
+    const char *scenario = o->name[0] ? o->name : "connect"; /* --connect-only: "connect" unless named */
+    fprintf(out, "{\"scenario\":\"%s\",\"label\":\"%s\"", scenario, o->label);
     if (o->connect_only) {
         fprintf(out, ",\"clients\":%u", o->connect_only);
     } else {
@@ -49,12 +50,24 @@ void lg_report_json(FILE *out, const lg_opts *o, const lg_result *r)
                 per_s(n->delivered_window, r->window_s), r->expected, n->unique_total, lost, n->duplicates,
                 n->foreign, n->disconnects);
         percentiles(out, "latency_us", r->latency, 1);
-        const char *keys[] = {"gen_cpu_pct", "broker_cpu_pct", "other_cpu_pct", "steal_pct"};
-        double values[] = {r->gen_cpu_pct, r->broker_cpu_pct, r->other_cpu_pct, r->steal_pct};
-        for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
-            if (values[i] >= 0)
-                fprintf(out, ",\"%s\":%.0f", keys[i], values[i]);
     }
+    /* Over the measurement window; with --connect-only, while connecting, also in ms of CPU. */
+    const char *keys[] = {"gen_cpu_pct", "broker_cpu_pct", "other_cpu_pct", "steal_pct"};
+    double values[] = {r->gen_cpu_pct, r->broker_cpu_pct, r->other_cpu_pct, r->steal_pct};
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
+        if (values[i] >= 0)
+            fprintf(out, ",\"%s\":%.0f", keys[i], values[i]);
+    if (o->connect_only && r->window_s > 0) {
+        if (r->broker_cpu_pct >= 0)
+            fprintf(out, ",\"broker_cpu_ms\":%.0f", r->broker_cpu_pct * r->window_s * 10);
+        if (r->gen_cpu_pct >= 0)
+            fprintf(out, ",\"gen_cpu_ms\":%.0f", r->gen_cpu_pct * r->window_s * 10);
+    }
+    if (o->tls)
+        fprintf(out,
+                ",\"tls_version\":\"%s\",\"tls_cipher\":\"%s\",\"tls_resume\":%s,\"tls_resumed\":%" PRIu64,
+                r->tls_version ? r->tls_version : "?", r->tls_cipher ? r->tls_cipher : "?",
+                o->tls_resume ? "true" : "false", n->tls_resumed);
     if (r->error)
         fprintf(out, ",\"error\":\"%s\"", r->error);
     fputs("}\n", out);

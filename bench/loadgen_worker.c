@@ -41,6 +41,8 @@ typedef struct peer {
     uint8_t *ids_in_flight; /* bitmap over packet ids */
     /* subscriber */
     lg_stream *streams;
+    /* --tls-resume: the session of the first connection, resumed by the second */
+    SSL_SESSION *session;
 } peer;
 
 struct lg_worker {
@@ -59,11 +61,16 @@ struct lg_worker {
     double rate_per_publisher;
     size_t high_water;
     unsigned error_lines;
+    /* --tls-resume: round 0 connects every client once to get its session
+     * (not measured), round 1 reconnects with it (measured). Otherwise 1. */
+    int round;
+    int64_t measure_start_ns;
+    const char *tls_version, *tls_cipher;
     lg_counts n;
     lg_hist *latency, *connect_latency;
     /* progress for the main thread, refreshed on every tick */
     _Atomic uint64_t p_connected, p_failed, p_subscribed, p_sent, p_unique;
-    _Atomic int64_t p_last_connected;
+    _Atomic int64_t p_last_connected, p_measure_start;
     _Atomic bool p_done;
     int64_t last_connected_ns;
 };
@@ -169,11 +176,35 @@ static void start_publishing(lg_worker *w)
 
 static void start_connections(lg_worker *w);
 
+/* --tls-resume, first round: keep the session, leave, let the next one connect. */
+static void on_primed(peer *p)
+{
+    lg_worker *w = p->w;
+    p->session = lg_client_tls_session(p->client);
+    if (!p->session)
+        report_error(w, p, "no resumable TLS session from the broker: the reconnect is a full handshake");
+    lg_client_disconnect(p->client); /* freed before the next round: not from inside its handler */
+    w->connecting--;
+    start_connections(w);
+}
+
 static void on_connected(void *ctx)
 {
     peer *p = ctx;
     lg_worker *w = p->w;
     int64_t now = lg_now_ns();
+    if (w->round == 0) {
+        on_primed(p);
+        return;
+    }
+    if (w->run->tls_ctx) {
+        if (!w->tls_version) {
+            w->tls_version = lg_client_tls_version(p->client);
+            w->tls_cipher = lg_client_tls_cipher(p->client);
+        }
+        if (lg_client_tls_resumed(p->client))
+            w->n.tls_resumed++;
+    }
     p->connected = true;
     w->n.connected++;
     w->connecting--;
@@ -291,6 +322,9 @@ static void start_one(lg_worker *w, peer *p)
         /* Subscribers take many PUBLISHes per read(); the others only get acks. */
         .read_size = p->role == ROLE_SUBSCRIBER ? (packet * 4 > 65536 ? packet * 4 : 65536) : 4096,
         .low_water = w->high_water / 2,
+        .tls_ctx = w->run->tls_ctx,
+        .tls_servername = w->o->servername[0] ? w->o->servername : NULL,
+        .tls_session = p->session,
     };
     p->started_ns = lg_now_ns();
     w->connecting++;
@@ -365,6 +399,7 @@ static void publish_progress(lg_worker *w)
     atomic_store_explicit(&w->p_sent, w->n.sent_total, memory_order_relaxed);
     atomic_store_explicit(&w->p_unique, w->n.unique_total, memory_order_relaxed);
     atomic_store_explicit(&w->p_last_connected, w->last_connected_ns, memory_order_relaxed);
+    atomic_store_explicit(&w->p_measure_start, w->measure_start_ns, memory_order_relaxed);
     atomic_store_explicit(&w->p_done, w->publishing_done, memory_order_relaxed);
 }
 
@@ -373,6 +408,19 @@ static void close_all(lg_worker *w)
     for (uint32_t i = 0; i < w->count; i++)
         if (w->peers[i].client)
             lg_client_disconnect(w->peers[i].client);
+}
+
+/* --tls-resume: every client has its session; connect them all again. */
+static void start_measured_round(lg_worker *w)
+{
+    for (uint32_t i = 0; i < w->count; i++) {
+        lg_client_free(w->peers[i].client);
+        w->peers[i].client = NULL;
+    }
+    w->round = 1;
+    w->next_connect = 0;
+    w->measure_start_ns = lg_now_ns();
+    start_connections(w);
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
@@ -386,6 +434,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         event_base_loopbreak(w->base);
         return;
     }
+    if (w->round == 0 && w->next_connect == w->count && w->connecting == 0)
+        start_measured_round(w);
     if (phase == LG_PHASE_RUN && !w->publishing)
         start_publishing(w);
     if (w->publishing && !w->publishing_done) {
@@ -403,6 +453,8 @@ static void *worker_main(void *arg)
     lg_worker *w = arg;
     struct timeval tv = {0, w->o->rate > 0 ? TICK_PACED_US : TICK_US};
     event_add(w->tick, &tv);
+    if (w->round == 1)
+        w->measure_start_ns = lg_now_ns();
     start_connections(w);
     event_base_dispatch(w->base);
     return NULL;
@@ -417,6 +469,7 @@ lg_worker *lg_worker_new(lg_run *run, uint32_t index)
     w->run = run;
     w->o = o;
     w->index = index;
+    w->round = o->tls_resume ? 0 : 1;
     w->max_connecting = (o->connect_concurrency + o->threads - 1) / o->threads;
     w->rate_per_publisher = o->publishers ? o->rate / o->publishers : 0;
     /* Enough for a few messages, small enough that QoS 0 feels TCP back-pressure. */
@@ -469,6 +522,7 @@ void lg_worker_free(lg_worker *w)
         free(p->payload);
         free(p->ids_in_flight);
         free(p->streams);
+        SSL_SESSION_free(p->session);
     }
     free(w->peers);
     if (w->tick)
@@ -488,6 +542,7 @@ void lg_worker_poll(const lg_worker *w, lg_snapshot *out)
     out->sent = atomic_load_explicit(&w->p_sent, memory_order_relaxed);
     out->unique = atomic_load_explicit(&w->p_unique, memory_order_relaxed);
     out->last_connected_ns = atomic_load_explicit(&w->p_last_connected, memory_order_relaxed);
+    out->measure_start_ns = atomic_load_explicit(&w->p_measure_start, memory_order_relaxed);
     out->publishing_done = atomic_load_explicit(&w->p_done, memory_order_relaxed);
 }
 
@@ -504,4 +559,10 @@ const lg_hist *lg_worker_latency(const lg_worker *w)
 const lg_hist *lg_worker_connect_latency(const lg_worker *w)
 {
     return w->connect_latency;
+}
+
+void lg_worker_tls_info(const lg_worker *w, const char **version, const char **cipher)
+{
+    *version = w->tls_version;
+    *cipher = w->tls_cipher;
 }

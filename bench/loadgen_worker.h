@@ -9,6 +9,7 @@
 #define LG_WORKER_H
 
 #include <netinet/in.h>
+#include <openssl/ssl.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -17,7 +18,8 @@
 #include "loadgen_opts.h"
 
 enum lg_phase {
-    LG_PHASE_CONNECT, /* connect every client, subscribe the subscribers */
+    LG_PHASE_CONNECT, /* connect every client, subscribe the subscribers (--tls-resume: connect every
+                         client once, keep its TLS session, disconnect, then connect again with it) */
     LG_PHASE_RUN,     /* publish from t0 for warm-up + duration, then keep receiving */
     LG_PHASE_CLOSE,   /* DISCONNECT everything and stop */
 };
@@ -28,6 +30,7 @@ typedef struct lg_run {
     const lg_opts *opts;
     uint32_t id; /* stamped into every message: see loadgen_track.h */
     struct sockaddr_in addr;
+    SSL_CTX *tls_ctx; /* NULL: plain TCP */
     _Atomic int phase;
     _Atomic int64_t t0_ns;
 } lg_run;
@@ -37,6 +40,8 @@ typedef struct lg_snapshot {
     uint64_t connected, failed, subscribed;
     uint64_t sent, unique;
     int64_t last_connected_ns;
+    int64_t measure_start_ns; /* when the measured connections started (--tls-resume: the reconnects); 0: not
+                                 yet */
     bool publishing_done;
 } lg_snapshot;
 
@@ -46,6 +51,7 @@ typedef struct lg_counts {
     uint64_t sent_total, sent_window;
     uint64_t received_total, unique_total, delivered_window;
     uint64_t duplicates, foreign, unexpected_acks;
+    uint64_t tls_resumed; /* measured TLS handshakes that resumed a session */
 } lg_counts;
 
 typedef struct lg_worker lg_worker;
@@ -62,5 +68,7 @@ void lg_worker_poll(const lg_worker *w, lg_snapshot *out);
 const lg_counts *lg_worker_counts(const lg_worker *w);
 const lg_hist *lg_worker_latency(const lg_worker *w);
 const lg_hist *lg_worker_connect_latency(const lg_worker *w);
+/* TLS version and cipher of the worker's first measured connection (NULL: none). */
+void lg_worker_tls_info(const lg_worker *w, const char **version, const char **cipher);
 
 #endif

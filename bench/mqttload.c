@@ -7,8 +7,14 @@
  * PUBACK per publisher; QoS 0: as fast as TCP takes them) or at --rate, waits
  * for the messages still in flight, disconnects, and prints one JSON line
  * (see loadgen_report.h). Every phase is bounded in time. Exit status 0 when
- * the run completed, 1 when it could not (the JSON line then has "error"). */
+ * the run completed, 1 when it could not (the JSON line then has "error").
+ *
+ * --tls: every client speaks MQTT over TLS (OpenSSL on the same non-blocking
+ * sockets), verifying the broker's certificate against --cafile. */
 #include <arpa/inet.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +37,8 @@
 typedef struct totals {
     uint64_t connected, failed, subscribed, sent, unique;
     int64_t last_connected_ns;
+    int64_t measure_start_ns; /* the earliest of the workers' */
+    bool all_measuring;       /* every worker has started its measured connections */
     bool publishing_done;
 } totals;
 
@@ -45,6 +53,7 @@ static void poll_all(lg_worker *const *w, uint32_t count, totals *t)
 {
     memset(t, 0, sizeof *t);
     t->publishing_done = true;
+    t->all_measuring = true;
     for (uint32_t i = 0; i < count; i++) {
         lg_snapshot s;
         lg_worker_poll(w[i], &s);
@@ -55,6 +64,9 @@ static void poll_all(lg_worker *const *w, uint32_t count, totals *t)
         t->unique += s.unique;
         if (s.last_connected_ns > t->last_connected_ns)
             t->last_connected_ns = s.last_connected_ns;
+        if (s.measure_start_ns && (!t->measure_start_ns || s.measure_start_ns < t->measure_start_ns))
+            t->measure_start_ns = s.measure_start_ns;
+        t->all_measuring &= s.measure_start_ns != 0;
         t->publishing_done &= s.publishing_done;
     }
 }
@@ -120,6 +132,17 @@ static const char *await_connected(lg_worker *const *w, uint32_t count, const lg
     }
 }
 
+/* --tls-resume: until every worker has its sessions and reconnects (or failed). */
+static void await_measuring(lg_worker *const *w, uint32_t count, int64_t deadline, totals *t)
+{
+    for (;;) {
+        poll_all(w, count, t);
+        if (t->all_measuring || t->failed || lg_now_ns() >= deadline)
+            return;
+        sleep_until(lg_now_ns() + POLL_NS / 4);
+    }
+}
+
 /* After publishing stops: until every owed delivery arrived, nothing arrived
  * for a second, or --drain is over. */
 static void drain(lg_worker *const *w, uint32_t count, const lg_opts *o, totals *t)
@@ -170,6 +193,13 @@ static void collect(lg_worker *const *w, uint32_t count, lg_result *r, lg_hist *
         n->duplicates += c->duplicates;
         n->foreign += c->foreign;
         n->unexpected_acks += c->unexpected_acks;
+        n->tls_resumed += c->tls_resumed;
+        const char *version, *cipher;
+        lg_worker_tls_info(w[i], &version, &cipher);
+        if (version && !r->tls_version) {
+            r->tls_version = version;
+            r->tls_cipher = cipher;
+        }
         lg_hist_merge(latency, lg_worker_latency(w[i]));
         lg_hist_merge(connect, lg_worker_connect_latency(w[i]));
     }
@@ -177,9 +207,54 @@ static void collect(lg_worker *const *w, uint32_t count, lg_result *r, lg_hist *
     r->connect_latency = connect;
 }
 
+static int tls_error(const char *what, const char *file)
+{
+    char text[200];
+    ERR_error_string_n(ERR_get_error(), text, sizeof text);
+    fprintf(stderr, "mqttload: %s%s%s: %s\n", what, file ? " " : "", file ? file : "", text);
+    return -1;
+}
+
+/* The client context every connection shares: TLS 1.2 or 1.3 (or only the
+ * one asked for), the broker's certificate verified against the CA file and
+ * checked for the server name (or the address connected to), the client
+ * certificate if given, and read-ahead so that one read() brings many records. */
+static SSL_CTX *tls_context(const lg_opts *o)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (!ctx) {
+        tls_error("cannot create a TLS context", NULL);
+        return NULL;
+    }
+    SSL_CTX_set_min_proto_version(ctx, o->tls_version ? o->tls_version : TLS1_2_VERSION);
+    SSL_CTX_set_max_proto_version(ctx, o->tls_version ? o->tls_version : TLS1_3_VERSION);
+    SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_CTX_set_read_ahead(ctx, 1);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    X509_VERIFY_PARAM *param = SSL_CTX_get0_param(ctx);
+    int rc = 0;
+    if (SSL_CTX_load_verify_locations(ctx, o->cafile, NULL) != 1)
+        rc = tls_error("cannot load the CA certificates of", o->cafile);
+    else if (o->servername[0] ? X509_VERIFY_PARAM_set1_host(param, o->servername, 0) != 1
+                              : X509_VERIFY_PARAM_set1_ip_asc(param, o->host) != 1)
+        rc = tls_error("cannot set the name to verify", NULL);
+    else if (o->certfile[0] && SSL_CTX_use_certificate_chain_file(ctx, o->certfile) != 1)
+        rc = tls_error("cannot load the client certificate", o->certfile);
+    else if (o->keyfile[0] && (SSL_CTX_use_PrivateKey_file(ctx, o->keyfile, SSL_FILETYPE_PEM) != 1 ||
+                               SSL_CTX_check_private_key(ctx) != 1))
+        rc = tls_error("cannot load the client key (or it does not match the certificate)", o->keyfile);
+    if (rc != 0) {
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
 static int run(const lg_opts *o)
 {
     lg_run shared = {.opts = o, .id = lg_new_run_id()};
+    if (o->tls && !(shared.tls_ctx = tls_context(o)))
+        return 2;
     shared.addr.sin_family = AF_INET;
     shared.addr.sin_port = htons(o->port);
     inet_pton(AF_INET, o->host, &shared.addr.sin_addr);
@@ -205,8 +280,25 @@ static int run(const lg_opts *o)
         }
     }
     totals t = {0};
+    int64_t deadline = start + (int64_t)(o->connect_timeout * 1e9);
+    /* --connect-only: the CPU used while connecting (--tls-resume: while reconnecting). */
+    cpu_sample conn0, conn1;
+    int64_t conn_t0 = 0;
+    if (!r.error && o->connect_only) {
+        if (o->tls_resume)
+            await_measuring(w, count, deadline, &t);
+        sample_cpu(o, &conn0);
+        conn_t0 = lg_now_ns();
+    }
     if (!r.error)
-        r.error = await_connected(w, count, o, start + (int64_t)(o->connect_timeout * 1e9), &t);
+        r.error = await_connected(w, count, o, deadline, &t);
+    if (conn_t0 && !r.error) {
+        sample_cpu(o, &conn1);
+        r.window_s = (double)(lg_now_ns() - conn_t0) / 1e9;
+        cpu_use(&conn0, &conn1, r.window_s, &r);
+    }
+    if (o->tls_resume && t.measure_start_ns) /* the first connections only fetched the sessions */
+        start = t.measure_start_ns;
     r.connect_s = t.last_connected_ns > start ? (double)(t.last_connected_ns - start) / 1e9 : 0;
 
     if (!r.error && !o->connect_only) {
@@ -231,6 +323,7 @@ static int run(const lg_opts *o)
     lg_report_json(stdout, o, &r);
     for (uint32_t i = 0; i < count; i++)
         lg_worker_free(w[i]);
+    SSL_CTX_free(shared.tls_ctx);
     lg_hist_free(latency);
     lg_hist_free(connect);
     return r.error ? 1 : 0;

@@ -3,9 +3,10 @@
 
   results_table.py --progress LINE              one line of progress for a result
   results_table.py --latency-rate JSONL NAME    PUBLISH/s for the latency run of NAME
-  results_table.py --report JSONL --machine M --versions V --date D --elapsed S
-                   --idle B/A --params P --results FILE
+  results_table.py --report JSONL [--section plain|tls] --machine M --versions V --date D
+                   --elapsed S --idle B/A --params P --results FILE
                                                 print the tables, write them into FILE
+                                                (each section between its own markers)
 """
 import argparse
 import json
@@ -14,6 +15,8 @@ import sys
 BROKERS = ("egbroker", "mosquitto")
 BEGIN = "<!-- run.sh:begin (generated, do not edit by hand) -->"
 END = "<!-- run.sh:end -->"
+TLS_BEGIN = "<!-- run.sh:tls:begin (generated, do not edit by hand) -->"
+TLS_END = "<!-- run.sh:tls:end -->"
 
 
 def load(path):
@@ -41,7 +44,7 @@ def index(results):
         groups.setdefault((r.get("phase"), r.get("scenario"), r.get("label")), []).append(r)
     by = {}
     for k, runs in groups.items():
-        if k[0] == "connect":
+        if k[0] in ("connect", "tls-connect"):
             by[k] = median_run(runs, lambda r: r["connect_ms"])
         elif k[0] == "latency":
             by[k] = median_run(runs, lambda r: r["latency_us"]["p99"])
@@ -96,8 +99,13 @@ def progress(line):
     name = f"{r.get('label', '?'):9} {r.get('phase', ''):7} {r.get('scenario', '?'):18}"
     if "error" in r:
         print(f"  {name} ERROR: {r['error']}")
-    elif r.get("scenario") == "connect":
-        print(f"  {name} {r['connected']} clients in {r['connect_ms']:.0f} ms")
+    elif "clients" in r:  # --connect-only
+        extra = ""
+        if "broker_cpu_ms" in r:
+            extra += f"  broker CPU {r['broker_cpu_ms']:.0f} ms"
+        if "tls_version" in r:
+            extra += f"  {r['tls_version']} {r['tls_cipher']}, {r['tls_resumed']} resumed"
+        print(f"  {name} {r['connected']} clients in {r['connect_ms']:.0f} ms{extra}")
     else:
         p = r["latency_us"]
         print(f"  {name} {r['delivered_per_s']:>10,.0f} msg/s  lost {lost_pct(r):>6}  "
@@ -117,12 +125,12 @@ def latency_rate(path, name):
     print(max(1, int(0.5 * min(rates) / receivers(ref))))
 
 
-def throughput_table(by, names):
+def throughput_table(by, names, phase="max"):
     rows = ["| scenario | clients | egbroker msg/s | mosquitto msg/s | egbroker/mosquitto | lost eg / mosq "
             "| CPU % egbroker run: broker / mqttload / other | CPU % mosquitto run |",
             "|---|---|---:|---:|---:|---:|---:|---:|"]
     for n in names:
-        eg, mq = (by.get(("max", n, b)) for b in BROKERS)
+        eg, mq = (by.get((phase, n, b)) for b in BROKERS)
         ref = eg or mq
         shape = f"{ref.get('publishers', '?')} pub → {ref.get('subscribers', '?')} sub" if ref else "?"
         e = None if failed(eg) else eg["delivered_per_s"]
@@ -163,8 +171,87 @@ def connect_table(by):
             f"{lat(eg, 'connect_us')} | {lat(mq, 'connect_us')} |"]
 
 
+def handshake_table(by, names):
+    rows = ["| handshake | clients | egbroker ms | mosquitto ms | egbroker/mosquitto (time) "
+            "| handshakes/s egbroker / mosquitto | broker CPU per handshake µs: egbroker / mosquitto "
+            "| resumed egbroker / mosquitto | each, p50 / p99 / p999 µs: egbroker | mosquitto |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for n in names:
+        eg, mq = (by.get(("tls-connect", n, b)) for b in BROKERS)
+        e = None if failed(eg) else eg["connect_ms"]
+        m = None if failed(mq) else mq["connect_ms"]
+        clients = (eg or mq).get("clients", "?")
+
+        def per_handshake(r):
+            if failed(r) or "broker_cpu_ms" not in r or not r.get("connected"):
+                return "n/a"
+            return f"{1000.0 * r['broker_cpu_ms'] / r['connected']:,.0f}"
+
+        def resumed(r):
+            return "n/a" if failed(r) else f"{r.get('tls_resumed', 0)}"
+
+        def rate(r):
+            return "n/a" if failed(r) else num(r.get("connects_per_s"))
+
+        rows.append(f"| {n} | {clients} | {num(e)} | {num(m)} | **{ratio(e, m)}** | {rate(eg)} / {rate(mq)} "
+                    f"| {per_handshake(eg)} / {per_handshake(mq)} | {resumed(eg)} / {resumed(mq)} "
+                    f"| {lat(eg, 'connect_us')} | {lat(mq, 'connect_us')} |")
+    return rows
+
+
+def negotiated(results):
+    """What each broker negotiated with mqttload, e.g. 'egbroker: TLSv1.3 TLS_AES_256_GCM_SHA384, ...'."""
+    seen = {}
+    for r in results:
+        if "tls_version" in r and not failed(r):
+            pair = f"{r['tls_version']} {r['tls_cipher']}"
+            seen.setdefault(r.get("label"), [])
+            if pair not in seen[r.get("label")]:
+                seen[r.get("label")].append(pair)
+    return "; ".join(f"{b}: {', '.join(seen.get(b, ['?']))}" for b in BROKERS)
+
+
+def raw_block(results):
+    return ["<details><summary>raw mqttload results (JSON lines)</summary>",
+            "",
+            "```",
+            *(json.dumps(r) for r in results),
+            "```",
+            "</details>"]
+
+
+def tls_lines(a, results):
+    by, counts = index(results)
+    repeats = max([n for (phase, _, _), n in counts.items() if phase == "tls-connect"] or [1])
+    return [f"### TLS run of {a.date}",
+            "",
+            f"- machine: {a.machine}",
+            f"- software: {a.versions}",
+            f"- parameters: {a.params}; whole run {a.elapsed} s",
+            f"- CPU idle before / after the run: {a.idle} %; CPU columns as in the plain TCP tables "
+            "(broker / generator / every other process, 100 = one core)",
+            f"- negotiated: {negotiated(results)}",
+            "",
+            "TLS handshakes: time until every client has its CONNACK over TLS (lower is better), "
+            f"200 connecting at once; of {repeats} runs per broker, the median. \"resumed\": every client "
+            "first connects once, keeps its session and disconnects; the reconnects, which resume it, are "
+            "measured. Broker CPU per handshake: the broker's CPU time while the clients connected, "
+            "divided by the clients.",
+            "",
+            *handshake_table(by, ordered_scenarios(results, "tls-connect")),
+            "",
+            "TLS throughput: delivered messages per second, as fast as allowed (higher is better).",
+            "",
+            *throughput_table(by, ordered_scenarios(results, "tls-max"), "tls-max"),
+            ""]
+
+
 def report(a):
     results = load(a.report)
+    if a.section == "tls":
+        out = [TLS_BEGIN, *tls_lines(a, results), *raw_block(results), TLS_END]
+        write_section(a, out, TLS_BEGIN, TLS_END, "## TLS\n\n")
+        return
     by, counts = index(results)
     repeats = max([n for (phase, _, _), n in counts.items() if phase == "latency"] or [1])
     out = [BEGIN,
@@ -191,13 +278,14 @@ def report(a):
            "",
            *connect_table(by),
            "",
-           "<details><summary>raw mqttload results (JSON lines)</summary>",
-           "",
-           "```",
-           *(json.dumps(r) for r in results),
-           "```",
-           "</details>",
+           *raw_block(results),
            END]
+    write_section(a, out, BEGIN, END, "")
+
+
+def write_section(a, out, begin, end, heading):
+    """Prints the tables; replaces the text between begin and end in the
+    results file (appended, after `heading`, when the markers are absent)."""
     text = "\n".join(out) + "\n"
     print("\n".join(line for line in out if not line.startswith(("<", "```", "{"))))
     if a.results == "-":
@@ -207,10 +295,10 @@ def report(a):
             old = f.read()
     except FileNotFoundError:
         old = "# Benchmark results\n\n"
-    if BEGIN in old and END in old:
-        new = old[:old.index(BEGIN)] + text.rstrip("\n") + old[old.index(END) + len(END):]
+    if begin in old and end in old:
+        new = old[:old.index(begin)] + text.rstrip("\n") + old[old.index(end) + len(end):]
     else:
-        new = old.rstrip("\n") + "\n\n" + text
+        new = old.rstrip("\n") + "\n\n" + heading + text
     with open(a.results, "w") as f:
         f.write(new)
 
@@ -220,6 +308,7 @@ def main():
     p.add_argument("--progress")
     p.add_argument("--latency-rate", nargs=2, metavar=("JSONL", "NAME"))
     p.add_argument("--report")
+    p.add_argument("--section", choices=("plain", "tls"), default="plain")
     for opt in ("machine", "versions", "date", "elapsed", "idle", "params", "results"):
         p.add_argument("--" + opt, default="?")
     a = p.parse_args()

@@ -3,17 +3,23 @@
 # both figures and the ratio egbroker/mosquitto, and writes the tables into
 # bench/RESULTS.md (between the run.sh markers; the rest of the file is kept).
 #
-#   bench/run.sh              # full run, about 9.5 minutes on 2 cores
+#   bench/run.sh              # full run, about 15 minutes on 2 cores
 #   QUICK=1 bench/run.sh      # 2 s per scenario, to check that everything works
+#   ONLY=tls bench/run.sh     # only the TLS part (ONLY=plain: only the plain TCP part)
 #
-# Phases: time to connect $CONNECTS clients; throughput (as fast as allowed)
-# of every scenario; latency at 50% of the lower of the two maxima. Every run
-# gets a freshly started broker, alone on a free port of 127.0.0.1; egbroker
-# and mosquitto alternate, scenario by scenario. Connection and latency runs,
-# short and sensitive to scheduling noise, are repeated ($REPEAT times); the
-# tables show the median run. Tunables (environment): DURATION WARMUP
-# LAT_DURATION LAT_WARMUP REPEAT FAN PAIRS CONNECTS THREADS SIZES QOSES
-# TOPOLOGIES RESULTS (file to update, "-" for none) KEEP (keep the work dir).
+# Plain TCP part, phases: time to connect $CONNECTS clients; throughput (as
+# fast as allowed) of every scenario; latency at 50% of the lower of the two
+# maxima. TLS part (MQTT over TLS, both brokers on the same throwaway
+# certificates from scripts/dev-certs.sh): time to connect $CONNECTS clients
+# with full TLS 1.3 and 1.2 handshakes and with resumed ones; throughput of
+# the $TLS_TOPOLOGIES scenarios. Every run gets a freshly started broker,
+# alone on a free port of 127.0.0.1; egbroker and mosquitto alternate,
+# scenario by scenario. Connection and latency runs, short and sensitive to
+# scheduling noise, are repeated ($REPEAT times); the tables show the median
+# run. Each part writes its own section of RESULTS.md. Tunables (environment):
+# DURATION WARMUP LAT_DURATION LAT_WARMUP REPEAT FAN PAIRS CONNECTS THREADS
+# SIZES QOSES TOPOLOGIES TLS_TOPOLOGIES TLS_HANDSHAKES ONLY RESULTS (file to
+# update, "-" for none) KEEP (keep the work dir).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -33,6 +39,11 @@ THREADS=${THREADS:-1}
 SIZES=${SIZES:-"64 4096"}
 QOSES=${QOSES:-"0 1"}
 TOPOLOGIES=${TOPOLOGIES:-"fanin fanout pairs"}
+TLS_TOPOLOGIES=${TLS_TOPOLOGIES:-"fanin pairs"}
+# VERSION-KIND: full handshakes, and reconnects resuming the session of a first connection
+TLS_HANDSHAKES=${TLS_HANDSHAKES:-"1.3-full 1.3-resumed 1.2-full 1.2-resumed"}
+ONLY=${ONLY:-all}
+case $ONLY in all | plain | tls) ;; *) echo "run.sh: ONLY is all, plain or tls" >&2; exit 2 ;; esac
 RESULTS=${RESULTS:-bench/RESULTS.md}
 BROKERS="egbroker mosquitto"
 PY=/usr/bin/python3
@@ -51,6 +62,8 @@ chmod 755 "$WORK" # mosquitto started as root runs as user mosquitto and reads i
 JSONL=$WORK/results.jsonl
 : >"$JSONL"
 BROKER_PID=""
+TLS=0 # 1 during the TLS part: brokers get a TLS listener, mqttload gets TLS_ARGS
+TLS_ARGS=()
 cleanup() {
     if [ -n "$BROKER_PID" ]; then
         kill "$BROKER_PID" 2>/dev/null || true
@@ -80,14 +93,31 @@ start_broker() { # name -> sets BROKER_PID, PORT
     PORT=$(free_port)
     case "$1" in
     egbroker)
-        "$EGBROKER" -p "$PORT" 2>>"$WORK/egbroker.log" &
+        if [ "$TLS" = 1 ]; then
+            # Its defaults otherwise, as in the plain part (so it also asks
+            # clients for a certificate; mqttload sends none).
+            cat >"$WORK/egbroker-tls.json" <<EOF
+{"listeners": [{"type": "mqtts", "bind": "127.0.0.1", "port": $PORT,
+                "cert": "$CERTS/server.pem", "key": "$CERTS/server.key"}]}
+EOF
+            "$EGBROKER" --config "$WORK/egbroker-tls.json" 2>>"$WORK/egbroker.log" &
+        else
+            "$EGBROKER" -p "$PORT" 2>>"$WORK/egbroker.log" &
+        fi
         ;;
     mosquitto)
         # Same ground as egbroker: no persistence, QoS 1 window of 100 per
         # subscriber (egbroker's max_inflight_out), no Nagle delay, and a queue
-        # large enough that no QoS 1 message is dropped.
+        # large enough that no QoS 1 message is dropped. TLS: the same
+        # certificate and key, no client certificate required.
+        local tls_conf=""
+        [ "$TLS" = 1 ] && tls_conf="cafile $CERTS/ca.pem
+certfile $CERTS/server.pem
+keyfile $CERTS/server.key
+require_certificate false"
         cat >"$WORK/mosquitto.conf" <<EOF
 listener $PORT 127.0.0.1
+$tls_conf
 allow_anonymous true
 persistence false
 max_queued_messages 1000000
@@ -115,7 +145,7 @@ load() { # broker phase mqttload-args...
     local broker=$1 phase=$2 line
     shift 2
     line=$(timeout 180 "$MQTTLOAD" --port "$PORT" --broker-pid "$BROKER_PID" --threads "$THREADS" \
-        --label "$broker" "$@" 2>>"$WORK/mqttload.log") || true
+        --label "$broker" ${TLS_ARGS[@]+"${TLS_ARGS[@]}"} "$@" 2>>"$WORK/mqttload.log") || true
     [ -n "$line" ] || line="{\"scenario\":\"?\",\"label\":\"$broker\",\"error\":\"mqttload failed: $*\"}"
     line=$("$PY" -c 'import json,sys; r=json.loads(sys.argv[1]); r["phase"]=sys.argv[2]; print(json.dumps(r))' \
         "$line" "$phase")
@@ -131,8 +161,8 @@ shape() { # topology -> publishers subscribers
     esac
 }
 
-scenarios() {
-    for t in $TOPOLOGIES; do for q in $QOSES; do for s in $SIZES; do echo "$t $q $s"; done; done; done
+scenarios() { # [topologies]
+    for t in ${1:-$TOPOLOGIES}; do for q in $QOSES; do for s in $SIZES; do echo "$t $q $s"; done; done; done
 }
 
 # Background load would distort everything: measure and record it.
@@ -145,10 +175,6 @@ idle_pct() {
     local idle=$(((b[4] + b[5]) - (a[4] + a[5])))
     echo $((100 * idle / (busy + idle)))
 }
-IDLE_BEFORE=$(idle_pct)
-[ "$IDLE_BEFORE" -ge 90 ] || echo "run.sh: warning: the machine is only ${IDLE_BEFORE}% idle before the run" >&2
-START=$(date +%s)
-
 # A fresh broker for every run: what a run leaves behind (QoS 0 backlog still in
 # the broker's socket buffers, queues) must not cost the next one CPU.
 run_fresh() { # broker phase mqttload-args...
@@ -157,42 +183,102 @@ run_fresh() { # broker phase mqttload-args...
     stop_broker
 }
 
-echo "== connections: $CONNECTS clients, 200 connecting at once, $REPEAT runs"
-for _ in $(seq "$REPEAT"); do
-    for b in $BROKERS; do
-        run_fresh "$b" connect --connect-only "$CONNECTS" --connect-timeout 60
-    done
-done
-
-echo "== throughput: as fast as allowed, ${WARMUP}s warm-up + ${DURATION}s per scenario"
-while read -r t q s; do
-    read -r p n <<<"$(shape "$t")"
-    for b in $BROKERS; do
-        run_fresh "$b" max --name "$t-q$q-${s}B" --topology "$t" --publishers "$p" --subscribers "$n" \
-            --qos "$q" --size "$s" --warmup "$WARMUP" --duration "$DURATION"
-    done
-done < <(scenarios)
-
-echo "== latency: at 50% of the lower of the two maxima, ${LAT_WARMUP}s warm-up + ${LAT_DURATION}s, $REPEAT runs"
-while read -r t q s; do
-    read -r p n <<<"$(shape "$t")"
-    rate=$("$PY" "$ROOT/bench/results_table.py" --latency-rate "$JSONL" "$t-q$q-${s}B")
-    for _ in $(seq "$REPEAT"); do
-        for b in $BROKERS; do
-            run_fresh "$b" latency --name "$t-q$q-${s}B" --topology "$t" --publishers "$p" \
-                --subscribers "$n" --qos "$q" --size "$s" --warmup "$LAT_WARMUP" --duration "$LAT_DURATION" \
-                --rate "$rate"
-        done
-    done
-done < <(scenarios)
-IDLE_AFTER=$(idle_pct)
-
-ELAPSED=$(($(date +%s) - START))
 MACHINE="$(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), Linux $(uname -r)"
 MACHINE="$MACHINE, $(awk '/MemTotal/ {printf "%.0f GiB RAM", $2 / 1048576}' /proc/meminfo)"
 VERSIONS="egbroker $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?') (release build), $(mosquitto -h 2>/dev/null | head -1 | sed 's/ (build.*//'), libevent $(pkg-config --modversion libevent)"
-"$PY" "$ROOT/bench/results_table.py" --report "$JSONL" --machine "$MACHINE" --versions "$VERSIONS" \
-    --date "$(date -u '+%Y-%m-%d %H:%M UTC')" --elapsed "$ELAPSED" --idle "$IDLE_BEFORE/$IDLE_AFTER" \
-    --params "threads=$THREADS warmup=${WARMUP}s duration=${DURATION}s latency: warmup=${LAT_WARMUP}s duration=${LAT_DURATION}s repeat=$REPEAT fan=$FAN pairs=$PAIRS connects=$CONNECTS" \
-    --results "$RESULTS"
+
+# A part starts with the idle check and the clock, and ends writing its section.
+begin_part() {
+    : >"$JSONL"
+    IDLE_BEFORE=$(idle_pct)
+    [ "$IDLE_BEFORE" -ge 90 ] || echo "run.sh: warning: the machine is only ${IDLE_BEFORE}% idle before the run" >&2
+    START=$(date +%s)
+}
+report_part() { # section versions params
+    local idle_after elapsed
+    idle_after=$(idle_pct)
+    elapsed=$(($(date +%s) - START))
+    "$PY" "$ROOT/bench/results_table.py" --report "$JSONL" --section "$1" --machine "$MACHINE" \
+        --versions "$2" --date "$(date -u '+%Y-%m-%d %H:%M UTC')" --elapsed "$elapsed" \
+        --idle "$IDLE_BEFORE/$idle_after" --params "$3" --results "$RESULTS"
+}
+
+plain_part() {
+    begin_part
+    echo "== connections: $CONNECTS clients, 200 connecting at once, $REPEAT runs"
+    for _ in $(seq "$REPEAT"); do
+        for b in $BROKERS; do
+            run_fresh "$b" connect --connect-only "$CONNECTS" --connect-timeout 60
+        done
+    done
+
+    echo "== throughput: as fast as allowed, ${WARMUP}s warm-up + ${DURATION}s per scenario"
+    while read -r t q s; do
+        read -r p n <<<"$(shape "$t")"
+        for b in $BROKERS; do
+            run_fresh "$b" max --name "$t-q$q-${s}B" --topology "$t" --publishers "$p" --subscribers "$n" \
+                --qos "$q" --size "$s" --warmup "$WARMUP" --duration "$DURATION"
+        done
+    done < <(scenarios)
+
+    echo "== latency: at 50% of the lower of the two maxima, ${LAT_WARMUP}s warm-up + ${LAT_DURATION}s, $REPEAT runs"
+    while read -r t q s; do
+        read -r p n <<<"$(shape "$t")"
+        rate=$("$PY" "$ROOT/bench/results_table.py" --latency-rate "$JSONL" "$t-q$q-${s}B")
+        for _ in $(seq "$REPEAT"); do
+            for b in $BROKERS; do
+                run_fresh "$b" latency --name "$t-q$q-${s}B" --topology "$t" --publishers "$p" \
+                    --subscribers "$n" --qos "$q" --size "$s" --warmup "$LAT_WARMUP" --duration "$LAT_DURATION" \
+                    --rate "$rate"
+            done
+        done
+    done < <(scenarios)
+    report_part plain "$VERSIONS" \
+        "threads=$THREADS warmup=${WARMUP}s duration=${DURATION}s latency: warmup=${LAT_WARMUP}s duration=${LAT_DURATION}s repeat=$REPEAT fan=$FAN pairs=$PAIRS connects=$CONNECTS"
+}
+
+tls_part() {
+    # Throwaway certificates (development CA; server certificate for localhost
+    # and 127.0.0.1), removed with the work directory. mosquitto started as root
+    # reads its key after becoming user mosquitto: the key must be readable.
+    CERTS=$WORK/certs
+    scripts/dev-certs.sh "$CERTS" >/dev/null
+    chmod 644 "$CERTS/server.key"
+    TLS=1
+    # Every client verifies the broker's certificate against the CA and the
+    # name localhost, which it also sends as SNI.
+    TLS_ARGS=(--tls --cafile "$CERTS/ca.pem" --servername localhost)
+    begin_part
+
+    echo "== TLS handshakes: $CONNECTS clients, 200 connecting at once, $REPEAT runs"
+    local h version extra
+    for _ in $(seq "$REPEAT"); do
+        for h in $TLS_HANDSHAKES; do
+            version=${h%-*}
+            extra=()
+            [ "${h#*-}" = resumed ] && extra=(--tls-resume)
+            for b in $BROKERS; do
+                run_fresh "$b" tls-connect --name "tls$h" --connect-only "$CONNECTS" --connect-timeout 60 \
+                    --tls-version "$version" ${extra[@]+"${extra[@]}"}
+            done
+        done
+    done
+
+    echo "== TLS throughput: as fast as allowed, ${WARMUP}s warm-up + ${DURATION}s per scenario"
+    while read -r t q s; do
+        read -r p n <<<"$(shape "$t")"
+        for b in $BROKERS; do
+            run_fresh "$b" tls-max --name "$t-q$q-${s}B" --topology "$t" --publishers "$p" --subscribers "$n" \
+                --qos "$q" --size "$s" --warmup "$WARMUP" --duration "$DURATION"
+        done
+    done < <(scenarios "$TLS_TOPOLOGIES")
+
+    report_part tls "$VERSIONS, $(openssl version | awk '{print $1, $2}') (both brokers and mqttload)" \
+        "threads=$THREADS warmup=${WARMUP}s duration=${DURATION}s repeat=$REPEAT fan=$FAN pairs=$PAIRS connects=$CONNECTS; mqttload --tls --cafile ca.pem --servername localhost"
+    TLS=0
+    TLS_ARGS=()
+}
+
+[ "$ONLY" = tls ] || plain_part
+[ "$ONLY" = plain ] || tls_part
 [ "$RESULTS" = - ] || echo "tables written to $RESULTS"

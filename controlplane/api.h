@@ -12,8 +12,8 @@
 typedef struct api {
     store *db;
     const cp_config *cfg;
-    pusher *push;       /* NULL when no broker is configured */
-    http_server *http;  /* set once the server runs, for its metrics */
+    pusher *push;      /* NULL when no broker is configured */
+    http_server *http; /* set once the server runs, for its metrics */
 } api;
 
 /* The http_handler_fn of egcontrol; ctx is an api. */
@@ -22,6 +22,7 @@ void api_handle(void *ctx, const http_request *req, http_response *resp);
 /* Handlers of api_resources.c, called by the router with validated path parts. */
 void api_resource_item(api *a, const http_request *req, resource_kind kind, const char *ns, const char *name,
                        http_response *resp);
-void api_resource_list(api *a, const http_request *req, resource_kind kind, const char *ns, http_response *resp);
+void api_resource_list(api *a, const http_request *req, resource_kind kind, const char *ns,
+                       http_response *resp);
 
 #endif

@@ -54,7 +54,8 @@ static bool preconditions_hold(const http_request *req, bool exists, uint64_t et
         return false;
     }
     if (req->if_none_match && exists && etag_list_matches(req->if_none_match, exists, etag)) {
-        http_error(resp, 412, "PreconditionFailed", NULL, "%s", "the resource already exists (If-None-Match)");
+        http_error(resp, 412, "PreconditionFailed", NULL, "%s",
+                   "the resource already exists (If-None-Match)");
         return false;
     }
     return true;
@@ -63,27 +64,20 @@ static bool preconditions_hold(const http_request *req, bool exists, uint64_t et
 static long quota_for(const cp_quotas *q, resource_kind kind)
 {
     switch (kind) {
-    case KIND_NAMESPACE:
-        return q->namespaces;
-    case KIND_CLIENT:
-        return q->clients;
-    case KIND_CLIENT_GROUP:
-        return q->client_groups;
-    case KIND_TOPIC_SPACE:
-        return q->topic_spaces;
-    case KIND_PERMISSION_BINDING:
-        return q->permission_bindings;
-    case KIND_CA_CERTIFICATE:
-        return q->ca_certificates;
-    default:
-        return 0;
+    case KIND_NAMESPACE: return q->namespaces;
+    case KIND_CLIENT: return q->clients;
+    case KIND_CLIENT_GROUP: return q->client_groups;
+    case KIND_TOPIC_SPACE: return q->topic_spaces;
+    case KIND_PERMISSION_BINDING: return q->permission_bindings;
+    case KIND_CA_CERTIFICATE: return q->ca_certificates;
+    default: return 0;
     }
 }
 
 static const char *kind_label(resource_kind kind)
 {
-    static const char *const labels[KIND_COUNT] = {"namespace",          "client",        "client group",
-                                                   "topic space",        "permission binding", "CA certificate"};
+    static const char *const labels[KIND_COUNT] = {
+        "namespace", "client", "client group", "topic space", "permission binding", "CA certificate"};
     return kind < KIND_COUNT ? labels[kind] : "resource";
 }
 
@@ -182,8 +176,8 @@ static json_t *parse_body(const http_request *req, http_response *resp)
     json_error_t jerr;
     json_t *body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
     if (!body) {
-        http_error(resp, 400, "InvalidJson", NULL, "the body is not valid JSON: %s (line %d, column %d)", jerr.text,
-                   jerr.line, jerr.column);
+        http_error(resp, 400, "InvalidJson", NULL, "the body is not valid JSON: %s (line %d, column %d)",
+                   jerr.text, jerr.line, jerr.column);
         return NULL;
     }
     if (!json_is_object(body)) {
@@ -195,8 +189,8 @@ static json_t *parse_body(const http_request *req, http_response *resp)
 }
 
 /* PUT and PATCH. */
-static void write_resource(api *a, const http_request *req, resource_kind kind, const char *ns, const char *name,
-                           bool patch, http_response *resp)
+static void write_resource(api *a, const http_request *req, resource_kind kind, const char *ns,
+                           const char *name, bool patch, http_response *resp)
 {
     json_t *body = parse_body(req, resp);
     if (!body)
@@ -237,10 +231,11 @@ static void write_resource(api *a, const http_request *req, resource_kind kind, 
         db_failed(resp);
         goto out;
     }
-    doc = resource_validate(kind, name, merged ? merged : body, exists ? old.doc : NULL, &a->cfg->quotas, &verr);
+    doc = resource_validate(kind, name, merged ? merged : body, exists ? old.doc : NULL, &a->cfg->quotas,
+                            &verr);
     if (!doc) {
-        http_error(resp, verr.status ? verr.status : 400, verr.code[0] ? verr.code : "InvalidProperty", verr.target,
-                   "%s", verr.message);
+        http_error(resp, verr.status ? verr.status : 400, verr.code[0] ? verr.code : "InvalidProperty",
+                   verr.target, "%s", verr.message);
         goto out;
     }
     if (!exists) {
@@ -267,9 +262,14 @@ static void write_resource(api *a, const http_request *req, resource_kind kind, 
     }
     if (kind == KIND_NAMESPACE && !exists) {
         /* The built-in group every binding may name. */
-        json_t *all_doc = json_pack("{s:{s:s}}", "properties", "description", "Every client of the namespace");
-        store_write all = {.kind = KIND_CLIENT_GROUP, .ns = name, .name = ALL_GROUP, .doc = all_doc,
-                           .seq = w.seq, .now = now};
+        json_t *all_doc =
+            json_pack("{s:{s:s}}", "properties", "description", "Every client of the namespace");
+        store_write all = {.kind = KIND_CLIENT_GROUP,
+                           .ns = name,
+                           .name = ALL_GROUP,
+                           .doc = all_doc,
+                           .seq = w.seq,
+                           .now = now};
         bool ok = all_doc && store_put(a->db, &all);
         json_decref(all_doc);
         if (!ok) {
@@ -292,8 +292,8 @@ out:
     free(auth_key);
 }
 
-static void delete_resource(api *a, const http_request *req, resource_kind kind, const char *ns, const char *name,
-                            http_response *resp)
+static void delete_resource(api *a, const http_request *req, resource_kind kind, const char *ns,
+                            const char *name, http_response *resp)
 {
     if (!store_begin_write(a->db))
         return db_failed(resp);
@@ -416,20 +416,21 @@ static void url_encode(const char *in, char *out, size_t len)
     out[o] = '\0';
 }
 
-void api_resource_list(api *a, const http_request *req, resource_kind kind, const char *ns, http_response *resp)
+void api_resource_list(api *a, const http_request *req, resource_kind kind, const char *ns,
+                       http_response *resp)
 {
     if (strcmp(req->method, "GET") != 0) {
         resp->allow = "GET";
-        return http_error(resp, 405, "MethodNotAllowed", NULL, "%s is not supported on a collection; use GET to list",
-                          req->method);
+        return http_error(resp, 405, "MethodNotAllowed", NULL,
+                          "%s is not supported on a collection; use GET to list", req->method);
     }
     long top = LIST_DEFAULT_TOP;
     if (req->arg_top) {
         char *end;
         top = strtol(req->arg_top, &end, 10);
         if (*end || end == req->arg_top || top < 1 || top > LIST_MAX_TOP)
-            return http_error(resp, 400, "InvalidQueryParameter", "$top", "$top must be an integer from 1 to %d",
-                              LIST_MAX_TOP);
+            return http_error(resp, 400, "InvalidQueryParameter", "$top",
+                              "$top must be an integer from 1 to %d", LIST_MAX_TOP);
     }
     if (req->arg_skip_token && (strlen(req->arg_skip_token) == 0 || strlen(req->arg_skip_token) > 200))
         return http_error(resp, 400, "InvalidQueryParameter", "$skipToken", "%s", "$skipToken is not valid");

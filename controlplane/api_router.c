@@ -45,7 +45,8 @@ static bool only_get(const http_request *req, http_response *resp)
 static void serve_healthz(api *a, http_response *resp)
 {
     resp->status = 200;
-    resp->json = json_pack("{s:s, s:I}", "status", "ok", "changeSequence", (json_int_t)store_current_sequence(a->db));
+    resp->json =
+        json_pack("{s:s, s:I}", "status", "ok", "changeSequence", (json_int_t)store_current_sequence(a->db));
 }
 
 static void serve_metrics(api *a, http_response *resp)
@@ -57,8 +58,9 @@ static void serve_metrics(api *a, http_response *resp)
         return http_error(resp, 500, "InternalError", NULL, "%s", "out of memory");
     if (a->http)
         http_server_write_metrics(a->http, out);
-    fprintf(out, "# HELP egcontrol_change_sequence Sequence number of the last committed change.\n"
-                 "# TYPE egcontrol_change_sequence gauge\negcontrol_change_sequence %llu\n",
+    fprintf(out,
+            "# HELP egcontrol_change_sequence Sequence number of the last committed change.\n"
+            "# TYPE egcontrol_change_sequence gauge\negcontrol_change_sequence %llu\n",
             (unsigned long long)store_current_sequence(a->db));
     if (a->push)
         pusher_write_metrics(a->push, out);
@@ -95,7 +97,16 @@ static void not_found(const http_request *req, http_response *resp)
 }
 
 /* Where a path leads: the route template (for metrics) and its parts. */
-typedef enum route_target { R_NONE, R_HEALTHZ, R_METRICS, R_BROKERS, R_LIST, R_ITEM, R_SNAPSHOT, R_BAD_NAMESPACE } route_target;
+typedef enum route_target {
+    R_NONE,
+    R_HEALTHZ,
+    R_METRICS,
+    R_BROKERS,
+    R_LIST,
+    R_ITEM,
+    R_SNAPSHOT,
+    R_BAD_NAMESPACE
+} route_target;
 
 typedef struct route {
     route_target target;
@@ -135,7 +146,10 @@ static route resolve(char seg[MAX_SEGMENTS][MAX_SEGMENT_LEN], int n)
     if (n == 1)
         return (route){.target = R_LIST, .template = list_routes[KIND_NAMESPACE], .kind = KIND_NAMESPACE};
     if (n == 2)
-        return (route){.target = R_ITEM, .template = item_routes[KIND_NAMESPACE], .kind = KIND_NAMESPACE, .name = seg[1]};
+        return (route){.target = R_ITEM,
+                       .template = item_routes[KIND_NAMESPACE],
+                       .kind = KIND_NAMESPACE,
+                       .name = seg[1]};
     if (n == 3 && strcmp(seg[2], "snapshot") == 0)
         r = (route){.target = R_SNAPSHOT, .template = "/namespaces/{ns}/snapshot", .ns = seg[1]};
     else {
@@ -143,7 +157,10 @@ static route resolve(char seg[MAX_SEGMENTS][MAX_SEGMENT_LEN], int n)
         if (kind == KIND_COUNT || kind == KIND_NAMESPACE)
             return r;
         r = n == 3 ? (route){.target = R_LIST, .template = list_routes[kind], .kind = kind, .ns = seg[1]}
-                   : (route){.target = R_ITEM, .template = item_routes[kind], .kind = kind, .ns = seg[1],
+                   : (route){.target = R_ITEM,
+                             .template = item_routes[kind],
+                             .kind = kind,
+                             .ns = seg[1],
                              .name = seg[3]};
     }
     api_error err = {0};
@@ -162,14 +179,14 @@ void api_handle(void *ctx, const http_request *req, http_response *resp)
         r = resolve(seg, n);
     resp->route = r.template;
     if (req->unauthorized && r.target != R_HEALTHZ)
-        return http_error(resp, 401, "Unauthorized", NULL, "%s",
-                          "this API needs the header \"Authorization: Bearer <token>\" with egcontrol's token");
+        return http_error(
+            resp, 401, "Unauthorized", NULL, "%s",
+            "this API needs the header \"Authorization: Bearer <token>\" with egcontrol's token");
     if (req->body_too_large)
         return http_error(resp, 413, "PayloadTooLarge", NULL, "the request body exceeds %ld bytes",
                           req->max_body_bytes);
     switch (r.target) {
-    case R_NONE:
-        return not_found(req, resp);
+    case R_NONE: return not_found(req, resp);
     case R_HEALTHZ:
         if (only_get(req, resp))
             serve_healthz(a, resp);
@@ -196,7 +213,6 @@ void api_handle(void *ctx, const http_request *req, http_response *resp)
             return http_error(resp, 400, "InvalidQueryParameter", NULL, "%s",
                               "the supported query parameters are $top, $skipToken and api-version");
         return api_resource_list(a, req, r.kind, r.ns, resp);
-    case R_ITEM:
-        return api_resource_item(a, req, r.kind, r.ns, r.name, resp);
+    case R_ITEM: return api_resource_item(a, req, r.kind, r.ns, r.name, resp);
     }
 }

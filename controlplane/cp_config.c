@@ -37,7 +37,8 @@ void cp_config_defaults(cp_config *cfg)
     set_str(&cfg->log_level, "info");
     cfg->max_body_bytes = 256 * 1024;
     cp_quotas_default(&cfg->quotas);
-    cfg->push = (pusher_options){.initial_backoff_ms = 200, .max_backoff_ms = 10000, .coalesce_ms = 50, .timeout_ms = 5000};
+    cfg->push = (pusher_options){
+        .initial_backoff_ms = 200, .max_backoff_ms = 10000, .coalesce_ms = 50, .timeout_ms = 5000};
 }
 
 /* Reads the first line of a secret file, without its line end. */
@@ -97,8 +98,14 @@ static bool get_long(json_t *obj, const char *key, long *slot, long min, long ma
 
 static bool load_quotas(json_t *q, cp_quotas *out, char *err, size_t len)
 {
-    static const char *const keys[] = {"namespaces",  "clients", "clientGroups", "topicSpaces", "topicTemplatesPerTopicSpace",
-                                       "permissionBindings", "caCertificates", NULL};
+    static const char *const keys[] = {"namespaces",
+                                       "clients",
+                                       "clientGroups",
+                                       "topicSpaces",
+                                       "topicTemplatesPerTopicSpace",
+                                       "permissionBindings",
+                                       "caCertificates",
+                                       NULL};
     if (!json_is_object(q))
         return fail(err, len, "%s", "\"quotas\" must be an object");
     if (!check_keys(q, keys, "quotas", err, len))
@@ -134,7 +141,8 @@ static bool load_broker(cp_config *cfg, json_t *j, char *err, size_t len)
     cp_broker_config *b = add_broker(cfg);
     char *token_file = NULL;
     bool ok = get_string(j, "name", &b->name, err, len) && get_string(j, "url", &b->url, err, len) &&
-              get_string(j, "token", &b->token, err, len) && get_string(j, "tokenFile", &token_file, err, len);
+              get_string(j, "token", &b->token, err, len) &&
+              get_string(j, "tokenFile", &token_file, err, len);
     if (ok && (!b->name || !b->url))
         ok = fail(err, len, "%s", "a broker needs \"name\" and \"url\"");
     if (ok && token_file)
@@ -163,8 +171,9 @@ static bool load_broker(cp_config *cfg, json_t *j, char *err, size_t len)
 
 bool cp_config_load_file(cp_config *cfg, const char *path, char *err, size_t len)
 {
-    static const char *const keys[] = {"listen", "database", "tokenFile", "tls", "hostnameSuffix", "logLevel",
-                                       "maxBodyBytes", "quotas", "brokers", "push", NULL};
+    static const char *const keys[] = {"listen",   "database",     "tokenFile", "tls",     "hostnameSuffix",
+                                       "logLevel", "maxBodyBytes", "quotas",    "brokers", "push",
+                                       NULL};
     json_error_t jerr;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
     if (!root)
@@ -198,7 +207,8 @@ bool cp_config_load_file(cp_config *cfg, const char *path, char *err, size_t len
         ok = load_quotas(quotas, &cfg->quotas, err, len);
     json_t *push = json_object_get(root, "push");
     if (ok && push) {
-        static const char *const pkeys[] = {"initialBackoffMs", "maxBackoffMs", "coalesceMs", "timeoutMs", NULL};
+        static const char *const pkeys[] = {"initialBackoffMs", "maxBackoffMs", "coalesceMs", "timeoutMs",
+                                            NULL};
         ok = (json_is_object(push) || fail(err, len, "%s", "\"push\" must be an object")) &&
              check_keys(push, pkeys, "push", err, len) &&
              get_long(push, "initialBackoffMs", &cfg->push.initial_backoff_ms, 1, 3600000, err, len) &&

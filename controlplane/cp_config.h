@@ -12,21 +12,21 @@
 typedef struct cp_broker_config {
     char *name;
     char *url;
-    char *token;          /* read from token_file at load time when given as a file */
-    char **namespaces;    /* NULL = every namespace */
+    char *token;       /* read from token_file at load time when given as a file */
+    char **namespaces; /* NULL = every namespace */
     size_t n_namespaces;
 } cp_broker_config;
 
 typedef struct cp_config {
-    char *listen_address;  /* default 127.0.0.1 */
-    int port;              /* default 8080; 0 picks a free port (printed) */
-    char *database;        /* default var/control.db */
-    char *token_file;      /* default var/control.token */
-    char *tls_cert;        /* both set: HTTPS, and non-loopback addresses are allowed */
+    char *listen_address; /* default 127.0.0.1 */
+    int port;             /* default 8080; 0 picks a free port (printed) */
+    char *database;       /* default var/control.db */
+    char *token_file;     /* default var/control.token */
+    char *tls_cert;       /* both set: HTTPS, and non-loopback addresses are allowed */
     char *tls_key;
     char *hostname_suffix; /* namespace hostname = {ns}.{suffix}; default localhost */
     char *log_level;
-    long max_body_bytes;   /* default 256 KiB */
+    long max_body_bytes; /* default 256 KiB */
     cp_quotas quotas;
     cp_broker_config *brokers;
     size_t n_brokers;

@@ -89,8 +89,8 @@ void http_server_write_metrics(http_server *s, FILE *out)
                  "# TYPE egcontrol_http_requests_total counter\n");
     for (size_t i = 0; i < s->n_counters; i++) {
         const request_counter *c = &s->counters[i];
-        fprintf(out, "egcontrol_http_requests_total{method=\"%s\",route=\"%s\",status=\"%d\"} %llu\n", c->method,
-                c->route, c->status, c->count);
+        fprintf(out, "egcontrol_http_requests_total{method=\"%s\",route=\"%s\",status=\"%d\"} %llu\n",
+                c->method, c->route, c->status, c->count);
     }
 }
 
@@ -111,7 +111,8 @@ static const char *header(struct MHD_Connection *c, const char *name)
     return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
 }
 
-static enum MHD_Result note_unknown_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+static enum MHD_Result note_unknown_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                        const char *value)
 {
     (void)kind;
     (void)value;
@@ -127,8 +128,8 @@ static double elapsed_ms(const struct timespec *since)
     return (double)(now.tv_sec - since->tv_sec) * 1e3 + (double)(now.tv_nsec - since->tv_nsec) / 1e6;
 }
 
-static enum MHD_Result send_response(http_server *s, struct MHD_Connection *c, const char *method, const char *url,
-                                     request_state *rs, http_response *resp)
+static enum MHD_Result send_response(http_server *s, struct MHD_Connection *c, const char *method,
+                                     const char *url, request_state *rs, http_response *resp)
 {
     char *body = NULL;
     size_t len = 0;
@@ -180,7 +181,9 @@ static void build_base_url(const http_server *s, struct MHD_Connection *c, char 
 {
     const char *host = header(c, MHD_HTTP_HEADER_HOST);
     /* Only a plain host[:port] is echoed back into nextLink. */
-    bool sane = host && *host && strlen(host) < 200 && strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") == strlen(host);
+    bool sane =
+        host && *host && strlen(host) < 200 &&
+        strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") == strlen(host);
     if (sane)
         snprintf(out, len, "%s://%s", s->tls ? "https" : "http", host);
     else
@@ -188,7 +191,8 @@ static void build_base_url(const http_server *s, struct MHD_Connection *c, char 
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-                                  const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
+                                  const char *version, const char *upload_data, size_t *upload_size,
+                                  void **con_cls)
 {
     (void)version;
     http_server *s = cls;
@@ -250,7 +254,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     return send_response(s, c, method, url, rs, &resp);
 }
 
-static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
 {
     (void)cls;
     (void)c;
@@ -333,14 +338,14 @@ http_server *http_server_start(const http_server_options *opt, http_handler_fn h
         {MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key_pem},
         {MHD_OPTION_END, 0, NULL},
     };
-    s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
-                                 MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30, MHD_OPTION_ARRAY,
-                                 s->tls ? tls_opts : &tls_opts[2], MHD_OPTION_END);
+    s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
+                                 s, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_NOTIFY_COMPLETED,
+                                 on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
+                                 MHD_OPTION_ARRAY, s->tls ? tls_opts : &tls_opts[2], MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!s->daemon) {
-        snprintf(err, err_len, "cannot listen on %s port %d (in use, or a bad TLS certificate/key)", opt->address,
-                 opt->port);
+        snprintf(err, err_len, "cannot listen on %s port %d (in use, or a bad TLS certificate/key)",
+                 opt->address, opt->port);
         http_server_stop(s);
         return NULL;
     }

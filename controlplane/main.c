@@ -60,7 +60,8 @@ static char *load_or_create_token(const char *path)
         fclose(f);
         line[strcspn(line, "\r\n")] = '\0';
         if (!ok || strlen(line) < 16) {
-            log_msg(LOG_ERROR, "egcontrol", "token file %s must hold a token of at least 16 characters", path);
+            log_msg(LOG_ERROR, "egcontrol", "token file %s must hold a token of at least 16 characters",
+                    path);
             return NULL;
         }
         return strdup(line);
@@ -135,7 +136,8 @@ static int parse_args(int argc, char **argv, cp_config *cfg)
     char err[512];
     /* The file first, so that flags override it wherever they appear. */
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc && !cp_config_load_file(cfg, argv[i + 1], err, sizeof err)) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc &&
+            !cp_config_load_file(cfg, argv[i + 1], err, sizeof err)) {
             fprintf(stderr, "egcontrol: %s\n", err);
             return 2;
         }
@@ -150,7 +152,8 @@ static int parse_args(int argc, char **argv, cp_config *cfg)
             usage(stderr);
             return 2;
         }
-        if (strcmp(argv[i], "--config") != 0 && !cp_config_set_flag(cfg, argv[i], argv[i + 1], err, sizeof err)) {
+        if (strcmp(argv[i], "--config") != 0 &&
+            !cp_config_set_flag(cfg, argv[i], argv[i + 1], err, sizeof err)) {
             fprintf(stderr, "egcontrol: %s\n", err);
             usage(stderr);
             return 2;
@@ -219,8 +222,8 @@ int main(int argc, char **argv)
                                 .tls_key = cfg.tls_key};
     if ((!cfg.n_brokers || a.push) && (a.http = http_server_start(&hopt, api_handle, &a, err, sizeof err))) {
         log_msg(LOG_INFO, "egcontrol", "listening on %s://%s:%d, database %s, token file %s, %zu broker(s)",
-                tls ? "https" : "http", cfg.listen_address, http_server_port(a.http), cfg.database, cfg.token_file,
-                cfg.n_brokers);
+                tls ? "https" : "http", cfg.listen_address, http_server_port(a.http), cfg.database,
+                cfg.token_file, cfg.n_brokers);
         int sig = 0;
         sigwait(&stop_signals, &sig);
         log_msg(LOG_INFO, "egcontrol", "signal %d: stopping", sig);

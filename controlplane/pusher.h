@@ -14,8 +14,8 @@ typedef struct pusher pusher;
 /* One broker from egcontrol's config; the pusher copies what it keeps. */
 typedef struct pusher_broker {
     const char *name;
-    const char *url;   /* base URL, e.g. http://127.0.0.1:9090 */
-    const char *token; /* bearer token for the broker's admin endpoint */
+    const char *url;               /* base URL, e.g. http://127.0.0.1:9090 */
+    const char *token;             /* bearer token for the broker's admin endpoint */
     const char *const *namespaces; /* namespaces this broker serves; NULL = all */
     size_t n_namespaces;
 } pusher_broker;

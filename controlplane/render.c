@@ -18,7 +18,8 @@ void render_now(char out[32])
     snprintf(out, 32, "%s.%03dZ", secs, (int)(tv.tv_usec / 1000));
 }
 
-json_t *render_resource(resource_kind kind, const char *ns, const stored_resource *r, const char *hostname_suffix)
+json_t *render_resource(resource_kind kind, const char *ns, const stored_resource *r,
+                        const char *hostname_suffix)
 {
     char id[512];
     if (kind == KIND_NAMESPACE)
@@ -26,8 +27,8 @@ json_t *render_resource(resource_kind kind, const char *ns, const stored_resourc
     else
         snprintf(id, sizeof id, "/namespaces/%s/%s/%s", ns, resource_kind_collection(kind), r->name);
     json_t *out = json_pack("{s:s, s:s, s:s, s:{s:s, s:s}}", "id", id, "name", r->name, "type",
-                            resource_kind_type(kind), "systemData", "createdAt", r->created_at, "lastModifiedAt",
-                            r->modified_at);
+                            resource_kind_type(kind), "systemData", "createdAt", r->created_at,
+                            "lastModifiedAt", r->modified_at);
     if (!out)
         return NULL;
     /* Top-level extras first (namespaces: sku, location, tags), then properties. */

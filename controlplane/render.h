@@ -8,7 +8,8 @@
 #include "store.h"
 
 /* A new JSON object; NULL on allocation failure. */
-json_t *render_resource(resource_kind kind, const char *ns, const stored_resource *r, const char *hostname_suffix);
+json_t *render_resource(resource_kind kind, const char *ns, const stored_resource *r,
+                        const char *hostname_suffix);
 
 /* ISO 8601 UTC with milliseconds: 2026-11-25T14:00:00.000Z. */
 void render_now(char out[32]);

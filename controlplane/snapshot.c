@@ -43,26 +43,25 @@ static bool collect(void *ctx, const stored_resource *r)
     collect_ctx *c = ctx;
     json_t *e = NULL;
     switch (c->kind) {
-    case KIND_CLIENT:
-        e = client_entry(r);
-        break;
+    case KIND_CLIENT: e = client_entry(r); break;
     case KIND_CLIENT_GROUP:
         e = json_pack("{s:s, s:o}", "name", r->name, "query", prop_or_null(r->doc, "query"));
         break;
     case KIND_TOPIC_SPACE:
-        e = json_pack("{s:s, s:o}", "name", r->name, "topicTemplates", prop_or_null(r->doc, "topicTemplates"));
+        e = json_pack("{s:s, s:o}", "name", r->name, "topicTemplates",
+                      prop_or_null(r->doc, "topicTemplates"));
         break;
     case KIND_PERMISSION_BINDING:
         e = json_pack("{s:s, s:o, s:o, s:o}", "name", r->name, "clientGroupName",
                       prop_or_null(r->doc, "clientGroupName"), "topicSpaceName",
-                      prop_or_null(r->doc, "topicSpaceName"), "permission", prop_or_null(r->doc, "permission"));
+                      prop_or_null(r->doc, "topicSpaceName"), "permission",
+                      prop_or_null(r->doc, "permission"));
         break;
     case KIND_CA_CERTIFICATE:
         e = json_pack("{s:s, s:o}", "name", r->name, "encodedCertificate",
                       prop_or_null(r->doc, "encodedCertificate"));
         break;
-    default:
-        break;
+    default: break;
     }
     return e && json_array_append_new(c->out, e) == 0;
 }
@@ -70,7 +69,8 @@ static bool collect(void *ctx, const stored_resource *r)
 static json_t *settings(const stored_resource *ns, const char *suffix)
 {
     json_t *tsc = prop(ns->doc, "topicSpacesConfiguration");
-    json_t *sources = json_object_get(json_object_get(tsc, "clientAuthentication"), "alternativeAuthenticationNameSources");
+    json_t *sources =
+        json_object_get(json_object_get(tsc, "clientAuthentication"), "alternativeAuthenticationNameSources");
     json_t *capacity = json_object_get(json_object_get(ns->doc, "sku"), "capacity");
     char host[320];
     snapshot_hostname(ns->name, suffix, host, sizeof host);
@@ -82,14 +82,17 @@ static json_t *settings(const stored_resource *ns, const char *suffix)
                      "hostname", host, "throughputUnits", capacity ? json_deep_copy(capacity) : json_null());
 }
 
-static json_t *build_live(store *s, const stored_resource *ns, const char *suffix, uint64_t version, bool *db_error)
+static json_t *build_live(store *s, const stored_resource *ns, const char *suffix, uint64_t version,
+                          bool *db_error)
 {
     static const struct {
         resource_kind kind;
         const char *key;
     } parts[] = {
-        {KIND_CA_CERTIFICATE, "caCertificates"}, {KIND_CLIENT, "clients"},
-        {KIND_CLIENT_GROUP, "clientGroups"},     {KIND_TOPIC_SPACE, "topicSpaces"},
+        {KIND_CA_CERTIFICATE, "caCertificates"},
+        {KIND_CLIENT, "clients"},
+        {KIND_CLIENT_GROUP, "clientGroups"},
+        {KIND_TOPIC_SPACE, "topicSpaces"},
         {KIND_PERMISSION_BINDING, "permissionBindings"},
     };
     json_t *snap = json_pack("{s:i, s:s, s:I, s:b, s:o}", "schema", 1, "namespace", ns->name, "version",
@@ -107,7 +110,8 @@ static json_t *build_live(store *s, const stored_resource *ns, const char *suffi
     return snap;
 }
 
-json_t *snapshot_build(store *s, const char *ns, const char *hostname_suffix, uint64_t *version, bool *db_error)
+json_t *snapshot_build(store *s, const char *ns, const char *hostname_suffix, uint64_t *version,
+                       bool *db_error)
 {
     *db_error = false;
     *version = 0;

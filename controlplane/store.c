@@ -100,7 +100,8 @@ static const char *const stmt_sql[S_COUNT] = {
                     " ORDER BY name LIMIT 1",
     [S_REF_SPACE] = "SELECT name FROM resources WHERE ns = ?1 AND space_kind = ?2 AND space_name = ?3"
                     " ORDER BY name LIMIT 1",
-    [S_NS_VERSIONS] = "SELECT name, version FROM namespaces UNION ALL SELECT name, version FROM namespace_tombstones",
+    [S_NS_VERSIONS] =
+        "SELECT name, version FROM namespaces UNION ALL SELECT name, version FROM namespace_tombstones",
 };
 
 struct store {
@@ -201,9 +202,11 @@ store *store_open(const char *path, char *err, size_t len)
         snprintf(err, len, "out of memory");
         return NULL;
     }
-    int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
+    int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                             NULL);
     if (rc != SQLITE_OK) {
-        snprintf(err, len, "cannot open database %s: %s", path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        snprintf(err, len, "cannot open database %s: %s", path,
+                 s->db ? sqlite3_errmsg(s->db) : "out of memory");
         store_close(s);
         return NULL;
     }
@@ -492,8 +495,8 @@ int store_find_referrer(store *s, const char *ns, resource_kind kind, const char
     return query_name(s, st, binding);
 }
 
-long store_list(store *s, resource_kind kind, const char *ns, const char *after, long limit, store_visit_fn fn,
-                void *ctx)
+long store_list(store *s, resource_kind kind, const char *ns, const char *after, long limit,
+                store_visit_fn fn, void *ctx)
 {
     sqlite3_stmt *st;
     if (kind == KIND_NAMESPACE) {

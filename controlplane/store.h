@@ -16,8 +16,8 @@ typedef struct store store;
 /* A resource as stored. Owned by the caller: free with stored_resource_clear. */
 typedef struct stored_resource {
     char *name;
-    json_t *doc;       /* the normalized document resource_validate returned */
-    uint64_t etag;     /* change sequence of its last write */
+    json_t *doc;   /* the normalized document resource_validate returned */
+    uint64_t etag; /* change sequence of its last write */
     char created_at[32];
     char modified_at[32];
 } stored_resource;
@@ -53,7 +53,7 @@ int store_namespace_version(store *s, const char *ns, uint64_t *version, uint64_
  * namespace's version to seq. False on a database error. */
 typedef struct store_write {
     resource_kind kind;
-    const char *ns;   /* NULL for KIND_NAMESPACE */
+    const char *ns; /* NULL for KIND_NAMESPACE */
     const char *name;
     const json_t *doc;
     uint64_t seq;
@@ -81,8 +81,8 @@ int store_find_referrer(store *s, const char *ns, resource_kind kind, const char
  * `after` (NULL: from the start), in name order. Returns the number visited, or
  * -1 on error. fn returns false to stop. */
 typedef bool (*store_visit_fn)(void *ctx, const stored_resource *r);
-long store_list(store *s, resource_kind kind, const char *ns, const char *after, long limit, store_visit_fn fn,
-                void *ctx);
+long store_list(store *s, resource_kind kind, const char *ns, const char *after, long limit,
+                store_visit_fn fn, void *ctx);
 
 /* Names of every namespace and tombstone with their versions, for pushing at start. */
 typedef void (*store_version_fn)(void *ctx, const char *ns, uint64_t version);

@@ -94,6 +94,62 @@ out=$(s_client -tls1_3 -alpn h2)
 if grep -q "^New, TLSv1.3" <<<"$out" && grep -q "No ALPN negotiated" <<<"$out"; then ok "ALPN is not required (a client offering only h2 is served)"
 else not_ok "ALPN is not required (a client offering only h2 is served)" "$(head -20 <<<"$out")"; fi
 
+# Session resumption: a client presenting the session of an earlier connection gets an
+# abbreviated handshake. TLS 1.3 sends the ticket after the handshake, so the first
+# s_client stays a moment (its input ends after 1 s) to receive and save it.
+for v in 1.2 1.3; do
+  sess=$E2E_TMP/session-$v.pem
+  first=$( (sleep 1) | timeout 10 openssl s_client -connect "127.0.0.1:$TLS_PORT" -servername localhost \
+    -CAfile "$CERTS/ca.pem" -verify_return_error "-tls${v/./_}" -sess_out "$sess" 2>&1)
+  second=$(echo | timeout 10 openssl s_client -connect "127.0.0.1:$TLS_PORT" -servername localhost \
+    -CAfile "$CERTS/ca.pem" -verify_return_error "-tls${v/./_}" -sess_in "$sess" 2>&1)
+  if grep -q "^New, TLSv$v" <<<"$first" && grep -q "^Reused, TLSv$v" <<<"$second" &&
+    grep -q "Verify return code: 0 (ok)" <<<"$second"; then
+    ok "TLS $v session resumption: the second connection reports Reused"
+  else
+    not_ok "TLS $v session resumption: the second connection reports Reused" \
+      "first: $(grep -E '^(New|Reused)|session|error' <<<"$first" | head -5)" \
+      "second: $(grep -E '^(New|Reused)|session|error' <<<"$second" | head -5)"
+  fi
+done
+# The same over MQTT with a client certificate (Python ssl, session reuse): the resumed
+# connection is accepted and its client's identity (CN, thumbprint) still reaches CONNECT.
+for v in 1.2 1.3; do
+  out=$(timeout 20 "$EG_PYTHON" - "$TLS_PORT" "$CERTS" "$v" <<'PY' 2>&1
+import socket, ssl, sys
+port, certs, v = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+ctx = ssl.create_default_context(cafile=certs + "/ca.pem")
+ctx.load_cert_chain(certs + "/device1.pem", certs + "/device1.key")
+ctx.minimum_version = ctx.maximum_version = ssl.TLSVersion.TLSv1_2 if v == "1.2" else ssl.TLSVersion.TLSv1_3
+def mqtt_connect(client_id, session=None):
+    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=5),
+                        server_hostname="localhost", session=session)
+    cid = client_id.encode()
+    body = b"\x00\x04MQTT\x04\x02\x00\x3c" + len(cid).to_bytes(2, "big") + cid
+    s.sendall(bytes([0x10, len(body)]) + body)
+    return s, s.recv(4)  # CONNACK; for TLS 1.3 the ticket came before it
+first, ack1 = mqtt_connect("resume-first-" + v)
+session = first.session
+first.sendall(b"\xe0\x00")  # DISCONNECT
+first.unwrap()  # close_notify: OpenSSL keeps a session resumable only after a clean close
+first.close()
+second, ack2 = mqtt_connect("resume-second-" + v, session)
+print("reused" if second.session_reused else "not reused", second.version(), ack1.hex(), ack2.hex())
+second.sendall(b"\xe0\x00")
+second.close()
+PY
+)
+  want=$(openssl x509 -in "$CERTS/device1.pem" -noout -fingerprint -sha256 | sed 's/.*=//; s/://g')
+  sleep 0.2
+  line=$(grep "connected .*client=resume-second-$v " "$BLOG" | tail -1)
+  if [ "$out" = "reused TLSv$v 20020000 20020000" ] && grep -q "cert_thumbprint=$want cert_cn=\"device1\"" <<<"$line"; then
+    ok "TLS $v resumed MQTT connection with a client certificate: CONNACK, and CN and thumbprint reach CONNECT"
+  else
+    not_ok "TLS $v resumed MQTT connection with a client certificate: CONNACK, and CN and thumbprint reach CONNECT" \
+      "client: $out" "log: ${line:-$(grep "connected .*resume-" "$BLOG" | tail -2)}"
+  fi
+done
+
 # Plain MQTT on the TLS port: closed, logged with the reason, and the broker keeps serving.
 out=$(timeout 10 "$EG_PYTHON" - "$TLS_PORT" <<'PY' 2>&1
 import socket, sys

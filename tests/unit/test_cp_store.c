@@ -50,8 +50,15 @@ static bool put(store *s, resource_kind kind, const char *ns, const char *name, 
     assert_non_null(doc);
     uint64_t seq = store_next_sequence(s);
     assert_true(seq > 0);
-    store_write w = {.kind = kind, .ns = ns, .name = name, .doc = doc, .seq = seq,
-                     .now = "2026-11-25T00:00:00.000Z", .auth_key = auth, .ref_group = group, .ref_space = space};
+    store_write w = {.kind = kind,
+                     .ns = ns,
+                     .name = name,
+                     .doc = doc,
+                     .seq = seq,
+                     .now = "2026-11-25T00:00:00.000Z",
+                     .auth_key = auth,
+                     .ref_group = group,
+                     .ref_space = space};
     bool ok = store_put(s, &w);
     json_decref(doc);
     return ok;
@@ -120,8 +127,8 @@ static void test_put_get_versions(void **state)
     fixture *f = *state;
     make_namespace(f->s, "ns-one");
     assert_true(store_begin_write(f->s));
-    assert_true(put(f->s, KIND_CLIENT, "ns-one", "device1", "{\"properties\":{\"state\":\"Enabled\"}}", "device1",
-                    NULL, NULL));
+    assert_true(put(f->s, KIND_CLIENT, "ns-one", "device1", "{\"properties\":{\"state\":\"Enabled\"}}",
+                    "device1", NULL, NULL));
     assert_true(store_commit(f->s));
     stored_resource r;
     assert_int_equal(store_get(f->s, KIND_CLIENT, "ns-one", "device1", &r), 1);
@@ -189,7 +196,8 @@ static void test_binding_references(void **state)
     assert_int_equal(store_delete(f->s, KIND_TOPIC_SPACE, "ns-one", "space", store_next_sequence(f->s)), -1);
     store_rollback(f->s);
     assert_true(store_begin_write(f->s));
-    assert_int_equal(store_delete(f->s, KIND_PERMISSION_BINDING, "ns-one", "good", store_next_sequence(f->s)), 1);
+    assert_int_equal(store_delete(f->s, KIND_PERMISSION_BINDING, "ns-one", "good", store_next_sequence(f->s)),
+                     1);
     assert_int_equal(store_delete(f->s, KIND_TOPIC_SPACE, "ns-one", "space", store_next_sequence(f->s)), 1);
     assert_int_equal(store_delete(f->s, KIND_TOPIC_SPACE, "ns-one", "space", store_next_sequence(f->s)), 0);
     assert_true(store_commit(f->s));
