@@ -52,8 +52,10 @@ void http_error(http_response *resp, int status, const char *code, const char *t
     vsnprintf(message, sizeof message, fmt, ap);
     va_end(ap);
     json_t *err = json_pack("{s:s, s:s}", "code", code, "message", message);
+    if (!err) /* the message quoted bytes that are not UTF-8 */
+        err = json_pack("{s:s, s:s}", "code", code, "message", "the request is not valid (details not printable)");
     if (err && target && *target)
-        json_object_set_new(err, "target", json_string(target));
+        json_object_set_new(err, "target", json_string(target)); /* NULL (skipped) if not UTF-8 */
     json_decref(resp->json);
     resp->json = err ? json_pack("{s:o}", "error", err) : NULL;
     resp->status = status;
