@@ -3,6 +3,7 @@
 #include "net_addr.h"
 
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -35,9 +36,13 @@ const char *listener_type_name(enum listener_type t)
     return t <= LISTENER_WSS ? names[t] : "?";
 }
 
-static int fail(char *err, size_t len, const char *fmt, const char *what)
+static int fail(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t len, const char *fmt, ...)
 {
-    snprintf(err, len, fmt, what);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, len, fmt, ap);
+    va_end(ap);
     return -1;
 }
 
@@ -164,9 +169,72 @@ static int load_limits(json_t *j, broker_limits *lim, char *err, size_t len)
                : 0;
 }
 
+/* Reads the first line of a secret file into out. */
+static int read_secret_file(const char *path, char *out, size_t out_len, char *err, size_t len)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return fail(err, len, "cannot read token file %s", path);
+    char line[512] = "";
+    bool ok = fgets(line, sizeof line, f) != NULL;
+    fclose(f);
+    line[strcspn(line, "\r\n")] = '\0';
+    if (!ok || strlen(line) < 16 || strlen(line) >= out_len)
+        return fail(err, len, "token file %s must hold a token of 16 to %zu characters", path, out_len - 1);
+    memcpy(out, line, strlen(line) + 1);
+    return 0;
+}
+
+static int load_admin(json_t *j, admin_config *a, char *err, size_t len)
+{
+    static const char *const keys[] = {"bind", "port", "token", "token_file", "cert", "key", NULL};
+    if (!json_is_object(j))
+        return fail(err, len, "%s", "\"admin\" must be an object");
+    if (check_keys(j, keys, "admin", err, len))
+        return -1;
+    a->enabled = true;
+    const char *bind = json_string_value(json_object_get(j, "bind"));
+    snprintf(a->bind, sizeof a->bind, "%s", bind ? bind : "127.0.0.1");
+    a->port = 9090;
+    if (read_uint(j, "port", 0, 65535, &a->port, sizeof a->port, err, len))
+        return -1;
+    const char *token = json_string_value(json_object_get(j, "token"));
+    const char *token_file = json_string_value(json_object_get(j, "token_file"));
+    if (!token == !token_file)
+        return fail(err, len, "%s", "\"admin\" needs one of \"token\" or \"token_file\"");
+    if (token && (strlen(token) < 16 || strlen(token) >= sizeof a->token))
+        return fail(err, len, "%s", "the admin token must be 16 to 255 characters");
+    if (token)
+        snprintf(a->token, sizeof a->token, "%s", token);
+    else if (read_secret_file(token_file, a->token, sizeof a->token, err, len))
+        return -1;
+    const char *cert = json_string_value(json_object_get(j, "cert"));
+    const char *key = json_string_value(json_object_get(j, "key"));
+    if (!cert != !key)
+        return fail(err, len, "%s", "\"admin\" needs both \"cert\" and \"key\" for HTTPS");
+    snprintf(a->cert, sizeof a->cert, "%s", cert ? cert : "");
+    snprintf(a->key, sizeof a->key, "%s", key ? key : "");
+    if (!cert && !net_addr_is_loopback(a->bind))
+        return fail(err, len, "the admin endpoint on %s needs \"cert\" and \"key\" (it is reachable from other machines)",
+                    a->bind);
+    return 0;
+}
+
+static int read_string(json_t *root, const char *key, char *out, size_t out_len, char *err, size_t len)
+{
+    json_t *v = json_object_get(root, key);
+    if (!v)
+        return 0;
+    if (!json_is_string(v) || strlen(json_string_value(v)) >= out_len)
+        return fail(err, len, "\"%s\" must be a string of at most %zu characters", key, out_len - 1);
+    snprintf(out, out_len, "%s", json_string_value(v));
+    return 0;
+}
+
 int config_load_file(broker_config *cfg, const char *path, char *err, size_t err_len)
 {
-    static const char *const keys[] = {"listeners", "limits", "data_dir", "log_level", NULL};
+    static const char *const keys[] = {"listeners", "limits", "data_dir",   "log_level",
+                                       "admin",     "namespace", "sni_domain", NULL};
     json_error_t jerr;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
@@ -199,6 +267,16 @@ int config_load_file(broker_config *cfg, const char *path, char *err, size_t err
     json_t *limits = json_object_get(root, "limits");
     if (limits && load_limits(limits, &cfg->limits, err, err_len))
         goto out;
+    json_t *admin = json_object_get(root, "admin");
+    if (admin && load_admin(admin, &cfg->admin, err, err_len))
+        goto out;
+    if (read_string(root, "namespace", cfg->namespace_name, sizeof cfg->namespace_name, err, err_len) ||
+        read_string(root, "sni_domain", cfg->sni_domain, sizeof cfg->sni_domain, err, err_len))
+        goto out;
+    if (cfg->admin.enabled && !cfg->namespace_name[0]) {
+        fail(err, err_len, "%s", "an \"admin\" endpoint needs the \"namespace\" this broker enforces");
+        goto out;
+    }
     const char *dir = json_string_value(json_object_get(root, "data_dir"));
     if (dir)
         snprintf(cfg->data_dir, sizeof cfg->data_dir, "%s", dir);

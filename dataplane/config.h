@@ -38,12 +38,27 @@ typedef struct broker_limits {
     uint32_t slow_subscriber_timeout; /* seconds congested before a subscriber is disconnected */
 } broker_limits;
 
+/* The control-plane link: an HTTP endpoint that accepts snapshots from egcontrol. */
+typedef struct admin_config {
+    bool enabled;
+    char bind[64];    /* default 127.0.0.1; a non-loopback address needs cert and key */
+    uint16_t port;    /* default 9090 */
+    char token[256];  /* bearer token egcontrol presents (from "token" or "token_file") */
+    char cert[256];   /* PEM: HTTPS when both are set */
+    char key[256];
+} admin_config;
+
 typedef struct broker_config {
     listener_config listeners[CONFIG_MAX_LISTENERS];
     int listener_count;
     broker_limits limits;
     char data_dir[256];
     char log_level[16];
+    admin_config admin;
+    /* The namespace whose snapshot this broker enforces; "" = open mode (everyone allowed). */
+    char namespace_name[64];
+    /* TLS clients may name the namespace as SNI "{namespace}.{sni_domain}"; "" = not used. */
+    char sni_domain[128];
 } broker_config;
 
 void config_defaults(broker_config *cfg);

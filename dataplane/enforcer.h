@@ -1,0 +1,27 @@
+/* Enforcement of control-plane snapshots: the authorizer of a broker bound to a
+ * namespace. It keeps the applied snapshot (compiled), decides CONNECT,
+ * PUBLISH and SUBSCRIBE, applies new snapshots atomically to live
+ * connections, and saves the last good snapshot in the data directory.
+ * Ownership: the enforcer owns its policies and per-connection permissions;
+ * the broker owns the enforcer (broker_free frees it). */
+#ifndef EG_ENFORCER_H
+#define EG_ENFORCER_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct broker;
+typedef struct enforcer enforcer;
+
+/* Installs the enforcer as the broker's authorizer and loads the saved
+ * snapshot of cfg->namespace_name from the data directory, if any. NULL on failure. */
+enforcer *enforcer_new(struct broker *b);
+void enforcer_free(enforcer *e);
+
+/* admin_callbacks of the admin endpoint (ctx = the enforcer). */
+int enforcer_apply(void *ctx, const char *json, size_t len, uint64_t *version, char *err, size_t err_len);
+json_t *enforcer_status(void *ctx);
+void enforcer_write_metrics(void *ctx, FILE *out);
+
+#endif
