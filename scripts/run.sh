@@ -1,40 +1,79 @@
 #!/usr/bin/env bash
-# `make run`: the demo of SPEC section 1, as far as it exists. Creates the development
-# certificates, then starts egcontrol (REST on 127.0.0.1:8080, token in var/control.token)
-# and egbroker with MQTT over TLS on 8883, MQTT over WebSockets+TLS on 8443 (path /mqtt) and
-# plain MQTT on 127.0.0.1:1883. Ctrl-C stops both.
+# `make run`: the demo of SPEC section 1. Creates the development certificates under var/certs,
+# starts egcontrol (REST on 127.0.0.1:8080, token in var/control.token) and an egbroker wired to
+# it (admin endpoint 127.0.0.1:9090; MQTT over TLS on 8883, MQTT over WebSockets+TLS on 8443 path
+# /mqtt, plain MQTT on 127.0.0.1:1883), applies the `demo` namespace from examples/demo through the
+# REST API, and prints client lines that work. Ctrl-C stops both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 mkdir -p var/broker
 scripts/dev-certs.sh var/certs
+[ -s var/broker.token ] || (umask 077 && openssl rand -hex 32 >var/broker.token)
 cat >var/broker.json <<JSON
 {"listeners": [
    {"type": "mqtt", "bind": "127.0.0.1", "port": 1883},
    {"type": "mqtts", "bind": "127.0.0.1", "port": 8883, "cert": "var/certs/server.pem", "key": "var/certs/server.key"},
    {"type": "wss", "bind": "127.0.0.1", "port": 8443, "cert": "var/certs/server.pem", "key": "var/certs/server.key",
     "path": "/mqtt", "request_client_certificate": false}],
+ "admin": {"bind": "127.0.0.1", "port": 9090, "token_file": "var/broker.token"},
+ "namespace": "demo",
  "data_dir": "var/broker"}
 JSON
-"$BUILD/bin/egcontrol" --listen 127.0.0.1:8080 --db var/control.db --token-file var/control.token &
-control_pid=$!
-trap 'kill -TERM "$control_pid" 2>/dev/null; wait "$control_pid" 2>/dev/null || true' EXIT
-for _ in $(seq 50); do [ -s var/control.token ] && break; sleep 0.1; done
-cat <<'TXT'
-egcontrol: REST API on http://127.0.0.1:8080 (api/README.md), token in var/control.token:
-  curl -s -H "Authorization: Bearer $(cat var/control.token)" http://127.0.0.1:8080/namespaces
-  curl -s -X PUT -H "Authorization: Bearer $(cat var/control.token)" -d '{}' http://127.0.0.1:8080/namespaces/demo
-egbroker in open mode (it enforces egcontrol's snapshots with the enforcement issue):
-  mqtt  127.0.0.1:1883   mqtts localhost:8883   wss wss://localhost:8443/mqtt
-Development certificates: var/certs (ca.pem, server.pem/.key, device1.pem/.key, device2.pem/.key)
 
-Try, in another terminal:
-  mosquitto_sub -h localhost -p 8883 --cafile var/certs/ca.pem --cert var/certs/device1.pem --key var/certs/device1.key -t 'devices/#' -v -V mqttv5
-  mosquitto_pub -h localhost -p 8883 --cafile var/certs/ca.pem --cert var/certs/device2.pem --key var/certs/device2.key -t devices/device1/telemetry -m 21.5 -q 1
-  mosquitto_pub -h 127.0.0.1 -p 1883 -t devices/device1/telemetry -m 22.0
+pids=()
+stop_all() {
+  kill -TERM "${pids[@]}" 2>/dev/null || true
+  wait "${pids[@]}" 2>/dev/null || true
+}
+trap stop_all EXIT INT TERM
+
+wait_port() { # port what
+  for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "run: $2 did not start listening on port $1" >&2
+  exit 1
+}
+
+"$BUILD/bin/egbroker" --config var/broker.json &
+pids+=($!)
+wait_port 9090 egbroker
+"$BUILD/bin/egcontrol" --listen 127.0.0.1:8080 --db var/control.db --token-file var/control.token \
+  --broker "local=http://127.0.0.1:9090,var/broker.token" &
+pids+=($!)
+wait_port 8080 egcontrol
+
+echo "run: applying the demo namespace (examples/demo) through the REST API"
+scripts/apply-namespace.sh http://127.0.0.1:8080 var/control.token demo examples/demo \
+  --ca var/certs/ca.pem --thumbprint-of var/certs/device2.pem
+# The broker has the namespace once egcontrol's push is acknowledged.
+for _ in $(seq 100); do
+  curl -s -H "Authorization: Bearer $(cat var/control.token)" http://127.0.0.1:8080/brokers | grep -q '"state":"InSync"' && break
+  sleep 0.1
+done
+
+cat <<'TXT'
+
+egcontrol  REST API http://127.0.0.1:8080 (api/README.md), token in var/control.token
+egbroker   mqtts localhost:8883, wss wss://localhost:8443/mqtt, mqtt 127.0.0.1:1883; admin 127.0.0.1:9090
+namespace  demo (examples/demo): device1 publishes its own telemetry, device2 reads it, both share alerts/#
+
+Try, in other terminals:
+  # device2 reads every device's telemetry (allowed: $all subscribes devices/+/telemetry/#)
+  mosquitto_sub -h localhost -p 8883 --cafile var/certs/ca.pem --cert var/certs/device2.pem --key var/certs/device2.key -i device2 -t 'devices/+/telemetry/#' -v
+  # device1 publishes its own telemetry (allowed: sensors publish devices/${client.authenticationName}/telemetry/#)
+  mosquitto_pub -h localhost -p 8883 --cafile var/certs/ca.pem --cert var/certs/device1.pem --key var/certs/device1.key -i device1 -t devices/device1/telemetry -m 21.5 -q 1
+  # device2 may not publish telemetry: with MQTT v5 the PUBACK says 0x87 Not authorized
+  mosquitto_pub -h localhost -p 8883 --cafile var/certs/ca.pem --cert var/certs/device2.pem --key var/certs/device2.key -i device2-pub -t devices/device2/telemetry -m 1 -q 1 -V mqttv5 -d
+  # both share alerts
+  mosquitto_pub -h localhost -p 8883 --cafile var/certs/ca.pem --cert var/certs/device2.pem --key var/certs/device2.key -i device2-alert -t alerts/door -m open
+  # plain MQTT on loopback (development): the Username is the authentication name, no credential
+  mosquitto_pub -h 127.0.0.1 -p 1883 -u device1 -i device1-plain -t devices/device1/telemetry -m 22.0
+  # the resources
+  curl -s -H "Authorization: Bearer $(cat var/control.token)" http://127.0.0.1:8080/namespaces/demo/clients
+  curl -s -H "Authorization: Bearer $(cat var/control.token)" http://127.0.0.1:8080/brokers
 Ctrl-C stops both.
 TXT
-"$BUILD/bin/egbroker" --config var/broker.json &
-broker_pid=$!
-trap 'kill -TERM "$broker_pid" "$control_pid" 2>/dev/null; wait "$broker_pid" "$control_pid" 2>/dev/null || true' EXIT INT TERM
-wait "$broker_pid"
+wait -n "${pids[@]}"
