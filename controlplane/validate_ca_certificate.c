@@ -36,9 +36,7 @@ static bool utc_string(const ASN1_TIME *t, char out[32])
     struct tm tm;
     if (!t || ASN1_TIME_to_tm(t, &tm) != 1)
         return false;
-    snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-             tm.tm_hour, tm.tm_min, tm.tm_sec);
-    return true;
+    return strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) > 0;
 }
 
 /* Decodes the DER of the one PEM block that must make up the text. */

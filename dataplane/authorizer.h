@@ -1,5 +1,5 @@
 /* The authorization seam: consulted at CONNECT, PUBLISH and SUBSCRIBE. Open
- * mode allows everything; the enforcement issue plugs the snapshot in here. */
+ * mode allows everything; enforcer.c plugs the control-plane snapshot in. */
 #ifndef EG_AUTHORIZER_H
 #define EG_AUTHORIZER_H
 
@@ -9,13 +9,24 @@
 #include "mqtt_packet.h"
 
 struct conn;
+struct session;
+
+/* What an accepted CONNECT is granted; the session takes it over. */
+typedef struct auth_grant {
+    char auth_name[256];         /* the authentication name ("" in open mode) */
+    void *perms;                 /* per-session permissions (NULL in open mode), released with release() */
+    uint32_t max_session_expiry; /* seconds, caps the session expiry; 0 = the broker's limit */
+} auth_grant;
 
 typedef struct authorizer {
     void *ctx;
-    /* Returns 0 to accept, else a v5 CONNACK reason code (0x86, 0x87, 0x97, ...). */
-    uint8_t (*connect)(void *ctx, struct conn *c, const mqtt_connect *pkt);
-    bool (*can_publish)(void *ctx, const struct conn *c, mqtt_bytes topic);
-    bool (*can_subscribe)(void *ctx, const struct conn *c, mqtt_bytes filter);
+    /* Returns 0 to accept (grant filled), else a v5 CONNACK reason code (0x86, 0x87, 0x97, ...)
+     * with *why set to a reason for the log and the v5 reason string. */
+    uint8_t (*connect)(void *ctx, struct conn *c, const mqtt_connect *pkt, mqtt_bytes client_id,
+                       auth_grant *grant, const char **why);
+    bool (*can_publish)(void *ctx, const struct session *s, mqtt_bytes topic);
+    bool (*can_subscribe)(void *ctx, const struct session *s, mqtt_bytes filter);
+    void (*release)(void *ctx, void *perms);
 } authorizer;
 
 /* Allows every client and every topic (no control plane configured). */

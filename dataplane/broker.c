@@ -8,6 +8,7 @@
 
 #include "authorizer.h"
 #include "conn.h"
+#include "enforcer.h"
 #include "log.h"
 #include "retain_store.h"
 #include "session.h"
@@ -83,6 +84,7 @@ void broker_free(broker *b)
     }
     sub_tree_free(b->subs);
     retain_store_free(b->retained);
+    enforcer_free(b->enforcer); /* after the sessions: they release their permissions through it */
     free(b);
 }
 

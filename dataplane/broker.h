@@ -21,6 +21,7 @@ struct retain_store;
 struct strmap;
 struct authorizer;
 struct session_store;
+struct enforcer;
 
 typedef struct broker_stats {
     uint64_t connections_opened, connections_closed;
@@ -39,6 +40,7 @@ typedef struct broker {
     struct sub_tree *subs;
     struct retain_store *retained;
     const struct authorizer *auth;
+    struct enforcer *enforcer; /* owned; NULL in open mode (then auth is authorizer_open()) */
     const struct session_store *store;
     struct conn *conns;   /* doubly linked list of live connections (owned) */
     struct conn *written; /* connections with output to flush at the end of the current read */

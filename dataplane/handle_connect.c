@@ -133,10 +133,6 @@ bool handle_connect(conn *c, const mqtt_packet *p, int decode_rc, const mqtt_err
     if (c->version == MQTT_V5 && mqtt_prop_has(&in->props, MQTT_PROP_AUTHENTICATION_METHOD))
         return refuse(c, c->version, MQTT_RC_BAD_AUTHENTICATION_METHOD,
                       "enhanced authentication is not supported");
-    uint8_t verdict = b->auth->connect(b->auth->ctx, c, in);
-    if (verdict)
-        return refuse(c, c->version, verdict, "not authorized");
-
     char assigned[40] = "";
     mqtt_bytes client_id = in->client_id;
     if (client_id.len == 0) {
@@ -144,6 +140,11 @@ bool handle_connect(conn *c, const mqtt_packet *p, int decode_rc, const mqtt_err
             return refuse(c, c->version, MQTT_RC_SERVER_UNAVAILABLE, "no randomness for a client identifier");
         client_id = (mqtt_bytes){(const uint8_t *)assigned, (uint32_t)strlen(assigned)};
     }
+    auth_grant grant = {.auth_name = ""};
+    const char *why = "not authorized";
+    uint8_t verdict = b->auth->connect(b->auth->ctx, c, in, client_id, &grant, &why);
+    if (verdict)
+        return refuse(c, c->version, verdict, why);
     if (c->version == MQTT_V5)
         read_client_limits(c, in);
 
@@ -156,9 +157,14 @@ bool handle_connect(conn *c, const mqtt_packet *p, int decode_rc, const mqtt_err
         s = NULL;
     }
     bool present = s != NULL;
-    if (!s && !(s = session_create(b, client_id)))
+    if ((!s && !(s = session_create(b, client_id))) || !session_set_auth(s, &grant)) {
+        b->auth->release(b->auth->ctx, grant.perms);
         return refuse(c, c->version, MQTT_RC_SERVER_UNAVAILABLE, "out of memory");
-    s->expiry_interval = session_expiry_for(in, lim->max_session_expiry);
+    }
+    uint32_t max_expiry = lim->max_session_expiry;
+    if (grant.max_session_expiry && grant.max_session_expiry < max_expiry)
+        max_expiry = grant.max_session_expiry;
+    s->expiry_interval = session_expiry_for(in, max_expiry);
     session_save(s);
     session_attach(s, c);
     if (!attach_will(s, in)) {

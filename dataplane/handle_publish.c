@@ -82,7 +82,7 @@ bool handle_publish(conn *c, const mqtt_packet *p, int decode_rc)
     b->stats.publish_in++;
     if (decode_rc == MQTT_RC_PAYLOAD_FORMAT_INVALID)
         return refuse_publish(c, pub, MQTT_RC_PAYLOAD_FORMAT_INVALID, "payload is not UTF-8 as announced");
-    if (!b->auth->can_publish(b->auth->ctx, c, topic)) {
+    if (!b->auth->can_publish(b->auth->ctx, s, topic)) {
         b->stats.publish_denied++;
         log_msg(LOG_INFO, "auth", "publish denied client=%s topic=%.*s", s->client_id, (int)topic.len,
                 (const char *)topic.data);

@@ -6,8 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin.h"
 #include "broker.h"
 #include "config.h"
+#include "enforcer.h"
 #include "listener.h"
 #include "log.h"
 
@@ -22,6 +24,7 @@ typedef struct runtime {
     broker *broker;
     listener *listeners[CONFIG_MAX_LISTENERS];
     int listener_count;
+    admin_server *admin; /* NULL in open mode, and once stopped */
     struct event *sigterm, *sigint, *sighup, *drain_timer;
     struct event_base *base;
     int64_t drain_deadline_ms;
@@ -45,6 +48,10 @@ static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
     for (int i = 0; i < rt->listener_count; i++)
         listener_stop(rt->listeners[i]);
     rt->listener_count = 0;
+    /* No snapshot may land while connections drain: the admin's callbacks
+     * reach into the broker being shut down. */
+    admin_server_free(rt->admin);
+    rt->admin = NULL;
     evsignal_del(rt->sigterm);
     evsignal_del(rt->sigint);
     evsignal_del(rt->sighup);
@@ -114,6 +121,25 @@ static int parse_args(int argc, char **argv, broker_config *cfg)
     return 0;
 }
 
+/* Enforcement of cfg->namespace_name: the enforcer becomes the broker's
+ * authorizer (the broker owns it), and the admin endpoint feeds it snapshots.
+ * Before any listener starts, so no client is ever let in under open mode. */
+static int start_enforcement(runtime *rt, const broker_config *cfg)
+{
+    enforcer *e = enforcer_new(rt->broker);
+    if (!e) {
+        log_msg(LOG_ERROR, "egbroker", "cannot set up enforcement of namespace %s", cfg->namespace_name);
+        return -1;
+    }
+    if (!cfg->admin.enabled) /* serves the snapshot saved in the data directory, if any */
+        return 0;
+    /* admin_server_start copies the callbacks. */
+    rt->admin =
+        admin_server_start(rt->base, &cfg->admin,
+                           &(admin_callbacks){e, enforcer_apply, enforcer_status, enforcer_write_metrics});
+    return rt->admin ? 0 : -1; /* the reason is logged */
+}
+
 int main(int argc, char **argv)
 {
     broker_config cfg;
@@ -136,11 +162,17 @@ int main(int argc, char **argv)
             event_base_free(rt.base);
         return 1;
     }
+    if (cfg.namespace_name[0] && start_enforcement(&rt, &cfg) != 0) {
+        broker_free(rt.broker);
+        event_base_free(rt.base);
+        return 1;
+    }
     for (int i = 0; i < cfg.listener_count; i++) {
         listener *l = listener_start(rt.broker, &cfg.listeners[i]);
         if (!l) { /* e.g. the port is taken: nothing may stay half-started */
             while (rt.listener_count > 0)
                 listener_stop(rt.listeners[--rt.listener_count]);
+            admin_server_free(rt.admin);
             broker_free(rt.broker);
             event_base_free(rt.base);
             return 1;
@@ -153,10 +185,14 @@ int main(int argc, char **argv)
     evsignal_add(rt.sigterm, NULL);
     evsignal_add(rt.sigint, NULL);
     evsignal_add(rt.sighup, NULL);
-    log_msg(LOG_INFO, "egbroker", "ready mode=open");
+    if (cfg.namespace_name[0])
+        log_msg(LOG_INFO, "egbroker", "ready mode=enforcing namespace=%s", cfg.namespace_name);
+    else
+        log_msg(LOG_INFO, "egbroker", "ready mode=open");
     event_base_dispatch(rt.base);
     for (int i = 0; i < rt.listener_count; i++)
         listener_stop(rt.listeners[i]);
+    admin_server_free(rt.admin); /* before the broker, which frees the enforcer it calls */
     broker_free(rt.broker);
     if (rt.drain_timer)
         event_free(rt.drain_timer);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "authorizer.h"
 #include "conn.h"
 #include "flow_control.h"
 #include "log.h"
@@ -83,12 +84,20 @@ static void publish_will_now(session *s)
     s->will = NULL;
     if (s->will_timer)
         evtimer_del(s->will_timer);
-    if (will) {
+    if (!will)
+        return;
+    const authorizer *auth = s->broker->auth;
+    /* A will is a publish of the client that set it, judged by its permissions now. */
+    if (!auth->can_publish(auth->ctx, s, will->topic)) {
+        s->broker->stats.publish_denied++;
+        log_msg(LOG_INFO, "auth", "will denied client=%s topic=%.*s", s->client_id, (int)will->topic.len,
+                (const char *)will->topic.data);
+    } else {
         log_msg(LOG_INFO, "session", "publishing will client=%s topic=%.*s", s->client_id,
                 (int)will->topic.len, (const char *)will->topic.data);
         broker_publish(s->broker, will, NULL);
-        broker_msg_unref(will);
     }
+    broker_msg_unref(will);
 }
 
 void session_destroy(session *s)
@@ -115,8 +124,27 @@ void session_destroy(session *s)
     if (s->stored)
         b->store->session_deleted(b->store->ctx, s);
     strmap_remove(b->sessions, s->client_id, s->client_id_len);
+    b->auth->release(b->auth->ctx, s->auth_perms);
+    free(s->auth_name);
     free(s->client_id);
     free(s);
+}
+
+bool session_set_auth(session *s, auth_grant *grant)
+{
+    const authorizer *auth = s->broker->auth;
+    char *name = strdup(grant->auth_name);
+    if (!name) {
+        auth->release(auth->ctx, grant->perms);
+        grant->perms = NULL;
+        return false;
+    }
+    free(s->auth_name);
+    s->auth_name = name;
+    auth->release(auth->ctx, s->auth_perms);
+    s->auth_perms = grant->perms;
+    grant->perms = NULL;
+    return true;
 }
 
 static session_sub *find_sub(session *s, mqtt_bytes filter)

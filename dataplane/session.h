@@ -79,6 +79,9 @@ typedef struct session {
     uint64_t match_gen; /* routing scratch: broker_publish merges overlapping matches */
     uint32_t match_index;
 
+    char *auth_name;  /* owned: the authentication name that holds this session ("" in open mode) */
+    void *auth_perms; /* the authorizer's permissions for it (released through broker->auth) */
+
     broker_msg *will; /* owned reference, NULL when none */
     uint32_t will_delay;
     struct event *will_timer;
@@ -134,5 +137,10 @@ void session_trigger_will(session *s);
 /* The connection went away: hands unacknowledged shared-subscription messages
  * to other members, then arms expiry, or destroys a session with expiry 0. */
 void session_detach(session *s);
+
+/* Hands the session the grant of the CONNECT that attached it (the previous
+ * permissions are released). False on allocation failure (grant released). */
+struct auth_grant;
+bool session_set_auth(session *s, struct auth_grant *grant);
 
 #endif

@@ -1,0 +1,439 @@
+/* Snapshot enforcement (enforcer.h). Decisions are made against the applied
+ * ns_policy; each session holds the client_perms compiled for its client, so
+ * a PUBLISH check is a walk of that session's filter trie. A new snapshot is
+ * validated whole, saved, then applied to every session in one loop turn. */
+#include "enforcer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "authorizer.h"
+#include "broker.h"
+#include "conn.h"
+#include "enforcer_identity.h"
+#include "log.h"
+#include "session.h"
+#include "snapshot/client_perms.h"
+#include "snapshot/ns_policy.h"
+#include "strmap.h"
+
+/* Why a CONNECT was refused, for the metrics. */
+enum deny_reason {
+    DENY_NO_SNAPSHOT,
+    DENY_NAMESPACE_DISABLED,
+    DENY_WRONG_NAMESPACE,
+    DENY_NO_AUTH_NAME,
+    DENY_UNKNOWN_CLIENT,
+    DENY_CLIENT_DISABLED,
+    DENY_CERTIFICATE,
+    DENY_SESSION_OWNER,
+    DENY_SESSION_LIMIT,
+    DENY_COUNT
+};
+
+static const char *const deny_names[DENY_COUNT] = {
+    "no_snapshot",      "namespace_disabled", "wrong_namespace",     "no_authentication_name", "unknown_client",
+    "client_disabled",  "certificate",        "session_name_taken",  "session_limit",
+};
+
+struct enforcer {
+    broker *b;
+    authorizer auth;   /* b->auth points here */
+    ns_policy *policy; /* applied (owned); NULL until the first snapshot */
+    char applied_at[32];
+    const char *source; /* "push" or "file" */
+    char last_error[256];
+    char path[512]; /* where the last good snapshot is saved; "" without a data directory */
+    uint64_t connect_denied[DENY_COUNT];
+    uint64_t publish_denied, subscribe_denied, subscriptions_revoked, disconnected;
+    uint64_t snapshots_applied, snapshots_refused;
+};
+
+static const char *ns_name(const enforcer *e)
+{
+    return e->b->config.namespace_name;
+}
+
+static uint8_t deny(enforcer *e, const conn *c, enum deny_reason r, uint8_t code, const char *why,
+                    const char **why_out, const char *name)
+{
+    e->connect_denied[r]++;
+    *why_out = why;
+    log_msg(LOG_INFO, "auth", "connect denied namespace=%s conn=%llu peer=%s auth_name=\"%s\" reason=%s: %s",
+            ns_name(e), (unsigned long long)c->id, c->peer, name ? name : "", deny_names[r], why);
+    return code;
+}
+
+/* Connected sessions held by this authentication name, other than `client_id`'s. */
+static uint32_t sessions_of(const broker *b, const char *auth_name, mqtt_bytes client_id)
+{
+    uint32_t n = 0;
+    for (const conn *c = b->conns; c; c = c->next) {
+        const session *s = c->session;
+        if (c->state != CONN_ACTIVE || !s || !s->auth_name || strcasecmp(s->auth_name, auth_name) != 0)
+            continue;
+        if (s->client_id_len == client_id.len && memcmp(s->client_id, client_id.data, client_id.len) == 0)
+            continue; /* the session being taken over */
+        n++;
+    }
+    return n;
+}
+
+/* SNI "{namespace}.{sni_domain}" must name this broker's namespace. */
+static bool sni_allows(const enforcer *e, const conn *c)
+{
+    const char *domain = e->b->config.sni_domain;
+    const char *sni = conn_tls_server_name(c);
+    if (!domain[0] || !sni)
+        return true;
+    size_t sl = strlen(sni), dl = strlen(domain), nl = strlen(ns_name(e));
+    if (sl <= dl + 1 || sni[sl - dl - 1] != '.' || strcasecmp(sni + sl - dl, domain) != 0)
+        return true; /* not a {namespace}.{domain} name: the listener's namespace applies */
+    return sl - dl - 1 == nl && strncasecmp(sni, ns_name(e), nl) == 0;
+}
+
+static uint8_t enforcer_connect(void *ctx, conn *c, const mqtt_connect *in, mqtt_bytes client_id,
+                                auth_grant *grant, const char **why)
+{
+    enforcer *e = ctx;
+    const ns_policy *p = e->policy;
+    if (!p || ns_policy_deleted(p))
+        return deny(e, c, DENY_NO_SNAPSHOT, MQTT_RC_SERVER_UNAVAILABLE,
+                    "the namespace is not configured on this broker (no snapshot from the control plane)", why,
+                    NULL);
+    if (!ns_policy_settings(p)->enabled)
+        return deny(e, c, DENY_NAMESPACE_DISABLED, MQTT_RC_SERVER_UNAVAILABLE, "the namespace's MQTT is disabled",
+                    why, NULL);
+    if (!sni_allows(e, c))
+        return deny(e, c, DENY_WRONG_NAMESPACE, MQTT_RC_NOT_AUTHORIZED,
+                    "the TLS server name names a namespace this broker does not serve", why, NULL);
+    X509 *cert = conn_peer_certificate(c);
+    char name[256];
+    const ns_client *client = identity_find_client(p, in, cert, name, sizeof name);
+    if (!name[0])
+        return deny(e, c, DENY_NO_AUTH_NAME, MQTT_RC_BAD_USER_NAME_OR_PASSWORD,
+                    "no authentication name: set the Username (or a certificate field the namespace accepts)",
+                    why, NULL);
+    if (!client)
+        return deny(e, c, DENY_UNKNOWN_CLIENT, MQTT_RC_BAD_USER_NAME_OR_PASSWORD,
+                    "no client has this authentication name", why, name);
+    if (!ns_client_enabled(client))
+        return deny(e, c, DENY_CLIENT_DISABLED, MQTT_RC_NOT_AUTHORIZED, "the client is disabled", why, name);
+    /* Plain listeners (development) take the Username at its word; TLS ones check the certificate. */
+    const char *cert_why = NULL;
+    if (c->tls && !identity_check_certificate(p, client, cert, conn_peer_chain(c), &cert_why))
+        return deny(e, c, DENY_CERTIFICATE, MQTT_RC_BAD_USER_NAME_OR_PASSWORD, cert_why, why, name);
+    const char *auth_name = ns_client_auth_name(client);
+    const session *held = session_find(e->b, client_id);
+    if (held && held->auth_name && held->auth_name[0] && strcasecmp(held->auth_name, auth_name) != 0)
+        return deny(e, c, DENY_SESSION_OWNER, MQTT_RC_NOT_AUTHORIZED,
+                    "the client identifier is a session of another authentication name", why, name);
+    const ns_settings *st = ns_policy_settings(p);
+    if (sessions_of(e->b, auth_name, client_id) >= st->max_sessions_per_auth_name)
+        return deny(e, c, DENY_SESSION_LIMIT, MQTT_RC_QUOTA_EXCEEDED,
+                    "the authentication name has its maximum number of sessions", why, name);
+    grant->perms = client_perms_build(p, client);
+    if (!grant->perms) {
+        *why = "out of memory";
+        return MQTT_RC_SERVER_UNAVAILABLE;
+    }
+    snprintf(grant->auth_name, sizeof grant->auth_name, "%s", auth_name);
+    grant->max_session_expiry = st->max_session_expiry_hours * 3600;
+    log_msg(LOG_DEBUG, "auth", "connect allowed namespace=%s auth_name=\"%s\" publish_filters=%zu subscribe_filters=%zu",
+            ns_name(e), auth_name, client_perms_count(grant->perms, true), client_perms_count(grant->perms, false));
+    return 0;
+}
+
+static bool enforcer_can_publish(void *ctx, const session *s, mqtt_bytes topic)
+{
+    enforcer *e = ctx;
+    bool ok = s->auth_perms && client_perms_can_publish(s->auth_perms, (const char *)topic.data, topic.len);
+    if (!ok)
+        e->publish_denied++;
+    return ok;
+}
+
+static bool enforcer_can_subscribe(void *ctx, const session *s, mqtt_bytes filter)
+{
+    enforcer *e = ctx;
+    bool ok = s->auth_perms && client_perms_can_subscribe(s->auth_perms, (const char *)filter.data, filter.len);
+    if (!ok)
+        e->subscribe_denied++;
+    return ok;
+}
+
+static void enforcer_release(void *ctx, void *perms)
+{
+    (void)ctx;
+    client_perms_free(perms);
+}
+
+/* ---- applying a snapshot to live sessions */
+
+static void collect_session(void *ctx, const void *key, size_t len, void *value)
+{
+    (void)key, (void)len;
+    session ***cursor = ctx;
+    *(*cursor)++ = value;
+}
+
+/* Ends a session whose client the control plane removed or disabled: its
+ * connection gets DISCONNECT 0x98 and nothing of it survives. */
+static void end_session(enforcer *e, session *s, const char *why)
+{
+    char *id = strndup(s->client_id, s->client_id_len);
+    if (!id)
+        return;
+    mqtt_bytes key = {(const uint8_t *)id, s->client_id_len};
+    log_msg(LOG_INFO, "auth", "session ended namespace=%s client=%s auth_name=\"%s\": %s", ns_name(e), id,
+            s->auth_name ? s->auth_name : "", why);
+    if (s->conn) {
+        e->disconnected++;
+        conn_close(s->conn, MQTT_RC_ADMINISTRATIVE_ACTION, true, why);
+    }
+    session *still = session_find(e->b, key); /* conn_close destroys sessions without expiry */
+    if (still)
+        session_destroy(still);
+    free(id);
+}
+
+/* Drops the subscriptions the new permissions no longer cover. */
+static void revoke_subscriptions(enforcer *e, session *s, const client_perms *perms)
+{
+    for (uint32_t i = s->sub_count; i-- > 0;) {
+        session_sub *sub = &s->subs[i];
+        if (client_perms_can_subscribe(perms, sub->filter, sub->filter_len))
+            continue;
+        e->subscriptions_revoked++;
+        log_msg(LOG_INFO, "auth", "subscription revoked namespace=%s client=%s filter=%s", ns_name(e),
+                s->client_id, sub->filter);
+        session_unsubscribe(s, (mqtt_bytes){(const uint8_t *)sub->filter, sub->filter_len});
+    }
+}
+
+static void apply_to_session(enforcer *e, session *s, const ns_policy *old)
+{
+    const ns_policy *p = e->policy;
+    if (!s->auth_name || !s->auth_name[0])
+        return; /* from before enforcement */
+    if (ns_policy_deleted(p))
+        return end_session(e, s, "the namespace was deleted");
+    if (!ns_policy_settings(p)->enabled)
+        return end_session(e, s, "the namespace's MQTT was disabled");
+    const ns_client *client = ns_policy_find_client(p, s->auth_name, strlen(s->auth_name));
+    if (!client)
+        return end_session(e, s, "the client was deleted");
+    if (!ns_client_enabled(client))
+        return end_session(e, s, "the client was disabled");
+    const ns_client *before = old ? ns_policy_find_client(old, s->auth_name, strlen(s->auth_name)) : NULL;
+    const char *why = NULL;
+    if (s->conn && s->conn->tls && (!before || !ns_client_same_identity(before, client)) &&
+        !identity_check_certificate(p, client, conn_peer_certificate(s->conn), conn_peer_chain(s->conn), &why))
+        return end_session(e, s, why);
+    client_perms *perms = client_perms_build(p, client);
+    if (!perms)
+        return end_session(e, s, "out of memory");
+    if (!s->auth_perms || !client_perms_equal(s->auth_perms, perms))
+        revoke_subscriptions(e, s, perms);
+    client_perms_free(s->auth_perms);
+    s->auth_perms = perms;
+}
+
+static void apply_to_sessions(enforcer *e, const ns_policy *old)
+{
+    size_t n = strmap_count(e->b->sessions);
+    session **all = n ? malloc(n * sizeof *all) : NULL;
+    if (n && !all) {
+        log_msg(LOG_ERROR, "auth", "out of memory applying a snapshot to %zu sessions", n);
+        return;
+    }
+    session **cursor = all;
+    strmap_foreach(e->b->sessions, collect_session, &cursor);
+    /* Ending one session never ends another, so the collected pointers stay valid. */
+    for (size_t i = 0; i < n; i++)
+        apply_to_session(e, all[i], old);
+    free(all);
+}
+
+/* ---- persistence of the last good snapshot */
+
+static bool save_snapshot(const enforcer *e, const char *json, size_t len)
+{
+    if (!e->path[0])
+        return true;
+    char tmp[600];
+    snprintf(tmp, sizeof tmp, "%s.tmp", e->path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    bool ok = fd >= 0;
+    for (size_t off = 0; ok && off < len;) {
+        ssize_t w = write(fd, json + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        ok = w > 0;
+        off += ok ? (size_t)w : 0;
+    }
+    /* fsync before rename: after a crash the file is the old or the new snapshot, never a torn one. */
+    ok = ok && fsync(fd) == 0;
+    if (fd >= 0)
+        ok = close(fd) == 0 && ok;
+    ok = ok && rename(tmp, e->path) == 0;
+    if (!ok) {
+        log_msg(LOG_WARN, "auth", "cannot save the snapshot to %s: %s", e->path, strerror(errno));
+        unlink(tmp);
+    }
+    return ok;
+}
+
+static void now_utc(char out[32])
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Validates and applies; `source` is "push" or "file". */
+static int apply(enforcer *e, const char *json, size_t len, const char *source, uint64_t *version, char *err,
+                 size_t err_len)
+{
+    ns_policy *p = ns_policy_parse(json, len, err, err_len);
+    if (p && strcmp(ns_policy_namespace(p), ns_name(e)) != 0) {
+        snprintf(err, err_len, "the snapshot is for namespace \"%s\"; this broker serves \"%s\"",
+                 ns_policy_namespace(p), ns_name(e));
+        ns_policy_free(p);
+        p = NULL;
+    }
+    if (!p) {
+        e->snapshots_refused++;
+        snprintf(e->last_error, sizeof e->last_error, "%s", err);
+        log_msg(LOG_WARN, "auth", "snapshot refused namespace=%s source=%s: %s", ns_name(e), source, err);
+        return -1;
+    }
+    if (e->policy && ns_policy_version(p) <= ns_policy_version(e->policy)) {
+        *version = ns_policy_version(e->policy);
+        ns_policy_free(p);
+        return 0; /* already applied (a retry), or older than what we have */
+    }
+    if (strcmp(source, "push") == 0)
+        save_snapshot(e, json, len);
+    ns_policy *old = e->policy;
+    e->policy = p;
+    apply_to_sessions(e, old);
+    ns_policy_free(old);
+    e->snapshots_applied++;
+    e->source = source;
+    e->last_error[0] = '\0';
+    now_utc(e->applied_at);
+    *version = ns_policy_version(p);
+    log_msg(LOG_INFO, "auth", "snapshot applied namespace=%s version=%llu source=%s", ns_name(e),
+            (unsigned long long)*version, source);
+    return 0;
+}
+
+int enforcer_apply(void *ctx, const char *json, size_t len, uint64_t *version, char *err, size_t err_len)
+{
+    return apply(ctx, json, len, "push", version, err, err_len);
+}
+
+static void load_saved(enforcer *e)
+{
+    if (!e->path[0])
+        return;
+    FILE *f = fopen(e->path, "rb");
+    if (!f)
+        return;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&buf, &len);
+    char chunk[65536];
+    size_t n;
+    while (mem && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        fwrite(chunk, 1, n, mem);
+    fclose(f);
+    if (mem)
+        fclose(mem);
+    char err[256];
+    uint64_t version;
+    if (buf && apply(e, buf, len, "file", &version, err, sizeof err) != 0)
+        log_msg(LOG_WARN, "auth", "the saved snapshot %s is not usable: %s", e->path, err);
+    free(buf);
+}
+
+enforcer *enforcer_new(broker *b)
+{
+    enforcer *e = calloc(1, sizeof *e);
+    if (!e)
+        return NULL;
+    e->b = b;
+    e->source = "none";
+    e->auth = (authorizer){e, enforcer_connect, enforcer_can_publish, enforcer_can_subscribe, enforcer_release};
+    if (b->config.data_dir[0]) {
+        mkdir(b->config.data_dir, 0755);
+        snprintf(e->path, sizeof e->path, "%s/snapshot-%s.json", b->config.data_dir, b->config.namespace_name);
+    }
+    b->auth = &e->auth;
+    b->enforcer = e;
+    load_saved(e);
+    return e;
+}
+
+void enforcer_free(enforcer *e)
+{
+    if (!e)
+        return;
+    ns_policy_free(e->policy);
+    free(e);
+}
+
+json_t *enforcer_status(void *ctx)
+{
+    enforcer *e = ctx;
+    return json_pack("{s:s, s:I, s:s?, s:s, s:s?}", "namespace", ns_name(e), "appliedVersion",
+                     (json_int_t)(e->policy ? ns_policy_version(e->policy) : 0), "appliedAt",
+                     e->applied_at[0] ? e->applied_at : NULL, "source", e->source, "lastError",
+                     e->last_error[0] ? e->last_error : NULL);
+}
+
+void enforcer_write_metrics(void *ctx, FILE *out)
+{
+    enforcer *e = ctx;
+    const char *ns = ns_name(e);
+    const broker_stats *st = &e->b->stats;
+    fprintf(out, "# TYPE egbroker_snapshot_version gauge\negbroker_snapshot_version{namespace=\"%s\"} %llu\n", ns,
+            (unsigned long long)(e->policy ? ns_policy_version(e->policy) : 0));
+    fprintf(out, "# TYPE egbroker_snapshots_total counter\n"
+                 "egbroker_snapshots_total{namespace=\"%s\",result=\"applied\"} %llu\n"
+                 "egbroker_snapshots_total{namespace=\"%s\",result=\"refused\"} %llu\n",
+            ns, (unsigned long long)e->snapshots_applied, ns, (unsigned long long)e->snapshots_refused);
+    fprintf(out, "# TYPE egbroker_connect_denied_total counter\n");
+    for (int r = 0; r < DENY_COUNT; r++)
+        fprintf(out, "egbroker_connect_denied_total{namespace=\"%s\",reason=\"%s\"} %llu\n", ns, deny_names[r],
+                (unsigned long long)e->connect_denied[r]);
+    fprintf(out,
+            "# TYPE egbroker_publish_denied_total counter\negbroker_publish_denied_total{namespace=\"%s\"} %llu\n"
+            "# TYPE egbroker_subscribe_denied_total counter\negbroker_subscribe_denied_total{namespace=\"%s\"} %llu\n"
+            "# TYPE egbroker_subscriptions_revoked_total counter\n"
+            "egbroker_subscriptions_revoked_total{namespace=\"%s\"} %llu\n"
+            "# TYPE egbroker_admin_disconnects_total counter\negbroker_admin_disconnects_total{namespace=\"%s\"} %llu\n",
+            ns, (unsigned long long)e->publish_denied, ns, (unsigned long long)e->subscribe_denied, ns,
+            (unsigned long long)e->subscriptions_revoked, ns, (unsigned long long)e->disconnected);
+    fprintf(out,
+            "# TYPE egbroker_connections_opened_total counter\negbroker_connections_opened_total %llu\n"
+            "# TYPE egbroker_connections_closed_total counter\negbroker_connections_closed_total %llu\n"
+            "# TYPE egbroker_sessions gauge\negbroker_sessions %zu\n"
+            "# TYPE egbroker_publish_in_total counter\negbroker_publish_in_total %llu\n"
+            "# TYPE egbroker_publish_out_total counter\negbroker_publish_out_total %llu\n"
+            "# TYPE egbroker_bytes_in_total counter\negbroker_bytes_in_total %llu\n"
+            "# TYPE egbroker_bytes_out_total counter\negbroker_bytes_out_total %llu\n"
+            "# TYPE egbroker_sessions_dropped_total counter\negbroker_sessions_dropped_total{reason=\"overflow\"} %llu\n",
+            (unsigned long long)st->connections_opened, (unsigned long long)st->connections_closed,
+            strmap_count(e->b->sessions), (unsigned long long)st->publish_in, (unsigned long long)st->publish_out,
+            (unsigned long long)st->bytes_in, (unsigned long long)st->bytes_out,
+            (unsigned long long)st->sessions_dropped_overflow);
+}
