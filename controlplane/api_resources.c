@@ -221,12 +221,13 @@ static void write_resource(api *a, const http_request *req, resource_kind kind, 
         db_failed(resp);
         goto out;
     }
+    /* With If-Match, a missing resource fails the precondition (RFC 7232), PATCH included. */
+    if (!preconditions_hold(req, exists, old.etag, resp))
+        goto out;
     if (patch && !exists) {
         http_error(resp, 404, "NotFound", NULL, "%s '%s' does not exist", kind_label(kind), name);
         goto out;
     }
-    if (!preconditions_hold(req, exists, old.etag, resp))
-        goto out;
     if (patch && !(merged = json_merge_patch(old.doc, body))) {
         db_failed(resp);
         goto out;
@@ -302,9 +303,11 @@ static void delete_resource(api *a, const http_request *req, resource_kind kind,
     char *user = NULL;
     if (exists < 0) {
         db_failed(resp);
+    } else if (!preconditions_hold(req, exists, old.etag, resp)) {
+        /* answered 412 */
     } else if (!exists) {
         http_error(resp, 404, "NotFound", NULL, "%s '%s' does not exist", kind_label(kind), name);
-    } else if (preconditions_hold(req, true, old.etag, resp)) {
+    } else {
         int used = (kind == KIND_CLIENT_GROUP || kind == KIND_TOPIC_SPACE)
                        ? store_find_referrer(a->db, ns, kind, name, &user)
                        : 0;
@@ -432,8 +435,12 @@ void api_resource_list(api *a, const http_request *req, resource_kind kind, cons
             return http_error(resp, 400, "InvalidQueryParameter", "$top",
                               "$top must be an integer from 1 to %d", LIST_MAX_TOP);
     }
-    if (req->arg_skip_token && (strlen(req->arg_skip_token) == 0 || strlen(req->arg_skip_token) > 200))
-        return http_error(resp, 400, "InvalidQueryParameter", "$skipToken", "%s", "$skipToken is not valid");
+    /* A token is the last name of the previous page: anything else was not issued by us. */
+    api_error name_err = {0};
+    if (req->arg_skip_token && !(kind == KIND_CLIENT_GROUP && strcmp(req->arg_skip_token, ALL_GROUP) == 0) &&
+        !resource_name_valid(kind, req->arg_skip_token, &name_err))
+        return http_error(resp, 400, "InvalidQueryParameter", "$skipToken", "%s",
+                          "$skipToken is not valid: use the nextLink of a previous page");
     if (kind != KIND_NAMESPACE) {
         stored_resource parent;
         int p = store_get(a->db, KIND_NAMESPACE, NULL, ns, &parent);

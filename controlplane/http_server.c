@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "log.h"
@@ -53,7 +54,8 @@ void http_error(http_response *resp, int status, const char *code, const char *t
     va_end(ap);
     json_t *err = json_pack("{s:s, s:s}", "code", code, "message", message);
     if (!err) /* the message quoted bytes that are not UTF-8 */
-        err = json_pack("{s:s, s:s}", "code", code, "message", "the request is not valid (details not printable)");
+        err = json_pack("{s:s, s:s}", "code", code, "message",
+                        "the request is not valid (details not printable)");
     if (err && target && *target)
         json_object_set_new(err, "target", json_string(target)); /* NULL (skipped) if not UTF-8 */
     json_decref(resp->json);
@@ -206,9 +208,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         clock_gettime(CLOCK_MONOTONIC, &rs->started);
         *con_cls = rs;
         const char *length = header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (length && strtoull(length, NULL, 10) > (unsigned long long)s->max_body_bytes)
-            rs->too_large = true;
-        if (!rs->too_large)
+        unsigned long long announced = length ? strtoull(length, NULL, 10) : 0;
+        rs->too_large = announced > (unsigned long long)s->max_body_bytes;
+        /* Answer at once a client that waits for "100 Continue", or one announcing far too
+         * much to read; one already sending a moderately oversized body would see the
+         * connection reset before it reads the 413, so that body is read and discarded. */
+        const char *expect = header(c, MHD_HTTP_HEADER_EXPECT);
+        bool waits = expect && strcasecmp(expect, "100-continue") == 0;
+        if (!rs->too_large || (!waits && announced <= 16ULL * (unsigned long long)s->max_body_bytes))
             return MHD_YES;
     }
     if (*upload_size > 0) {
