@@ -38,8 +38,8 @@ enum deny_reason {
 };
 
 static const char *const deny_names[DENY_COUNT] = {
-    "no_snapshot",      "namespace_disabled", "wrong_namespace",     "no_authentication_name", "unknown_client",
-    "client_disabled",  "certificate",        "session_name_taken",  "session_limit",
+    "no_snapshot",     "namespace_disabled", "wrong_namespace",    "no_authentication_name", "unknown_client",
+    "client_disabled", "certificate",        "session_name_taken", "session_limit",
 };
 
 struct enforcer {
@@ -105,11 +105,11 @@ static uint8_t enforcer_connect(void *ctx, conn *c, const mqtt_connect *in, mqtt
     const ns_policy *p = e->policy;
     if (!p || ns_policy_deleted(p))
         return deny(e, c, DENY_NO_SNAPSHOT, MQTT_RC_SERVER_UNAVAILABLE,
-                    "the namespace is not configured on this broker (no snapshot from the control plane)", why,
-                    NULL);
-    if (!ns_policy_settings(p)->enabled)
-        return deny(e, c, DENY_NAMESPACE_DISABLED, MQTT_RC_SERVER_UNAVAILABLE, "the namespace's MQTT is disabled",
+                    "the namespace is not configured on this broker (no snapshot from the control plane)",
                     why, NULL);
+    if (!ns_policy_settings(p)->enabled)
+        return deny(e, c, DENY_NAMESPACE_DISABLED, MQTT_RC_SERVER_UNAVAILABLE,
+                    "the namespace's MQTT is disabled", why, NULL);
     if (!sni_allows(e, c))
         return deny(e, c, DENY_WRONG_NAMESPACE, MQTT_RC_NOT_AUTHORIZED,
                     "the TLS server name names a namespace this broker does not serve", why, NULL);
@@ -145,8 +145,10 @@ static uint8_t enforcer_connect(void *ctx, conn *c, const mqtt_connect *in, mqtt
     }
     snprintf(grant->auth_name, sizeof grant->auth_name, "%s", auth_name);
     grant->max_session_expiry = st->max_session_expiry_hours * 3600;
-    log_msg(LOG_DEBUG, "auth", "connect allowed namespace=%s auth_name=\"%s\" publish_filters=%zu subscribe_filters=%zu",
-            ns_name(e), auth_name, client_perms_count(grant->perms, true), client_perms_count(grant->perms, false));
+    log_msg(LOG_DEBUG, "auth",
+            "connect allowed namespace=%s auth_name=\"%s\" publish_filters=%zu subscribe_filters=%zu",
+            ns_name(e), auth_name, client_perms_count(grant->perms, true),
+            client_perms_count(grant->perms, false));
     return 0;
 }
 
@@ -162,7 +164,8 @@ static bool enforcer_can_publish(void *ctx, const session *s, mqtt_bytes topic)
 static bool enforcer_can_subscribe(void *ctx, const session *s, mqtt_bytes filter)
 {
     enforcer *e = ctx;
-    bool ok = s->auth_perms && client_perms_can_subscribe(s->auth_perms, (const char *)filter.data, filter.len);
+    bool ok =
+        s->auth_perms && client_perms_can_subscribe(s->auth_perms, (const char *)filter.data, filter.len);
     if (!ok)
         e->subscribe_denied++;
     return ok;
@@ -233,8 +236,12 @@ static void apply_to_session(enforcer *e, session *s, const ns_policy *old)
         return end_session(e, s, "the client was disabled");
     const ns_client *before = old ? ns_policy_find_client(old, s->auth_name, strlen(s->auth_name)) : NULL;
     const char *why = NULL;
-    if (s->conn && s->conn->tls && (!before || !ns_client_same_identity(before, client)) &&
-        !identity_check_certificate(p, client, conn_peer_certificate(s->conn), conn_peer_chain(s->conn), &why))
+    /* A connected client's certificate is judged again when its identity or the CAs changed. */
+    bool recheck = !before || !ns_client_same_identity(before, client) ||
+                   (ns_client_scheme(client) != NS_SCHEME_THUMBPRINT && !ns_policy_same_cas(old, p));
+    if (s->conn && s->conn->tls && recheck &&
+        !identity_check_certificate(p, client, conn_peer_certificate(s->conn), conn_peer_chain(s->conn),
+                                    &why))
         return end_session(e, s, why);
     client_perms *perms = client_perms_build(p, client);
     if (!perms)
@@ -372,10 +379,12 @@ enforcer *enforcer_new(broker *b)
         return NULL;
     e->b = b;
     e->source = "none";
-    e->auth = (authorizer){e, enforcer_connect, enforcer_can_publish, enforcer_can_subscribe, enforcer_release};
+    e->auth =
+        (authorizer){e, enforcer_connect, enforcer_can_publish, enforcer_can_subscribe, enforcer_release};
     if (b->config.data_dir[0]) {
         mkdir(b->config.data_dir, 0755);
-        snprintf(e->path, sizeof e->path, "%s/snapshot-%s.json", b->config.data_dir, b->config.namespace_name);
+        snprintf(e->path, sizeof e->path, "%s/snapshot-%s.json", b->config.data_dir,
+                 b->config.namespace_name);
     }
     b->auth = &e->auth;
     b->enforcer = e;
@@ -405,24 +414,28 @@ void enforcer_write_metrics(void *ctx, FILE *out)
     enforcer *e = ctx;
     const char *ns = ns_name(e);
     const broker_stats *st = &e->b->stats;
-    fprintf(out, "# TYPE egbroker_snapshot_version gauge\negbroker_snapshot_version{namespace=\"%s\"} %llu\n", ns,
-            (unsigned long long)(e->policy ? ns_policy_version(e->policy) : 0));
-    fprintf(out, "# TYPE egbroker_snapshots_total counter\n"
-                 "egbroker_snapshots_total{namespace=\"%s\",result=\"applied\"} %llu\n"
-                 "egbroker_snapshots_total{namespace=\"%s\",result=\"refused\"} %llu\n",
+    fprintf(out, "# TYPE egbroker_snapshot_version gauge\negbroker_snapshot_version{namespace=\"%s\"} %llu\n",
+            ns, (unsigned long long)(e->policy ? ns_policy_version(e->policy) : 0));
+    fprintf(out,
+            "# TYPE egbroker_snapshots_total counter\n"
+            "egbroker_snapshots_total{namespace=\"%s\",result=\"applied\"} %llu\n"
+            "egbroker_snapshots_total{namespace=\"%s\",result=\"refused\"} %llu\n",
             ns, (unsigned long long)e->snapshots_applied, ns, (unsigned long long)e->snapshots_refused);
     fprintf(out, "# TYPE egbroker_connect_denied_total counter\n");
     for (int r = 0; r < DENY_COUNT; r++)
-        fprintf(out, "egbroker_connect_denied_total{namespace=\"%s\",reason=\"%s\"} %llu\n", ns, deny_names[r],
-                (unsigned long long)e->connect_denied[r]);
-    fprintf(out,
-            "# TYPE egbroker_publish_denied_total counter\negbroker_publish_denied_total{namespace=\"%s\"} %llu\n"
-            "# TYPE egbroker_subscribe_denied_total counter\negbroker_subscribe_denied_total{namespace=\"%s\"} %llu\n"
-            "# TYPE egbroker_subscriptions_revoked_total counter\n"
-            "egbroker_subscriptions_revoked_total{namespace=\"%s\"} %llu\n"
-            "# TYPE egbroker_admin_disconnects_total counter\negbroker_admin_disconnects_total{namespace=\"%s\"} %llu\n",
-            ns, (unsigned long long)e->publish_denied, ns, (unsigned long long)e->subscribe_denied, ns,
-            (unsigned long long)e->subscriptions_revoked, ns, (unsigned long long)e->disconnected);
+        fprintf(out, "egbroker_connect_denied_total{namespace=\"%s\",reason=\"%s\"} %llu\n", ns,
+                deny_names[r], (unsigned long long)e->connect_denied[r]);
+    fprintf(
+        out,
+        "# TYPE egbroker_publish_denied_total counter\negbroker_publish_denied_total{namespace=\"%s\"} %llu\n"
+        "# TYPE egbroker_subscribe_denied_total counter\negbroker_subscribe_denied_total{namespace=\"%s\"} "
+        "%llu\n"
+        "# TYPE egbroker_subscriptions_revoked_total counter\n"
+        "egbroker_subscriptions_revoked_total{namespace=\"%s\"} %llu\n"
+        "# TYPE egbroker_admin_disconnects_total counter\negbroker_admin_disconnects_total{namespace=\"%s\"} "
+        "%llu\n",
+        ns, (unsigned long long)e->publish_denied, ns, (unsigned long long)e->subscribe_denied, ns,
+        (unsigned long long)e->subscriptions_revoked, ns, (unsigned long long)e->disconnected);
     fprintf(out,
             "# TYPE egbroker_connections_opened_total counter\negbroker_connections_opened_total %llu\n"
             "# TYPE egbroker_connections_closed_total counter\negbroker_connections_closed_total %llu\n"
@@ -431,9 +444,10 @@ void enforcer_write_metrics(void *ctx, FILE *out)
             "# TYPE egbroker_publish_out_total counter\negbroker_publish_out_total %llu\n"
             "# TYPE egbroker_bytes_in_total counter\negbroker_bytes_in_total %llu\n"
             "# TYPE egbroker_bytes_out_total counter\negbroker_bytes_out_total %llu\n"
-            "# TYPE egbroker_sessions_dropped_total counter\negbroker_sessions_dropped_total{reason=\"overflow\"} %llu\n",
+            "# TYPE egbroker_sessions_dropped_total "
+            "counter\negbroker_sessions_dropped_total{reason=\"overflow\"} %llu\n",
             (unsigned long long)st->connections_opened, (unsigned long long)st->connections_closed,
-            strmap_count(e->b->sessions), (unsigned long long)st->publish_in, (unsigned long long)st->publish_out,
-            (unsigned long long)st->bytes_in, (unsigned long long)st->bytes_out,
-            (unsigned long long)st->sessions_dropped_overflow);
+            strmap_count(e->b->sessions), (unsigned long long)st->publish_in,
+            (unsigned long long)st->publish_out, (unsigned long long)st->bytes_in,
+            (unsigned long long)st->bytes_out, (unsigned long long)st->sessions_dropped_overflow);
 }

@@ -6,30 +6,30 @@
 
 #include "snapshot/ns_policy_impl.h"
 
-/* ---- arena */
+/* ---- ns_arena */
 
 #define ARENA_CHUNK 65536
 
-struct arena_chunk {
-    arena_chunk *next;
+struct ns_arena_chunk {
+    ns_arena_chunk *next;
     size_t used, size; /* bytes of data[] */
     alignas(max_align_t) unsigned char data[];
 };
 
-void *arena_alloc(arena *a, size_t size)
+void *ns_arena_alloc(ns_arena *a, size_t size)
 {
     const size_t align = alignof(max_align_t);
     size = (size + align - 1) & ~(align - 1);
     if (size == 0)
         size = align; /* distinct non-NULL pointers for empty arrays */
-    arena_chunk *c = a->head;
+    ns_arena_chunk *c = a->head;
     if (!c || c->size - c->used < size) {
         /* A large request gets a chunk of its own, put behind the current
          * one so that the space left there is still used. */
         size_t want = size > ARENA_CHUNK / 4 ? size : ARENA_CHUNK;
-        if (want > SIZE_MAX - sizeof(arena_chunk))
+        if (want > SIZE_MAX - sizeof(ns_arena_chunk))
             return NULL;
-        arena_chunk *n = malloc(sizeof(arena_chunk) + want);
+        ns_arena_chunk *n = malloc(sizeof(ns_arena_chunk) + want);
         if (!n)
             return NULL;
         n->used = 0;
@@ -49,11 +49,11 @@ void *arena_alloc(arena *a, size_t size)
     return p;
 }
 
-char *arena_strndup(arena *a, const char *s, size_t len)
+char *ns_arena_strndup(ns_arena *a, const char *s, size_t len)
 {
     if (len == SIZE_MAX)
         return NULL;
-    char *d = arena_alloc(a, len + 1);
+    char *d = ns_arena_alloc(a, len + 1);
     if (d) {
         memcpy(d, s, len);
         d[len] = '\0';
@@ -61,10 +61,10 @@ char *arena_strndup(arena *a, const char *s, size_t len)
     return d;
 }
 
-void arena_free(arena *a)
+void ns_arena_free(ns_arena *a)
 {
     while (a->head) {
-        arena_chunk *next = a->head->next;
+        ns_arena_chunk *next = a->head->next;
         free(a->head);
         a->head = next;
     }
@@ -105,7 +105,7 @@ int ns_policy_index_clients(ns_policy *p, size_t *dup, size_t *dup_of)
         slots *= 2;
     if (slots > SIZE_MAX / sizeof(uint32_t) || p->n_clients >= UINT32_MAX)
         return -1;
-    p->slots = arena_alloc(&p->mem, slots * sizeof(uint32_t));
+    p->slots = ns_arena_alloc(&p->mem, slots * sizeof(uint32_t));
     if (!p->slots)
         return -1;
     p->slot_mask = slots - 1;
@@ -152,7 +152,7 @@ void ns_policy_free(ns_policy *p)
         for (size_t j = 0; j < p->spaces[i].n_templates; j++)
             topic_template_free(p->spaces[i].templates[j]);
     X509_STORE_free(p->cas);
-    arena_free(&p->mem);
+    ns_arena_free(&p->mem);
     free(p);
 }
 

@@ -11,38 +11,40 @@
 /* A bump allocator: a policy's strings and arrays live and die together, so
  * one owner frees them all at once, and parsing 10,000 clients costs a few
  * dozen malloc calls instead of several per client. */
-typedef struct arena_chunk arena_chunk;
-typedef struct arena {
-    arena_chunk *head; /* owned: the chunks, newest first */
-} arena;
+typedef struct ns_arena_chunk ns_arena_chunk;
+typedef struct ns_arena {
+    ns_arena_chunk *head; /* owned: the chunks, newest first */
+} ns_arena;
 
 /* Zeroed memory aligned for any type, or NULL when out of memory. */
-void *arena_alloc(arena *a, size_t size);
+void *ns_arena_alloc(ns_arena *a, size_t size);
 /* A NUL-terminated copy of len bytes. */
-char *arena_strndup(arena *a, const char *s, size_t len);
-void arena_free(arena *a);
+char *ns_arena_strndup(ns_arena *a, const char *s, size_t len);
+void ns_arena_free(ns_arena *a);
+
+/* Below, "mem" marks memory in the owning policy's arena (ns_policy.mem). */
 
 struct ns_client {
-    const char *name;      /* arena */
-    const char *auth_name; /* arena; the snapshot's spelling */
+    const char *name;      /* mem */
+    const char *auth_name; /* mem; the snapshot's spelling */
     size_t auth_len;
     uint32_t auth_hash; /* of the ASCII-lowercased authentication name */
     bool enabled;
     ns_validation_scheme scheme;
     size_t n_thumbprints;
     char thumbprints[NS_MAX_THUMBPRINTS][NS_THUMBPRINT_HEX + 1]; /* upper-case hex */
-    client_attr *attrs; /* arena, and so are their keys, strings and item arrays */
+    client_attr *attrs; /* mem, and so are their keys, strings and item arrays */
     size_t n_attrs;
 };
 
 typedef struct ns_group {
-    const char *name;    /* arena */
+    const char *name;    /* mem */
     client_query *query; /* owned by the policy; NULL for $all (every client) */
 } ns_group;
 
 typedef struct ns_space {
-    const char *name;           /* arena */
-    topic_template **templates; /* arena array; each template owned by the policy */
+    const char *name;           /* mem */
+    topic_template **templates; /* mem array; each template owned by the policy */
     size_t n_templates;
 } ns_space;
 
@@ -53,7 +55,7 @@ typedef struct ns_binding {
 } ns_binding;
 
 struct ns_policy {
-    arena mem; /* owns every string and array below unless said otherwise */
+    ns_arena mem; /* owns every string and array below unless said otherwise */
     const char *ns;
     uint64_t version;
     bool deleted;

@@ -77,10 +77,10 @@ const char *sj_shown(const char *s, size_t len, char out[80])
 
 /* ---- typed members. Each reports "path.key: ..." itself. */
 
-/* The sj_member, or NULL when absent or JSON null (then *ok says whether that
+/* The member, or NULL when absent or JSON null (then *ok says whether that
  * is allowed). */
-const json_t *sj_member(sj_ctx *x, const json_t *obj, const char *path, const char *key, bool required,
-                        bool *ok)
+static const json_t *sj_member(sj_ctx *x, const json_t *obj, const char *path, const char *key, bool required,
+                               bool *ok)
 {
     const json_t *v = json_object_get(obj, key);
     *ok = true;
@@ -163,7 +163,7 @@ bool sj_enum(sj_ctx *x, const json_t *obj, const char *path, const char *key, co
     return sj_is_enum(x, v, p, names, index);
 }
 
-/* An array (or object, with JSON_OBJECT) sj_member; NULL when absent and optional. */
+/* An array (or object, with JSON_OBJECT) member; NULL when absent and optional. */
 bool sj_container(sj_ctx *x, const json_t *obj, const char *path, const char *key, bool required,
                   json_type type, const json_t **out)
 {
@@ -221,7 +221,7 @@ bool sj_item_name(sj_ctx *x, const json_t *item, const char *path, bool client, 
     sj_path_key(p, path, "name");
     if (!(allow_all && strcmp(s, ALL_GROUP) == 0) && !sj_check_name(x, p, s, len, client))
         return false;
-    *out = arena_strndup(&x->p->mem, s, len);
+    *out = ns_arena_strndup(&x->p->mem, s, len);
     return *out || sj_oom(x);
 }
 

@@ -51,7 +51,7 @@ bool sj_object(sj_ctx *x, const json_t *v, const char *p);
 /* Resource names as the control plane allows them: clients 1-128 letters,
  * digits, '-', ':', '.', '_'; everything else 3-50 letters, digits, '-'. */
 bool sj_check_name(sj_ctx *x, const char *p, const char *s, size_t len, bool client);
-/* The checked "name" of the item at path, copied into the policy's arena;
+/* The checked "name" of the item at path, copied into the policy's ns_arena;
  * allow_all admits "$all" (client groups). */
 bool sj_item_name(sj_ctx *x, const json_t *item, const char *path, bool client, bool allow_all,
                   const char **out);

@@ -49,7 +49,7 @@ static bool parse_settings(sj_ctx *x, const json_t *doc)
     st->max_session_expiry_hours = (uint32_t)expiry;
     st->max_sessions_per_auth_name = (uint32_t)sessions;
     st->throughput_units = (long)units;
-    if (host && !(st->hostname = arena_strndup(&x->p->mem, host, host_len)))
+    if (host && !(st->hostname = ns_arena_strndup(&x->p->mem, host, host_len)))
         return sj_oom(x);
     size_t i;
     const json_t *v;
@@ -137,7 +137,7 @@ static bool parse_cas(sj_ctx *x, const json_t *list)
     ns_policy *p = x->p;
     size_t n = json_array_size(list);
     sj_named *names = calloc(n ? n : 1, sizeof *names);
-    p->ca_digests = arena_alloc(&p->mem, (n ? n : 1) * 32);
+    p->ca_digests = ns_arena_alloc(&p->mem, (n ? n : 1) * 32);
     if (!names || !p->ca_digests) {
         free(names);
         return sj_oom(x);
@@ -231,7 +231,7 @@ static bool attribute_key_ok(const char *key, size_t len)
 
 static bool parse_attribute(sj_ctx *x, client_attr *a, const json_t *v, const char *p)
 {
-    arena *mem = &x->p->mem;
+    ns_arena *mem = &x->p->mem;
     if (json_is_integer(v)) {
         a->type = CLIENT_ATTR_INT;
         a->num = json_integer_value(v);
@@ -239,14 +239,14 @@ static bool parse_attribute(sj_ctx *x, client_attr *a, const json_t *v, const ch
     }
     if (json_is_string(v)) {
         a->type = CLIENT_ATTR_STRING;
-        a->str = arena_strndup(mem, json_string_value(v), json_string_length(v));
+        a->str = ns_arena_strndup(mem, json_string_value(v), json_string_length(v));
         return a->str || sj_oom(x);
     }
     if (!json_is_array(v))
         return sj_fail(x, p, "must be a string, an integer or an array of strings, not %s", sj_type_name(v));
     a->type = CLIENT_ATTR_STRING_ARRAY;
     a->n_items = json_array_size(v);
-    const char **items = arena_alloc(mem, (a->n_items ? a->n_items : 1) * sizeof *items);
+    const char **items = ns_arena_alloc(mem, (a->n_items ? a->n_items : 1) * sizeof *items);
     if (!items)
         return sj_oom(x);
     for (size_t i = 0; i < a->n_items; i++) {
@@ -256,7 +256,7 @@ static bool parse_attribute(sj_ctx *x, client_attr *a, const json_t *v, const ch
             sj_path_index(pi, p, i);
             return sj_fail(x, pi, "must be a string, not %s", sj_type_name(item));
         }
-        if (!(items[i] = arena_strndup(mem, json_string_value(item), json_string_length(item))))
+        if (!(items[i] = ns_arena_strndup(mem, json_string_value(item), json_string_length(item))))
             return sj_oom(x);
     }
     a->items = items;
@@ -268,7 +268,7 @@ static bool parse_attributes(sj_ctx *x, ns_client *c, const json_t *obj, const c
     char pa[PATH_SIZE];
     sj_path_key(pa, path, "attributes");
     c->attrs =
-        arena_alloc(&x->p->mem, (json_object_size(obj) ? json_object_size(obj) : 1) * sizeof *c->attrs);
+        ns_arena_alloc(&x->p->mem, (json_object_size(obj) ? json_object_size(obj) : 1) * sizeof *c->attrs);
     if (!c->attrs)
         return sj_oom(x);
     const char *key;
@@ -284,7 +284,7 @@ static bool parse_attributes(sj_ctx *x, ns_client *c, const json_t *obj, const c
                            ATTRIBUTE_KEY_MAX, sj_shown(key, key_len, q));
         }
         sj_path_key(p, pa, key);
-        if (!(a->key = arena_strndup(&x->p->mem, key, key_len)))
+        if (!(a->key = ns_arena_strndup(&x->p->mem, key, key_len)))
             return sj_oom(x);
         if (!parse_attribute(x, a, v, p))
             return false;
@@ -321,7 +321,7 @@ static bool parse_client(sj_ctx *x, ns_client *c, const json_t *item, const char
             return sj_fail(x, p, "must be 1-%d bytes long, not %zu", NS_AUTH_NAME_MAX, auth_len);
         }
         /* Jansson has checked the UTF-8 and refused U+0000. */
-        if (!(c->auth_name = arena_strndup(&x->p->mem, auth, auth_len)))
+        if (!(c->auth_name = ns_arena_strndup(&x->p->mem, auth, auth_len)))
             return sj_oom(x);
         c->auth_len = auth_len;
     } else {
@@ -338,7 +338,7 @@ static bool parse_clients(sj_ctx *x, const json_t *list)
     ns_policy *p = x->p;
     size_t n = json_array_size(list);
     sj_named *names = calloc(n ? n : 1, sizeof *names);
-    p->clients = arena_alloc(&p->mem, (n ? n : 1) * sizeof *p->clients);
+    p->clients = ns_arena_alloc(&p->mem, (n ? n : 1) * sizeof *p->clients);
     if (!names || !p->clients) {
         free(names);
         return sj_oom(x);
@@ -378,7 +378,7 @@ static bool parse_groups(sj_ctx *x, const json_t *list, sj_named **sorted)
     ns_policy *p = x->p;
     size_t n = json_array_size(list);
     sj_named *names = *sorted = calloc(n + 1, sizeof *names);
-    p->groups = arena_alloc(&p->mem, (n + 1) * sizeof *p->groups);
+    p->groups = ns_arena_alloc(&p->mem, (n + 1) * sizeof *p->groups);
     if (!names || !p->groups)
         return sj_oom(x);
     bool have_all = false;
@@ -425,7 +425,7 @@ static bool parse_space(sj_ctx *x, ns_space *s, const json_t *item, const char *
     size_t n = json_array_size(list);
     if (n == 0)
         return sj_fail(x, pt, "must hold at least one topic template");
-    if (!(s->templates = arena_alloc(&x->p->mem, n * sizeof *s->templates)))
+    if (!(s->templates = ns_arena_alloc(&x->p->mem, n * sizeof *s->templates)))
         return sj_oom(x);
     for (size_t i = 0; i < n; i++) {
         char p[PATH_SIZE];
@@ -446,7 +446,7 @@ static bool parse_spaces(sj_ctx *x, const json_t *list, sj_named **sorted)
     ns_policy *p = x->p;
     size_t n = json_array_size(list);
     sj_named *names = *sorted = calloc(n ? n : 1, sizeof *names);
-    p->spaces = arena_alloc(&p->mem, (n ? n : 1) * sizeof *p->spaces);
+    p->spaces = ns_arena_alloc(&p->mem, (n ? n : 1) * sizeof *p->spaces);
     if (!names || !p->spaces)
         return sj_oom(x);
     for (size_t i = 0; i < n; i++) {
@@ -483,7 +483,7 @@ static bool parse_bindings(sj_ctx *x, const json_t *list, const sj_named *groups
     ns_policy *p = x->p;
     size_t n = json_array_size(list);
     sj_named *names = calloc(n ? n : 1, sizeof *names);
-    p->bindings = arena_alloc(&p->mem, (n ? n : 1) * sizeof *p->bindings);
+    p->bindings = ns_arena_alloc(&p->mem, (n ? n : 1) * sizeof *p->bindings);
     if (!names || !p->bindings) {
         free(names);
         return sj_oom(x);
@@ -493,7 +493,7 @@ static bool parse_bindings(sj_ctx *x, const json_t *list, const sj_named *groups
         char path[PATH_SIZE];
         const json_t *item = json_array_get(list, i);
         ns_binding *b = &p->bindings[i];
-        int perm;
+        int perm = 0;
         sj_path_index(path, "permissionBindings", i);
         ok = sj_object(x, item, path) && sj_item_name(x, item, path, false, false, &names[i].name) &&
              reference(x, item, path, "clientGroupName", groups, p->n_groups, "client group", &b->group) &&
@@ -547,7 +547,7 @@ static bool parse_doc(sj_ctx *x, const json_t *doc)
         !sj_check_name(x, "snapshot.namespace", ns, ns_len, false) ||
         !sj_int(x, doc, "snapshot", "version", true, 1, LLONG_MAX, &version))
         return false;
-    if (!(p->ns = arena_strndup(&p->mem, ns, ns_len)))
+    if (!(p->ns = ns_arena_strndup(&p->mem, ns, ns_len)))
         return sj_oom(x);
     p->version = (uint64_t)version;
     const json_t *deleted = json_object_get(doc, "deleted");
