@@ -220,6 +220,11 @@ static void revoke_subscriptions(enforcer *e, session *s, const client_perms *pe
     }
 }
 
+static bool still_receivable(void *ctx, const broker_msg *m)
+{
+    return client_perms_can_receive(ctx, (const char *)m->topic.data, m->topic.len);
+}
+
 static void apply_to_session(enforcer *e, session *s, const ns_policy *old)
 {
     const ns_policy *p = e->policy;
@@ -246,8 +251,14 @@ static void apply_to_session(enforcer *e, session *s, const ns_policy *old)
     client_perms *perms = client_perms_build(p, client);
     if (!perms)
         return end_session(e, s, "out of memory");
-    if (!s->auth_perms || !client_perms_equal(s->auth_perms, perms))
+    if (!s->auth_perms || !client_perms_equal(s->auth_perms, perms)) {
         revoke_subscriptions(e, s, perms);
+        /* Delivery stops at once: what was queued under the old permissions is not sent. */
+        uint32_t dropped = session_drop_queued(s, still_receivable, perms);
+        if (dropped)
+            log_msg(LOG_INFO, "auth", "dropped %u queued messages client=%s: no longer permitted", dropped,
+                    s->client_id);
+    }
     client_perms_free(s->auth_perms);
     s->auth_perms = perms;
 }

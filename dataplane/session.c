@@ -639,6 +639,29 @@ static delivery *release_shared(session *s, delivery **list, uint32_t *count)
     return tail;
 }
 
+uint32_t session_drop_queued(session *s, bool (*keep)(void *ctx, const broker_msg *m), void *ctx)
+{
+    uint32_t dropped = 0;
+    delivery **link = &s->queue;
+    s->queue_tail = NULL;
+    s->queue_bytes = 0;
+    while (*link) {
+        delivery *d = *link;
+        if (keep(ctx, d->msg)) {
+            s->queue_tail = d;
+            s->queue_bytes += broker_msg_size(d->msg);
+            link = &d->next;
+            continue;
+        }
+        *link = d->next;
+        s->queue_count--;
+        dropped++;
+        unstore_delivery(s, d);
+        delivery_free(d);
+    }
+    return dropped;
+}
+
 void session_detach(session *s)
 {
     s->conn = NULL;

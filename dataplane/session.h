@@ -138,6 +138,10 @@ void session_trigger_will(session *s);
  * to other members, then arms expiry, or destroys a session with expiry 0. */
 void session_detach(session *s);
 
+/* Drops the queued (not yet sent) deliveries whose message `keep` refuses, e.g.
+ * after a permission was revoked. Returns how many were dropped. */
+uint32_t session_drop_queued(session *s, bool (*keep)(void *ctx, const broker_msg *m), void *ctx);
+
 /* Hands the session the grant of the CONNECT that attached it (the previous
  * permissions are released). False on allocation failure (grant released). */
 struct auth_grant;
