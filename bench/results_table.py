@@ -174,8 +174,9 @@ def connect_table(by):
 def handshake_table(by, names):
     rows = ["| handshake | clients | egbroker ms | mosquitto ms | egbroker/mosquitto (time) "
             "| handshakes/s egbroker / mosquitto | broker CPU per handshake µs: egbroker / mosquitto "
-            "| resumed egbroker / mosquitto | each, p50 / p99 / p999 µs: egbroker | mosquitto |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+            "| resumed egbroker / mosquitto | each, p50 / p99 / p999 µs: egbroker | mosquitto "
+            "| CPU % egbroker run: broker / mqttload / other | CPU % mosquitto run |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for n in names:
         eg, mq = (by.get(("tls-connect", n, b)) for b in BROKERS)
         e = None if failed(eg) else eg["connect_ms"]
@@ -195,7 +196,7 @@ def handshake_table(by, names):
 
         rows.append(f"| {n} | {clients} | {num(e)} | {num(m)} | **{ratio(e, m)}** | {rate(eg)} / {rate(mq)} "
                     f"| {per_handshake(eg)} / {per_handshake(mq)} | {resumed(eg)} / {resumed(mq)} "
-                    f"| {lat(eg, 'connect_us')} | {lat(mq, 'connect_us')} |")
+                    f"| {lat(eg, 'connect_us')} | {lat(mq, 'connect_us')} | {cpu(eg)} | {cpu(mq)} |")
     return rows
 
 
@@ -236,7 +237,7 @@ def tls_lines(a, results):
             f"200 connecting at once; of {repeats} runs per broker, the median. \"resumed\": every client "
             "first connects once, keeps its session and disconnects; the reconnects, which resume it, are "
             "measured. Broker CPU per handshake: the broker's CPU time while the clients connected, "
-            "divided by the clients.",
+            "divided by the clients; the CPU columns cover the same time.",
             "",
             *handshake_table(by, ordered_scenarios(results, "tls-connect")),
             "",

@@ -9,10 +9,12 @@ e2e_init
 tls_test_setup
 TLS_PORT=$(free_port)
 PLAIN_PORT=$(free_port)
+WSS_PORT=$(free_port) # only for the session resumption checks
 cat >"$E2E_TMP/tls.json" <<JSON
 {"listeners": [
    {"type": "mqtts", "bind": "127.0.0.1", "port": $TLS_PORT, "cert": "$CERTS/server.pem", "key": "$CERTS/server.key"},
-   {"type": "mqtt", "bind": "127.0.0.1", "port": $PLAIN_PORT}],
+   {"type": "mqtt", "bind": "127.0.0.1", "port": $PLAIN_PORT},
+   {"type": "wss", "bind": "127.0.0.1", "port": $WSS_PORT, "cert": "$CERTS/server.pem", "key": "$CERTS/server.key"}],
  "limits": {"connect_timeout": 3}, "log_level": "debug"}
 JSON
 start_bg broker "$BROKER" --config "$E2E_TMP/tls.json"
@@ -94,23 +96,26 @@ out=$(s_client -tls1_3 -alpn h2)
 if grep -q "^New, TLSv1.3" <<<"$out" && grep -q "No ALPN negotiated" <<<"$out"; then ok "ALPN is not required (a client offering only h2 is served)"
 else not_ok "ALPN is not required (a client offering only h2 is served)" "$(head -20 <<<"$out")"; fi
 
-# Session resumption: a client presenting the session of an earlier connection gets an
-# abbreviated handshake. TLS 1.3 sends the ticket after the handshake, so the first
-# s_client stays a moment (its input ends after 1 s) to receive and save it.
-for v in 1.2 1.3; do
-  sess=$E2E_TMP/session-$v.pem
-  first=$( (sleep 1) | timeout 10 openssl s_client -connect "127.0.0.1:$TLS_PORT" -servername localhost \
-    -CAfile "$CERTS/ca.pem" -verify_return_error "-tls${v/./_}" -sess_out "$sess" 2>&1)
-  second=$(echo | timeout 10 openssl s_client -connect "127.0.0.1:$TLS_PORT" -servername localhost \
-    -CAfile "$CERTS/ca.pem" -verify_return_error "-tls${v/./_}" -sess_in "$sess" 2>&1)
-  if grep -q "^New, TLSv$v" <<<"$first" && grep -q "^Reused, TLSv$v" <<<"$second" &&
-    grep -q "Verify return code: 0 (ok)" <<<"$second"; then
-    ok "TLS $v session resumption: the second connection reports Reused"
-  else
-    not_ok "TLS $v session resumption: the second connection reports Reused" \
-      "first: $(grep -E '^(New|Reused)|session|error' <<<"$first" | head -5)" \
-      "second: $(grep -E '^(New|Reused)|session|error' <<<"$second" | head -5)"
-  fi
+# Session resumption, on the mqtts and the wss listener: a client presenting the session of
+# an earlier connection gets an abbreviated handshake. TLS 1.3 sends the ticket after the
+# handshake, so the first s_client stays a moment (its input ends after 1 s) to receive it.
+for listener in "mqtts $TLS_PORT" "wss $WSS_PORT"; do
+  read -r kind port <<<"$listener"
+  for v in 1.2 1.3; do
+    sess=$E2E_TMP/session-$kind-$v.pem
+    first=$( (sleep 1) | timeout 10 openssl s_client -connect "127.0.0.1:$port" -servername localhost \
+      -CAfile "$CERTS/ca.pem" -verify_return_error "-tls${v/./_}" -sess_out "$sess" 2>&1)
+    second=$(echo | timeout 10 openssl s_client -connect "127.0.0.1:$port" -servername localhost \
+      -CAfile "$CERTS/ca.pem" -verify_return_error "-tls${v/./_}" -sess_in "$sess" 2>&1)
+    if grep -q "^New, TLSv$v" <<<"$first" && grep -q "^Reused, TLSv$v" <<<"$second" &&
+      grep -q "Verify return code: 0 (ok)" <<<"$second"; then
+      ok "$kind: TLS $v session resumption, the second connection reports Reused"
+    else
+      not_ok "$kind: TLS $v session resumption, the second connection reports Reused" \
+        "first: $(grep -E '^(New|Reused)|session|error' <<<"$first" | head -5)" \
+        "second: $(grep -E '^(New|Reused)|session|error' <<<"$second" | head -5)"
+    fi
+  done
 done
 # The same over MQTT with a client certificate (Python ssl, session reuse): the resumed
 # connection is accepted and its client's identity (CN, thumbprint) still reaches CONNECT.
@@ -143,9 +148,9 @@ PY
   sleep 0.2
   line=$(grep "connected .*client=resume-second-$v " "$BLOG" | tail -1)
   if [ "$out" = "reused TLSv$v 20020000 20020000" ] && grep -q "cert_thumbprint=$want cert_cn=\"device1\"" <<<"$line"; then
-    ok "TLS $v resumed MQTT connection with a client certificate: CONNACK, and CN and thumbprint reach CONNECT"
+    ok "mqtts: TLS $v resumed MQTT connection with a client certificate: CONNACK, and CN and thumbprint reach CONNECT"
   else
-    not_ok "TLS $v resumed MQTT connection with a client certificate: CONNACK, and CN and thumbprint reach CONNECT" \
+    not_ok "mqtts: TLS $v resumed MQTT connection with a client certificate: CONNACK, and CN and thumbprint reach CONNECT" \
       "client: $out" "log: ${line:-$(grep "connected .*resume-" "$BLOG" | tail -2)}"
   fi
 done
