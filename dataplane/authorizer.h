@@ -13,9 +13,10 @@ struct session;
 
 /* What an accepted CONNECT is granted; the session takes it over. */
 typedef struct auth_grant {
-    char auth_name[256];         /* the authentication name ("" in open mode) */
-    void *perms;                 /* per-session permissions (NULL in open mode), released with release() */
-    uint32_t max_session_expiry; /* seconds, caps the session expiry; 0 = the broker's limit */
+    char auth_name[256]; /* the authentication name ("" in open mode) */
+    void *perms;         /* per-session permissions (NULL in open mode), released with release() */
+    uint32_t
+        max_session_expiry; /* seconds: the session expiry cap (namespace maximum); 0 = the broker's limit */
 } auth_grant;
 
 typedef struct authorizer {

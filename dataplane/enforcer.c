@@ -196,6 +196,9 @@ static void end_session(enforcer *e, session *s, const char *why)
     mqtt_bytes key = {(const uint8_t *)id, s->client_id_len};
     log_msg(LOG_INFO, "auth", "session ended namespace=%s client=%s auth_name=\"%s\": %s", ns_name(e), id,
             s->auth_name ? s->auth_name : "", why);
+    /* Nothing of the client's outlives it, its will included: no permissions left. */
+    client_perms_free(s->auth_perms);
+    s->auth_perms = NULL;
     if (s->conn) {
         e->disconnected++;
         conn_close(s->conn, MQTT_RC_ADMINISTRATIVE_ACTION, true, why);

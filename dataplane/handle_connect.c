@@ -161,9 +161,8 @@ bool handle_connect(conn *c, const mqtt_packet *p, int decode_rc, const mqtt_err
         b->auth->release(b->auth->ctx, grant.perms);
         return refuse(c, c->version, MQTT_RC_SERVER_UNAVAILABLE, "out of memory");
     }
-    uint32_t max_expiry = lim->max_session_expiry;
-    if (grant.max_session_expiry && grant.max_session_expiry < max_expiry)
-        max_expiry = grant.max_session_expiry;
+    /* Under enforcement the namespace's maximumSessionExpiryInHours is the cap (SPEC section 5). */
+    uint32_t max_expiry = grant.max_session_expiry ? grant.max_session_expiry : lim->max_session_expiry;
     s->expiry_interval = session_expiry_for(in, max_expiry);
     session_save(s);
     session_attach(s, c);
