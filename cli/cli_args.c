@@ -235,13 +235,19 @@ void cli_globals_print(FILE *f)
     cli_opts_print(f, global_opts, G_COUNT);
 }
 
+/* "egctl: MESSAGE\n" on stderr. */
+__attribute__((format(printf, 1, 0))) static void print_error(const char *fmt, va_list ap)
+{
+    fputs("egctl: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
 int cli_usage_error(const char *usage, const cli_opt *opts, size_t n_opts, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("egctl: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    print_error(fmt, ap);
     va_end(ap);
     cli_usage_print(stderr, usage, NULL, opts, n_opts);
     return CLI_USAGE;
@@ -251,9 +257,7 @@ int cli_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("egctl: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    print_error(fmt, ap);
     va_end(ap);
     return CLI_ERROR;
 }

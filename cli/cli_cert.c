@@ -16,11 +16,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cert_util.h"
 #include "cli_config.h"
 #include "cli_json.h"
 #include "cli_output.h"
-
-#define THUMBPRINT_LEN 64
 
 /* "egctl: WHAT: the OpenSSL reason"; returns CLI_ERROR. */
 static int ssl_error(const char *what)
@@ -33,29 +32,21 @@ static int ssl_error(const char *what)
     return cli_error("%s: %s", what, reason);
 }
 
-static void thumbprint(X509 *cert, char out[THUMBPRINT_LEN + 1])
+/* path opened for reading; NULL after printing why. */
+static FILE *open_input(const char *path)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    static const char hex[] = "0123456789ABCDEF";
-    out[0] = '\0';
-    if (!X509_digest(cert, EVP_sha256(), md, &len) || len * 2 > THUMBPRINT_LEN)
-        return;
-    for (unsigned int i = 0; i < len; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 15];
-    }
-    out[2 * len] = '\0';
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        cli_error("cannot read %s: %s", path, strerror(errno));
+    return f;
 }
 
 /* The first certificate of a PEM (or DER) file; NULL after printing why. */
 static X509 *read_cert(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        cli_error("cannot read %s: %s", path, strerror(errno));
+    FILE *f = open_input(path);
+    if (!f)
         return NULL;
-    }
     X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
     if (!x) {
         rewind(f);
@@ -76,11 +67,9 @@ static int no_passphrase(char *buf, int size, int rwflag, void *u)
 
 static EVP_PKEY *read_key(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        cli_error("cannot read %s: %s", path, strerror(errno));
+    FILE *f = open_input(path);
+    if (!f)
         return NULL;
-    }
     EVP_PKEY *k = PEM_read_PrivateKey(f, NULL, no_passphrase, NULL);
     fclose(f);
     if (!k)
@@ -213,8 +202,8 @@ static int get_days(const cli_args *a, long dflt, const char *usage, const cli_o
 
 static void print_result(const cli_ctx *ctx, const char *cert_path, const char *key_path, X509 *x)
 {
-    char tp[THUMBPRINT_LEN + 1];
-    thumbprint(x, tp);
+    char tp[CERT_THUMBPRINT_LEN + 1];
+    cert_thumbprint(x, tp);
     if (ctx->output == CLI_OUT_JSON) {
         json_t *j = json_pack("{s:s, s:s, s:s}", "certificate", cert_path, "key", key_path, "thumbprint", tp);
         cli_print_json(stdout, j);
@@ -349,8 +338,8 @@ static int print_thumbprint(const cli_ctx *ctx, const char *path)
     X509 *x = read_cert(path);
     if (!x)
         return CLI_ERROR;
-    char tp[THUMBPRINT_LEN + 1];
-    thumbprint(x, tp);
+    char tp[CERT_THUMBPRINT_LEN + 1];
+    cert_thumbprint(x, tp);
     X509_free(x);
     if (ctx->output == CLI_OUT_JSON) {
         json_t *j = json_pack("{s:s, s:s}", "file", path, "thumbprint", tp);

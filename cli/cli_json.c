@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "cli_args.h"
+#include "file_util.h"
 
 json_t *cli_json_get_path(const json_t *root, const char *path)
 {
@@ -72,38 +73,9 @@ void cli_json_del_path(json_t *root, const char *path)
 
 char *cli_read_file(const char *path, size_t *len)
 {
-    bool is_stdin = strcmp(path, "-") == 0;
-    FILE *f = is_stdin ? stdin : fopen(path, "rb");
-    if (!f) {
+    char *data = strcmp(path, "-") == 0 ? file_read_stream(stdin, len) : file_read_all(path, len);
+    if (!data)
         cli_error("cannot read %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 4096, n = 0;
-    char *data = malloc(cap);
-    while (data) {
-        n += fread(data + n, 1, cap - n - 1, f);
-        if (n < cap - 1)
-            break;
-        char *d = realloc(data, cap * 2);
-        if (!d) {
-            free(data);
-            data = NULL;
-            break;
-        }
-        data = d;
-        cap *= 2;
-    }
-    int failed = ferror(f);
-    if (!is_stdin)
-        fclose(f);
-    if (!data || failed) {
-        cli_error("cannot read %s: %s", path, data ? "read error" : "out of memory");
-        free(data);
-        return NULL;
-    }
-    data[n] = '\0';
-    if (len)
-        *len = n;
     return data;
 }
 

@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "file_util.h"
 #include "log.h"
 
 /* One counter per (method, route, status) seen; few enough for a linear scan. */
@@ -288,22 +289,10 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 
 static char *read_file(const char *path, char *err, size_t err_len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    char *text = file_read_all(path, NULL);
+    if (!text)
         snprintf(err, err_len, "cannot read %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&buf, &len);
-    char chunk[4096];
-    size_t n;
-    while (mem && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        fwrite(chunk, 1, n, mem);
-    fclose(f);
-    if (mem)
-        fclose(mem);
-    return buf;
+    return text;
 }
 
 http_server *http_server_start(const http_server_options *opt, http_handler_fn handler, void *ctx, char *err,

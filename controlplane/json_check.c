@@ -280,3 +280,19 @@ bool jc_set(json_t *obj, const char *key, json_t *value, api_error *err)
         return jc_oom(err);
     return true;
 }
+
+bool jc_append_distinct(json_t *list, const char *s, size_t len, const char *path, const char *what,
+                        api_error *err)
+{
+    for (size_t j = 0; j < json_array_size(list); j++) {
+        const json_t *v = json_array_get(list, j);
+        if (json_string_length(v) != len || memcmp(json_string_value(v), s, len) != 0)
+            continue;
+        if (what)
+            return jc_fail(err, "InvalidProperty", path, "%s repeats %s at index %zu", path, what, j);
+        return jc_fail(err, "InvalidProperty", path, "%s repeats %s, already at index %zu", path, s, j);
+    }
+    if (json_array_append_new(list, json_stringn(s, len)) != 0)
+        return jc_oom(err);
+    return true;
+}

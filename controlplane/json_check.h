@@ -76,6 +76,13 @@ size_t jc_utf8_chars(const char *s, size_t len);
 /* Optional "description" of obj (at most 256 characters), copied into out when present. */
 bool jc_description(const json_t *obj, const char *path, json_t *out, api_error *err);
 
+/* Appends the string s (len bytes) to the array list, unless list already
+ * holds it: then fails with 400 InvalidProperty at path (the new item's),
+ * "PATH repeats WHAT at index J", or when what is NULL
+ * "PATH repeats S, already at index J". */
+bool jc_append_distinct(json_t *list, const char *s, size_t len, const char *path, const char *what,
+                        api_error *err);
+
 /* json_object_set_new that reports a NULL obj, or a failed insertion, as
  * jc_oom. A NULL value is the failure of whatever produced it: its error, if
  * err holds one, is kept (so `jc_set(out, "k", check_k(..., err), err)`

@@ -1,31 +1,16 @@
 /* Clients: authenticationName, clientCertificateAuthentication, state,
  * attributes, description. */
-#include <ctype.h>
 #include <stdint.h>
 #include <string.h>
-#include <strings.h>
 
 #include "json_check.h"
 #include "mqtt_codec.h"
+#include "snapshot/resource_names.h"
 
 #define CCA "properties.clientCertificateAuthentication"
 #define THUMBPRINTS CCA ".allowedThumbprints"
 #define ATTRIBUTES "properties.attributes"
-#define AUTH_NAME_MAX 128
-#define THUMBPRINT_HEX 64
-#define THUMBPRINTS_MAX 2
-#define ATTRIBUTE_KEY_MAX 64
 #define ATTRIBUTES_MAX_BYTES 4096
-
-static const char *const states[] = {"Enabled", "Disabled", NULL};
-static const char *const schemes[] = {"SubjectMatchesAuthenticationName",
-                                      "DnsMatchesAuthenticationName",
-                                      "UriMatchesAuthenticationName",
-                                      "IpMatchesAuthenticationName",
-                                      "EmailMatchesAuthenticationName",
-                                      "ThumbprintMatch",
-                                      NULL};
-static const char *const thumbprint_match = "ThumbprintMatch";
 
 /* The authentication name to store: the body's, else the stored one, else the
  * client name. Once stored it cannot change. */
@@ -41,9 +26,9 @@ static json_t *authentication_name(const json_t *props, const vctx *ctx)
         old_len = json_string_length(old_value);
     }
     if (s) {
-        if (len < 1 || len > AUTH_NAME_MAX) {
+        if (len < 1 || len > NS_AUTH_NAME_MAX) {
             jc_fail(ctx->err, "InvalidProperty", "properties.authenticationName",
-                    "properties.authenticationName must be 1-%d bytes long, not %zu", AUTH_NAME_MAX, len);
+                    "properties.authenticationName must be 1-%d bytes long, not %zu", NS_AUTH_NAME_MAX, len);
             return NULL;
         }
         if (!mqtt_utf8_valid((const uint8_t *)s, len)) {
@@ -62,14 +47,6 @@ static json_t *authentication_name(const json_t *props, const vctx *ctx)
     return old ? json_stringn(old, old_len) : json_string(ctx->name);
 }
 
-static bool is_hex(const char *s, size_t len)
-{
-    for (size_t i = 0; i < len; i++)
-        if (!isxdigit((unsigned char)s[i]))
-            return false;
-    return true;
-}
-
 /* allowedThumbprints of a ThumbprintMatch client: 1-2 distinct thumbprints, upper-cased. */
 static json_t *thumbprints(const json_t *list, api_error *err)
 {
@@ -80,37 +57,26 @@ static json_t *thumbprints(const json_t *list, api_error *err)
                 THUMBPRINTS);
         return NULL;
     }
-    if (n > THUMBPRINTS_MAX) {
+    if (n > NS_MAX_THUMBPRINTS) {
         jc_fail(err, "InvalidProperty", THUMBPRINTS, "%s may hold at most %d thumbprints, not %zu",
-                THUMBPRINTS, THUMBPRINTS_MAX, n);
+                THUMBPRINTS, NS_MAX_THUMBPRINTS, n);
         return NULL;
     }
     json_t *out = json_array();
     for (size_t i = 0; i < n; i++) {
-        char p[JC_PATH_MAX], upper[THUMBPRINT_HEX + 1];
+        char p[JC_PATH_MAX], upper[NS_THUMBPRINT_HEX + 1];
         const char *s;
         size_t len;
         jc_index(p, THUMBPRINTS, i);
         if (!jc_is_string(json_array_get(list, i), p, &s, &len, err))
             goto fail;
-        if (len != THUMBPRINT_HEX || !is_hex(s, len)) {
+        if (len != NS_THUMBPRINT_HEX || ns_hex_upper(s, len, upper) != len) {
             jc_fail(err, "InvalidThumbprint", p,
-                    "%s must be a SHA-256 thumbprint: exactly %d hexadecimal digits", p, THUMBPRINT_HEX);
+                    "%s must be a SHA-256 thumbprint: exactly %d hexadecimal digits", p, NS_THUMBPRINT_HEX);
             goto fail;
         }
-        for (size_t k = 0; k < len; k++)
-            upper[k] = (char)toupper((unsigned char)s[k]);
-        upper[len] = '\0';
-        for (size_t j = 0; j < i; j++) {
-            if (strcmp(json_string_value(json_array_get(out, j)), upper) == 0) {
-                jc_fail(err, "InvalidProperty", p, "%s repeats the thumbprint at index %zu", p, j);
-                goto fail;
-            }
-        }
-        if (json_array_append_new(out, json_string(upper)) != 0) {
-            jc_oom(err);
+        if (!jc_append_distinct(out, upper, len, p, "the thumbprint", err))
             goto fail;
-        }
     }
     return out;
 fail:
@@ -125,7 +91,8 @@ static json_t *certificate_authentication(const json_t *props, api_error *err)
     const char *scheme;
     if (!jc_object(props, "properties", "clientCertificateAuthentication", false, &cca, err) ||
         !jc_known_fields(cca, CCA, known, NULL, err) ||
-        !jc_enum(cca, CCA, "validationScheme", schemes, schemes[0], &scheme, err) ||
+        !jc_enum(cca, CCA, "validationScheme", ns_validation_scheme_names, ns_validation_scheme_names[0],
+                 &scheme, err) ||
         !jc_array(cca, CCA, "allowedThumbprints", false, &list, err))
         return NULL;
     json_t *out = json_object();
@@ -133,7 +100,7 @@ static json_t *certificate_authentication(const json_t *props, api_error *err)
         json_decref(out);
         return NULL;
     }
-    if (strcmp(scheme, thumbprint_match) == 0) {
+    if (strcmp(scheme, ns_validation_scheme_names[NS_SCHEME_THUMBPRINT]) == 0) {
         if (!jc_set(out, "allowedThumbprints", thumbprints(list, err), err)) {
             json_decref(out);
             return NULL;
@@ -146,16 +113,6 @@ static json_t *certificate_authentication(const json_t *props, api_error *err)
         return NULL;
     }
     return out;
-}
-
-static bool attribute_key_valid(const char *key, size_t len)
-{
-    if (len < 1 || len > ATTRIBUTE_KEY_MAX)
-        return false;
-    for (size_t i = 0; i < len; i++)
-        if (!isalnum((unsigned char)key[i]) && key[i] != '_')
-            return false;
-    return true;
 }
 
 /* A copy of one attribute value: a string, an integer or an array of strings. */
@@ -209,10 +166,10 @@ static json_t *attributes(const json_t *props, api_error *err)
     {
         char p[JC_PATH_MAX];
         jc_join(p, ATTRIBUTES, key);
-        if (!attribute_key_valid(key, key_len)) {
+        if (!ns_attribute_key_valid(key, key_len)) {
             jc_fail(err, "InvalidProperty", p,
                     "attribute names must be 1-%d letters, digits or '_'; %s is not a valid attribute name",
-                    ATTRIBUTE_KEY_MAX, p);
+                    NS_ATTRIBUTE_KEY_MAX, p);
             goto fail;
         }
         json_t *copy = attribute_value(value, p, err);
@@ -246,7 +203,7 @@ json_t *validate_client_props(const json_t *props, const vctx *ctx)
     json_t *out = json_object();
     if (!jc_set(out, "authenticationName", authentication_name(props, ctx), err) ||
         !jc_set(out, "clientCertificateAuthentication", certificate_authentication(props, err), err) ||
-        !jc_enum(props, "properties", "state", states, "Enabled", &state, err) ||
+        !jc_enum(props, "properties", "state", ns_state_names, "Enabled", &state, err) ||
         !jc_set(out, "state", json_string(state), err) ||
         !jc_set(out, "attributes", attributes(props, err), err) ||
         !jc_description(props, "properties", out, err)) {

@@ -3,11 +3,7 @@
 #include <string.h>
 
 #include "json_check.h"
-
-static const char *const states[] = {"Enabled", "Disabled", NULL};
-static const char *const name_sources[] = {"ClientCertificateSubject", "ClientCertificateDns",
-                                           "ClientCertificateUri",     "ClientCertificateIp",
-                                           "ClientCertificateEmail",   NULL};
+#include "snapshot/resource_names.h"
 
 #define TSC "properties.topicSpacesConfiguration"
 #define CLIENT_AUTH TSC ".clientAuthentication"
@@ -35,23 +31,13 @@ static json_t *client_authentication(const json_t *tsc, api_error *err)
         char p[JC_PATH_MAX];
         const char *source;
         jc_index(p, SOURCES, i);
-        if (!jc_is_enum(item, p, name_sources, &source, err))
-            goto fail;
-        for (size_t j = 0; j < i; j++) {
-            if (strcmp(json_string_value(json_array_get(sources, j)), source) == 0) {
-                jc_fail(err, "InvalidProperty", p, "%s repeats %s, already at index %zu", p, source, j);
-                goto fail;
-            }
-        }
-        if (json_array_append_new(list, json_string(source)) != 0) {
-            jc_oom(err);
-            goto fail;
+        if (!jc_is_enum(item, p, ns_name_source_names, &source, err) ||
+            !jc_append_distinct(list, source, strlen(source), p, NULL, err)) {
+            json_decref(out);
+            return NULL;
         }
     }
     return out;
-fail:
-    json_decref(out);
-    return NULL;
 }
 
 json_t *validate_namespace_props(const json_t *props, const vctx *ctx)
@@ -68,7 +54,7 @@ json_t *validate_namespace_props(const json_t *props, const vctx *ctx)
     if (!jc_known_fields(props, "properties", known, jc_props_readonly, err) ||
         !jc_object(props, "properties", "topicSpacesConfiguration", false, &tsc, err) ||
         !jc_known_fields(tsc, TSC, tsc_known, tsc_readonly, err) ||
-        !jc_enum(tsc, TSC, "state", states, "Enabled", &state, err) ||
+        !jc_enum(tsc, TSC, "state", ns_state_names, "Enabled", &state, err) ||
         !jc_integer(tsc, TSC, "maximumSessionExpiryInHours", 1, 8, 1, &expiry, err) ||
         !jc_integer(tsc, TSC, "maximumClientSessionsPerAuthenticationName", 1, 100, 1, &sessions, err))
         return NULL;

@@ -89,12 +89,6 @@ static json_t *topic_templates(const json_t *props, long quota, api_error *err)
         jc_index(p, TEMPLATES, i);
         if (!jc_is_string(json_array_get(list, i), p, &s, &len, err))
             goto fail;
-        for (size_t j = 0; j < i; j++) {
-            if (json_equal(json_array_get(list, j), json_array_get(list, i))) {
-                jc_fail(err, "InvalidProperty", p, "%s repeats the topic template at index %zu", p, j);
-                goto fail;
-            }
-        }
         policy_error perr = {0};
         char note[40];
         topic_template *parsed = topic_template_parse(s, &perr);
@@ -104,10 +98,8 @@ static json_t *topic_templates(const json_t *props, long quota, api_error *err)
             goto fail;
         }
         topic_template_free(parsed);
-        if (json_array_append_new(out, json_stringn(s, len)) != 0) {
-            jc_oom(err);
+        if (!jc_append_distinct(out, s, len, p, "the topic template", err))
             goto fail;
-        }
     }
     return out;
 fail:

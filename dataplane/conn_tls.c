@@ -41,9 +41,9 @@ void conn_describe_tls(const conn *c, char *out, size_t len)
         return;
     const char *sni = conn_tls_server_name(c);
     X509 *cert = conn_peer_certificate(c);
-    char thumbprint[TLS_THUMBPRINT_LEN + 1] = "-", cn[128] = "-";
+    char thumbprint[CERT_THUMBPRINT_LEN + 1] = "-", cn[128] = "-";
     if (cert) {
-        tls_cert_thumbprint(cert, thumbprint);
+        cert_thumbprint(cert, thumbprint);
         tls_cert_subject_cn(cert, cn, sizeof cn);
     }
     snprintf(out, len, " tls_sni=%s cert_thumbprint=%s cert_cn=\"%s\"", sni ? sni : "-", thumbprint, cn);

@@ -17,6 +17,7 @@
 #include "broker.h"
 #include "conn.h"
 #include "enforcer_identity.h"
+#include "file_util.h"
 #include "log.h"
 #include "session.h"
 #include "snapshot/client_perms.h"
@@ -366,22 +367,13 @@ static void load_saved(enforcer *e)
 {
     if (!e->path[0])
         return;
-    FILE *f = fopen(e->path, "rb");
-    if (!f)
+    size_t len;
+    char *buf = file_read_all(e->path, &len);
+    if (!buf)
         return;
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&buf, &len);
-    char chunk[65536];
-    size_t n;
-    while (mem && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        fwrite(chunk, 1, n, mem);
-    fclose(f);
-    if (mem)
-        fclose(mem);
     char err[256];
     uint64_t version;
-    if (buf && apply(e, buf, len, "file", &version, err, sizeof err) != 0)
+    if (apply(e, buf, len, "file", &version, err, sizeof err) != 0)
         log_msg(LOG_WARN, "auth", "the saved snapshot %s is not usable: %s", e->path, err);
     free(buf);
 }

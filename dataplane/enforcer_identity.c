@@ -79,8 +79,8 @@ bool identity_check_certificate(const ns_policy *p, const ns_client *client, X50
     }
     ns_validation_scheme scheme = ns_client_scheme(client);
     if (scheme == NS_SCHEME_THUMBPRINT) {
-        char thumbprint[TLS_THUMBPRINT_LEN + 1];
-        tls_cert_thumbprint(cert, thumbprint);
+        char thumbprint[CERT_THUMBPRINT_LEN + 1];
+        cert_thumbprint(cert, thumbprint);
         if (!ns_client_thumbprint_allowed(client, thumbprint)) {
             *why = "the certificate thumbprint is not one of the client's allowedThumbprints";
             return false;

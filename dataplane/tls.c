@@ -99,17 +99,6 @@ SSL *tls_server_accept(tls_server *t)
     return SSL_new(t->ctx);
 }
 
-void tls_cert_thumbprint(X509 *cert, char out[TLS_THUMBPRINT_LEN + 1])
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    out[0] = '\0';
-    if (X509_digest(cert, EVP_sha256(), md, &n) != 1 || n * 2 != TLS_THUMBPRINT_LEN)
-        return;
-    for (unsigned int i = 0; i < n; i++)
-        snprintf(out + 2 * i, 3, "%02X", md[i]);
-}
-
 bool tls_cert_subject_cn(X509 *cert, char *out, size_t len)
 {
     out[0] = '\0';

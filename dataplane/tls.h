@@ -12,6 +12,8 @@
 #include <openssl/x509.h>
 #include <stdbool.h>
 
+#include "cert_util.h" /* cert_thumbprint for the client certificate */
+
 typedef struct tls_server tls_server;
 
 /* Loads the chain and key. request_client_certificate: ask clients for one
@@ -24,11 +26,6 @@ void tls_server_free(tls_server *t);
 SSL *tls_server_accept(tls_server *t);
 
 /* ---- the client certificate, as CONNECT sees it */
-
-#define TLS_THUMBPRINT_LEN 64 /* hex digits of a SHA-256 digest */
-
-/* SHA-256 of the DER certificate in upper-case hex, as Event Grid shows it. */
-void tls_cert_thumbprint(X509 *cert, char out[TLS_THUMBPRINT_LEN + 1]);
 
 /* The subject's common name; false (out "") when there is none or it does not fit. */
 bool tls_cert_subject_cn(X509 *cert, char *out, size_t len);

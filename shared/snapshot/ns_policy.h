@@ -15,11 +15,9 @@
 #include <openssl/x509.h>
 
 #include "policy/client_view.h"
+#include "snapshot/resource_names.h" /* the limits, ns_name_source, ns_validation_scheme */
 
 #define NS_POLICY_SCHEMA 1     /* the snapshot "schema" this parser reads */
-#define NS_AUTH_NAME_MAX 128   /* bytes of an authentication name */
-#define NS_THUMBPRINT_HEX 64   /* hex digits of a SHA-256 thumbprint */
-#define NS_MAX_THUMBPRINTS 2   /* allowedThumbprints per client */
 #define NS_POLICY_ERR_SIZE 512 /* an error buffer that holds every message whole */
 
 /* The caller owns a policy and frees it with ns_policy_free. */
@@ -41,15 +39,6 @@ void ns_policy_free(ns_policy *p);
 const char *ns_policy_namespace(const ns_policy *p);
 uint64_t ns_policy_version(const ns_policy *p);
 bool ns_policy_deleted(const ns_policy *p);
-
-/* alternativeAuthenticationNameSources values. */
-typedef enum ns_name_source {
-    NS_SOURCE_SUBJECT, /* ClientCertificateSubject: the subject CN */
-    NS_SOURCE_DNS,     /* ClientCertificateDns */
-    NS_SOURCE_URI,     /* ClientCertificateUri */
-    NS_SOURCE_IP,      /* ClientCertificateIp */
-    NS_SOURCE_EMAIL    /* ClientCertificateEmail */
-} ns_name_source;
 
 typedef struct ns_settings {
     bool enabled;                        /* topicSpacesConfiguration state; Disabled refuses connections */
@@ -79,15 +68,6 @@ bool ns_policy_same_cas(const ns_policy *a, const ns_policy *b);
 
 /* A client of the policy: borrowed, valid as long as the policy. */
 typedef struct ns_client ns_client;
-
-typedef enum ns_validation_scheme {
-    NS_SCHEME_SUBJECT,   /* SubjectMatchesAuthenticationName */
-    NS_SCHEME_DNS,       /* DnsMatchesAuthenticationName */
-    NS_SCHEME_URI,       /* UriMatchesAuthenticationName */
-    NS_SCHEME_IP,        /* IpMatchesAuthenticationName */
-    NS_SCHEME_EMAIL,     /* EmailMatchesAuthenticationName */
-    NS_SCHEME_THUMBPRINT /* ThumbprintMatch */
-} ns_validation_scheme;
 
 /* The client with that authentication name, compared ignoring ASCII case as
  * Event Grid does, or NULL. O(1) expected (hash table); no allocation. */

@@ -5,31 +5,25 @@
  * broker must never run half a policy: the file it restarts from may have
  * been edited by hand, and a snapshot may come from a newer or buggy
  * egcontrol. */
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
-#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
 
 #include "snapshot/ns_policy_json.h"
+#include "snapshot/resource_names.h"
+#include "util/cert_util.h"
 
-#define ATTRIBUTE_KEY_MAX 64
-#define PEM_BEGIN "-----BEGIN CERTIFICATE-----"
 #define ALL_GROUP "$all"
 
 /* ---- settings */
 
 static bool parse_settings(sj_ctx *x, const json_t *doc)
 {
-    static const char *const states[] = {"Enabled", "Disabled", NULL};
-    static const char *const sources[] = {"ClientCertificateSubject", "ClientCertificateDns",
-                                          "ClientCertificateUri",     "ClientCertificateIp",
-                                          "ClientCertificateEmail",   NULL};
+    const char *const *sources = ns_name_source_names;
     const char *P = "settings";
     ns_settings *st = &x->p->settings;
     const json_t *s, *list;
@@ -38,7 +32,7 @@ static bool parse_settings(sj_ctx *x, const json_t *doc)
     const char *host;
     size_t host_len;
     if (!sj_container(x, doc, "snapshot", "settings", true, JSON_OBJECT, &s) ||
-        !sj_enum(x, s, P, "state", states, &state) ||
+        !sj_enum(x, s, P, "state", ns_state_names, &state) ||
         !sj_int(x, s, P, "maximumSessionExpiryInHours", true, 1, 8, &expiry) ||
         !sj_int(x, s, P, "maximumClientSessionsPerAuthenticationName", true, 1, 100, &sessions) ||
         !sj_int(x, s, P, "throughputUnits", false, 1, 40, &units) ||
@@ -70,63 +64,6 @@ static bool parse_settings(sj_ctx *x, const json_t *doc)
 
 /* ---- CA certificates */
 
-static bool only_space(const char *s, size_t len)
-{
-    for (size_t i = 0; i < len; i++)
-        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
-            return false;
-    return true;
-}
-
-/* Exactly one PEM CERTIFICATE block, whitespace around it allowed: the
- * control plane's rule, so that what it accepted loads here. */
-static X509 *read_certificate(sj_ctx *x, const char *p, const char *pem, size_t len)
-{
-    size_t lead = 0;
-    while (lead < len && only_space(pem + lead, 1))
-        lead++;
-    if (len - lead < strlen(PEM_BEGIN) || memcmp(pem + lead, PEM_BEGIN, strlen(PEM_BEGIN)) != 0) {
-        sj_fail(x, p, "must be a PEM certificate beginning with %s", PEM_BEGIN);
-        return NULL;
-    }
-    if (len - lead > INT32_MAX) {
-        sj_fail(x, p, "is too long");
-        return NULL;
-    }
-    BIO *bio = BIO_new_mem_buf(pem + lead, (int)(len - lead));
-    char *name = NULL, *header = NULL;
-    unsigned char *der = NULL;
-    long der_len = 0;
-    X509 *cert = NULL;
-    if (!bio) {
-        sj_oom(x);
-    } else if (!PEM_read_bio(bio, &name, &header, &der, &der_len)) {
-        sj_fail(x, p, "is not valid PEM: the base64 text or the END line is broken");
-    } else if (strcmp(name, "CERTIFICATE") != 0 || (header && *header)) {
-        sj_fail(x, p, "must be a plain PEM CERTIFICATE block, without headers");
-    } else {
-        const unsigned char *d = der;
-        cert = d2i_X509(NULL, &d, der_len);
-        char *rest;
-        long rest_len = BIO_get_mem_data(bio, &rest);
-        if (!cert || d != der + der_len) {
-            sj_fail(x, p, "does not hold a valid X.509 certificate (DER decoding failed)");
-            X509_free(cert);
-            cert = NULL;
-        } else if (rest_len > 0 && !only_space(rest, (size_t)rest_len)) {
-            sj_fail(x, p, "must hold exactly one certificate and nothing after its END line");
-            X509_free(cert);
-            cert = NULL;
-        }
-    }
-    OPENSSL_free(name);
-    OPENSSL_free(header);
-    OPENSSL_free(der);
-    BIO_free(bio);
-    ERR_clear_error(); /* leave no failure behind for the next OpenSSL user of this thread */
-    return cert;
-}
-
 static int digest_cmp(const void *a, const void *b)
 {
     return memcmp(a, b, 32);
@@ -155,9 +92,12 @@ static bool parse_cas(sj_ctx *x, const json_t *list)
         if (!ok)
             break;
         names[i].index = i;
-        X509 *cert = read_certificate(x, pp, pem, len);
+        const char *why;
+        X509 *cert = pem_read_one_certificate(pem, len, &why);
+        if (why == pem_cert_extra_block || why == pem_cert_extra_text)
+            why = "must hold exactly one certificate and nothing after its END line";
         unsigned int md_len = 0;
-        ok = cert != NULL;
+        ok = cert ? true : why ? sj_fail(x, pp, "%s", why) : sj_oom(x);
         if (ok && (X509_digest(cert, EVP_sha256(), p->ca_digests[i], &md_len) != 1 || md_len != 32 ||
                    X509_STORE_add_cert(p->cas, cert) != 1))
             ok = sj_fail(x, pp, "could not be added to the certificate store");
@@ -198,33 +138,15 @@ static bool parse_thumbprints(sj_ctx *x, ns_client *c, const json_t *list, const
         if (json_string_length(v) != NS_THUMBPRINT_HEX)
             return sj_fail(x, pi, "must be exactly %d hexadecimal digits, not %zu characters",
                            NS_THUMBPRINT_HEX, json_string_length(v));
-        for (size_t k = 0; k < NS_THUMBPRINT_HEX; k++) {
-            char ch = s[k];
-            if (ch >= 'a' && ch <= 'f')
-                ch = (char)(ch - 'a' + 'A');
-            else if (!((ch >= '0' && ch <= '9') || (ch >= 'A' && ch <= 'F')))
-                return sj_fail(
-                    x, pi, "must be exactly %d hexadecimal digits; byte 0x%02X at position %zu is not one",
-                    NS_THUMBPRINT_HEX, (unsigned char)s[k], k);
-            c->thumbprints[i][k] = ch;
-        }
-        c->thumbprints[i][NS_THUMBPRINT_HEX] = '\0';
+        size_t k = ns_hex_upper(s, NS_THUMBPRINT_HEX, c->thumbprints[i]);
+        if (k != NS_THUMBPRINT_HEX)
+            return sj_fail(x, pi,
+                           "must be exactly %d hexadecimal digits; byte 0x%02X at position %zu is not one",
+                           NS_THUMBPRINT_HEX, (unsigned char)s[k], k);
         for (size_t j = 0; j < i; j++)
             if (strcmp(c->thumbprints[j], c->thumbprints[i]) == 0)
                 return sj_fail(x, pi, "repeats the thumbprint at index %zu", j);
         c->n_thumbprints = i + 1;
-    }
-    return true;
-}
-
-static bool attribute_key_ok(const char *key, size_t len)
-{
-    if (len < 1 || len > ATTRIBUTE_KEY_MAX)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        char ch = key[i];
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_'))
-            return false;
     }
     return true;
 }
@@ -278,10 +200,10 @@ static bool parse_attributes(sj_ctx *x, ns_client *c, const json_t *obj, const c
     {
         char p[PATH_SIZE];
         client_attr *a = &c->attrs[c->n_attrs];
-        if (!attribute_key_ok(key, key_len)) {
+        if (!ns_attribute_key_valid(key, key_len)) {
             char q[80];
             return sj_fail(x, pa, "attribute names must be 1-%d letters, digits or '_', not %s",
-                           ATTRIBUTE_KEY_MAX, sj_shown(key, key_len, q));
+                           NS_ATTRIBUTE_KEY_MAX, sj_shown(key, key_len, q));
         }
         sj_path_key(p, pa, key);
         if (!(a->key = ns_arena_strndup(&x->p->mem, key, key_len)))
@@ -295,22 +217,14 @@ static bool parse_attributes(sj_ctx *x, ns_client *c, const json_t *obj, const c
 
 static bool parse_client(sj_ctx *x, ns_client *c, const json_t *item, const char *path)
 {
-    static const char *const states[] = {"Enabled", "Disabled", NULL};
-    static const char *const schemes[] = {"SubjectMatchesAuthenticationName",
-                                          "DnsMatchesAuthenticationName",
-                                          "UriMatchesAuthenticationName",
-                                          "IpMatchesAuthenticationName",
-                                          "EmailMatchesAuthenticationName",
-                                          "ThumbprintMatch",
-                                          NULL};
     const char *auth;
     size_t auth_len;
     int state, scheme;
     const json_t *thumbs, *attrs;
     if (!sj_object(x, item, path) || !sj_item_name(x, item, path, true, false, &c->name) ||
         !sj_string(x, item, path, "authenticationName", false, &auth, &auth_len) ||
-        !sj_enum(x, item, path, "state", states, &state) ||
-        !sj_enum(x, item, path, "validationScheme", schemes, &scheme) ||
+        !sj_enum(x, item, path, "state", ns_state_names, &state) ||
+        !sj_enum(x, item, path, "validationScheme", ns_validation_scheme_names, &scheme) ||
         !sj_container(x, item, path, "allowedThumbprints", false, JSON_ARRAY, &thumbs) ||
         !sj_container(x, item, path, "attributes", false, JSON_OBJECT, &attrs))
         return false;

@@ -71,8 +71,8 @@ static void test_identity_fields(void **state)
     X509 *cert = new_cert("device1", key, NULL, NULL, false,
                           "DNS:device1.example,DNS:alt.example,URI:spiffe://ns/device1,IP:10.0.0.7,"
                           "IP:::1,email:device1@example.com");
-    char thumbprint[TLS_THUMBPRINT_LEN + 1];
-    tls_cert_thumbprint(cert, thumbprint);
+    char thumbprint[CERT_THUMBPRINT_LEN + 1];
+    cert_thumbprint(cert, thumbprint);
     unsigned char md[32];
     unsigned int n;
     assert_int_equal(X509_digest(cert, EVP_sha256(), md, &n), 1);
