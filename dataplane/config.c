@@ -215,8 +215,10 @@ static int load_admin(json_t *j, admin_config *a, char *err, size_t len)
     snprintf(a->cert, sizeof a->cert, "%s", cert ? cert : "");
     snprintf(a->key, sizeof a->key, "%s", key ? key : "");
     if (!cert && !net_addr_is_loopback(a->bind))
-        return fail(err, len, "the admin endpoint on %s needs \"cert\" and \"key\" (it is reachable from other machines)",
-                    a->bind);
+        return fail(
+            err, len,
+            "the admin endpoint on %s needs \"cert\" and \"key\" (it is reachable from other machines)",
+            a->bind);
     return 0;
 }
 
@@ -233,7 +235,7 @@ static int read_string(json_t *root, const char *key, char *out, size_t out_len,
 
 int config_load_file(broker_config *cfg, const char *path, char *err, size_t err_len)
 {
-    static const char *const keys[] = {"listeners", "limits", "data_dir",   "log_level",
+    static const char *const keys[] = {"listeners", "limits",    "data_dir",   "log_level",
                                        "admin",     "namespace", "sni_domain", NULL};
     json_error_t jerr;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);

@@ -41,10 +41,10 @@ typedef struct broker_limits {
 /* The control-plane link: an HTTP endpoint that accepts snapshots from egcontrol. */
 typedef struct admin_config {
     bool enabled;
-    char bind[64];    /* default 127.0.0.1; a non-loopback address needs cert and key */
-    uint16_t port;    /* default 9090 */
-    char token[256];  /* bearer token egcontrol presents (from "token" or "token_file") */
-    char cert[256];   /* PEM: HTTPS when both are set */
+    char bind[64];   /* default 127.0.0.1; a non-loopback address needs cert and key */
+    uint16_t port;   /* default 9090 */
+    char token[256]; /* bearer token egcontrol presents (from "token" or "token_file") */
+    char cert[256];  /* PEM: HTTPS when both are set */
     char key[256];
 } admin_config;
 
