@@ -33,6 +33,7 @@ struct lg_client {
     uint8_t version;
     uint16_t keep_alive;
     char *client_id;
+    char username[80];
     lg_client_handlers h;
     void *ctx;
     /* TLS */
@@ -78,6 +79,7 @@ lg_client *lg_client_start(struct event_base *base, const struct sockaddr_in *ad
         return NULL;
     c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     c->client_id = strdup(cfg->client_id);
+    snprintf(c->username, sizeof c->username, "%s", cfg->username ? cfg->username : "");
     c->out = evbuffer_new();
     c->read_size = cfg->read_size;
     c->rcap = cfg->read_size;
@@ -151,6 +153,8 @@ static void send_connect(lg_client *c)
     cn->clean_start = true;
     cn->keep_alive = c->keep_alive;
     cn->client_id = (mqtt_bytes){(const uint8_t *)c->client_id, (uint32_t)strlen(c->client_id)};
+    cn->has_username = c->username[0] != '\0';
+    cn->username = (mqtt_bytes){(const uint8_t *)c->username, (uint32_t)strlen(c->username)};
     send_packet(c, &p);
 }
 

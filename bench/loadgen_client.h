@@ -37,6 +37,7 @@ typedef struct lg_client_handlers {
 
 typedef struct lg_client_config {
     const char *client_id;
+    const char *username; /* NULL: CONNECT without a Username */
     uint8_t version;     /* 4 or 5 */
     uint16_t keep_alive; /* seconds; runs are shorter, so no PINGREQ is ever sent */
     size_t read_size;    /* bytes asked of each read() */

@@ -28,6 +28,7 @@ void lg_opts_usage(FILE *out)
             "  --duration SEC         measured publishing time (10)\n"
             "  --drain SEC            at most this long for in-flight messages at the end (5)\n"
             "  --topic-prefix STR     first topic levels (bench)\n"
+            "  --username-prefix STR  send a Username: STR + the client's number, 4 digits (none)\n"
             "  --connect-only N       connect N clients, report the time, disconnect\n"
             "  --connect-concurrency N  connections being set up at once (200)\n"
             "  --connect-timeout SEC  for all clients to connect and subscribe (30)\n"
@@ -137,6 +138,7 @@ enum {
     OPT_DURATION,
     OPT_DRAIN,
     OPT_PREFIX,
+    OPT_USERNAME_PREFIX,
     OPT_CONNECT_ONLY,
     OPT_CONCURRENCY,
     OPT_CONNECT_TIMEOUT,
@@ -199,6 +201,7 @@ static int apply(lg_opts *o, int id, const char *opt, const char *v)
         if (*v == '\0' || *v == '$')
             return bad(opt, v, "must be a non-empty topic not starting with $");
         return copy_text(opt, v, o->topic_prefix, sizeof o->topic_prefix);
+    case OPT_USERNAME_PREFIX: return copy_text(opt, v, o->username_prefix, sizeof o->username_prefix);
     case OPT_CONNECT_ONLY: return parse_uint(opt, v, 1, 1000000, &o->connect_only);
     case OPT_CONCURRENCY: return parse_uint(opt, v, 1, 100000, &o->connect_concurrency);
     case OPT_CONNECT_TIMEOUT: return parse_seconds(opt, v, 0.1, 3600, &o->connect_timeout);
@@ -276,6 +279,7 @@ int lg_opts_parse(lg_opts *o, int argc, char **argv)
         {"duration", required_argument, NULL, OPT_DURATION},
         {"drain", required_argument, NULL, OPT_DRAIN},
         {"topic-prefix", required_argument, NULL, OPT_PREFIX},
+        {"username-prefix", required_argument, NULL, OPT_USERNAME_PREFIX},
         {"connect-only", required_argument, NULL, OPT_CONNECT_ONLY},
         {"connect-concurrency", required_argument, NULL, OPT_CONCURRENCY},
         {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},

@@ -314,9 +314,12 @@ static void start_one(lg_worker *w, peer *p)
     static const char *const tags[] = {"c", "s", "p"};
     char id[64];
     snprintf(id, sizeof id, "mqttload-%ld-%s%u", (long)getpid(), tags[p->role], p->index);
+    char user[80];
+    snprintf(user, sizeof user, "%s%04u", w->o->username_prefix, p->index);
     size_t packet = (size_t)w->o->size + 300;
     lg_client_config cfg = {
         .client_id = id,
+        .username = w->o->username_prefix[0] ? user : NULL,
         .version = w->o->version,
         .keep_alive = 600,
         /* Subscribers take many PUBLISHes per read(); the others only get acks. */
