@@ -25,7 +25,7 @@ typedef struct lg_opts {
     uint32_t window;         /* QoS 1 PUBLISHes awaiting PUBACK per publisher */
     enum lg_topology topology;
     char topic_prefix[128];
-    char username_prefix[64]; /* non-empty: CONNECT Username = prefix + %04u of the client's number */
+    char username_prefix[64];     /* non-empty: CONNECT Username = prefix + %04u of the client's number */
     uint32_t connect_only;        /* > 0: only connect this many clients and report the time */
     uint32_t connect_concurrency; /* connections being set up at once, over all threads */
     double connect_timeout;       /* seconds for every client to be connected and subscribed */
