@@ -10,10 +10,10 @@
 #include "conn.h"
 #include "enforcer.h"
 #include "log.h"
+#include "realm.h"
 #include "retain_store.h"
 #include "session.h"
 #include "session_store.h"
-#include "strmap.h"
 #include "sub_tree.h"
 
 int64_t broker_now_ms(void)
@@ -30,23 +30,21 @@ broker *broker_new(struct event_base *base, const broker_config *cfg)
         return NULL;
     b->base = base;
     b->config = *cfg;
-    b->sessions = strmap_new();
-    b->subs = sub_tree_new();
-    b->retained = retain_store_new();
     b->auth = authorizer_open();
     b->store = session_store_none();
-    if (!b->sessions || !b->subs || !b->retained) {
-        broker_free(b);
+    int n = cfg->served_count ? cfg->served_count : 1;
+    if (!(b->realms = calloc((size_t)n, sizeof *b->realms))) {
+        free(b);
         return NULL;
     }
+    for (int i = 0; i < n; i++) {
+        if (!(b->realms[i] = realm_new(b, cfg->served_count ? cfg->served[i] : "", i))) {
+            broker_free(b);
+            return NULL;
+        }
+        b->realm_count++;
+    }
     return b;
-}
-
-static void collect_session(void *ctx, const void *key, size_t len, void *value)
-{
-    (void)key, (void)len;
-    session ***cursor = ctx;
-    *(*cursor)++ = value;
 }
 
 void broker_shutdown(broker *b)
@@ -69,21 +67,11 @@ void broker_free(broker *b)
         if (b->conns == c) /* still flushing its DISCONNECT: let it go now */
             conn_free_now(c);
     }
-    if (b->sessions) {
-        size_t n = strmap_count(b->sessions);
-        session **all = calloc(n ? n : 1, sizeof *all), **cursor = all;
-        if (all) {
-            strmap_foreach(b->sessions, collect_session, &cursor);
-            for (size_t i = 0; i < n; i++) {
-                session_clear_will(all[i]); /* shutting down is not the client's failure */
-                session_destroy(all[i]);
-            }
-            free(all);
-        }
-        strmap_free(b->sessions);
-    }
-    sub_tree_free(b->subs);
-    retain_store_free(b->retained);
+    for (int i = 0; i < b->realm_count; i++)
+        realm_destroy_sessions(b->realms[i]);
+    for (int i = 0; i < b->realm_count; i++)
+        realm_free(b->realms[i]);
+    free(b->realms);
     enforcer_free(b->enforcer); /* after the sessions: they release their permissions through it */
     free(b);
 }
@@ -173,11 +161,11 @@ static void route_add(void *ctx, void *subscriber, uint8_t options, uint32_t sub
         t->sub_ids[t->sub_id_count++] = subscription_id;
 }
 
-static int route_message(broker *b, route *r)
+static int route_message(realm *rl, route *r)
 {
     broker_msg *m = r->msg;
-    r->gen = ++b->route_gen;
-    sub_tree_match(b->subs, m->topic, session_eligible, route_add, r);
+    r->gen = ++rl->broker->route_gen;
+    sub_tree_match(rl->subs, m->topic, session_eligible, route_add, r);
     if (r->oom)
         log_msg(LOG_ERROR, "route", "out of memory routing topic=%.*s: some subscribers missed it",
                 (int)m->topic.len, (const char *)m->topic.data);
@@ -196,31 +184,32 @@ static int route_message(broker *b, route *r)
     return (int)r->count;
 }
 
-int broker_publish(broker *b, broker_msg *m, bool *congested)
+int broker_publish(realm *rl, broker_msg *m, bool *congested)
 {
+    broker *b = rl->broker;
     if (m->retain) {
         bool too_big = m->payload.len > b->config.limits.max_retained_size;
         if (too_big)
             log_msg(LOG_WARN, "retain", "retained message not kept topic=%.*s size=%u limit=%u",
                     (int)m->topic.len, (const char *)m->topic.data, m->payload.len,
                     b->config.limits.max_retained_size);
-        else if (retain_store_set(b->retained, m->topic, m->payload.len ? m : NULL) < 0)
+        else if (retain_store_set(rl->retained, m->topic, m->payload.len ? m : NULL) < 0)
             log_msg(LOG_ERROR, "retain", "out of memory storing retained topic=%.*s", (int)m->topic.len,
                     (const char *)m->topic.data);
         else
             b->store->retained_saved(b->store->ctx, m->topic, m->payload.len ? m : NULL);
     }
     route r = {.msg = m};
-    int n = route_message(b, &r);
+    int n = route_message(rl, &r);
     if (congested)
         *congested = r.congested;
     return n;
 }
 
-void broker_redeliver_shared(broker *b, broker_msg *m, mqtt_bytes group, struct session *from)
+void broker_redeliver_shared(realm *rl, broker_msg *m, mqtt_bytes group, struct session *from)
 {
     route r = {.msg = m, .only_group = group, .exclude = from};
-    if (route_message(b, &r) == 0)
+    if (route_message(rl, &r) == 0)
         log_msg(LOG_INFO, "route", "shared message kept by no member group=%.*s topic=%.*s", (int)group.len,
                 (const char *)group.data, (int)m->topic.len, (const char *)m->topic.data);
 }

@@ -1,9 +1,9 @@
-/* The broker instance: the event loop, the session registry, the subscription
- * tree, retained messages, and routing of messages to subscribers.
+/* The broker instance: the event loop, the realms (one per served namespace:
+ * session registry, subscription tree, retained messages), and routing of
+ * messages to subscribers within a realm.
  *
- * Ownership: the broker owns every session (registry), every connection (list),
- * the subscription tree and the retained store. Single-threaded: everything runs
- * on `base`. */
+ * Ownership: the broker owns its realms (which own their sessions) and every
+ * connection (list). Single-threaded: everything runs on `base`. */
 #ifndef EG_BROKER_H
 #define EG_BROKER_H
 
@@ -16,9 +16,7 @@
 struct event_base;
 struct conn;
 struct session;
-struct sub_tree;
-struct retain_store;
-struct strmap;
+struct realm;
 struct authorizer;
 struct session_store;
 struct enforcer;
@@ -36,9 +34,8 @@ typedef struct broker_stats {
 typedef struct broker {
     struct event_base *base;
     broker_config config;
-    struct strmap *sessions; /* client id -> struct session* (owned) */
-    struct sub_tree *subs;
-    struct retain_store *retained;
+    struct realm **realms; /* owned; realms[0]: the top-level namespace (or "" in open mode) */
+    int realm_count;
     const struct authorizer *auth;
     struct enforcer *enforcer; /* owned; NULL in open mode (then auth is authorizer_open()) */
     const struct session_store *store;
@@ -62,13 +59,13 @@ void broker_shutdown(broker *b);
 /* Frees everything, dropping connections still flushing. */
 void broker_free(broker *b);
 
-/* Routes a message to every matching subscription (and stores it as retained
- * when its retain flag is set). Returns the number of sessions it went to;
- * *congested (may be NULL) tells whether one of them is congested. */
-int broker_publish(broker *b, broker_msg *m, bool *congested);
+/* Routes a message to every matching subscription of realm `r` (and stores it
+ * as retained there when its retain flag is set). Returns the number of
+ * sessions it went to; *congested (may be NULL) tells whether one of them is congested. */
+int broker_publish(struct realm *r, broker_msg *m, bool *congested);
 
 /* Offers a message that a disconnected member of shared subscription group
- * `group` did not acknowledge to another connected member (not `from`). */
-void broker_redeliver_shared(broker *b, broker_msg *m, mqtt_bytes group, struct session *from);
+ * `group` did not acknowledge to another connected member (not `from`) of its realm. */
+void broker_redeliver_shared(struct realm *r, broker_msg *m, mqtt_bytes group, struct session *from);
 
 #endif

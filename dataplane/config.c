@@ -85,8 +85,9 @@ static int check_keys(json_t *obj, const char *const *allowed, const char *where
 
 static int load_listener(json_t *j, listener_config *l, char *err, size_t len)
 {
-    static const char *const keys[] = {
-        "type", "bind", "port", "insecure", "cert", "key", "path", "request_client_certificate", NULL};
+    static const char *const keys[] = {"type",      "bind", "port", "insecure",
+                                       "cert",      "key",  "path", "request_client_certificate",
+                                       "namespace", NULL};
     if (!json_is_object(j))
         return fail(err, len, "%s", "each listener must be an object");
     if (check_keys(j, keys, "a listener", err, len))
@@ -127,6 +128,11 @@ static int load_listener(json_t *j, listener_config *l, char *err, size_t len)
     l->request_client_certificate = !request || json_is_true(request);
     snprintf(l->cert, sizeof l->cert, "%s", cert ? cert : "");
     snprintf(l->key, sizeof l->key, "%s", key ? key : "");
+    json_t *ns = json_object_get(j, "namespace");
+    if (ns && (!json_is_string(ns) || !json_string_value(ns)[0] ||
+               strlen(json_string_value(ns)) >= sizeof l->namespace_name))
+        return fail(err, len, "%s", "listener \"namespace\" must be a string of 1 to 63 characters");
+    snprintf(l->namespace_name, sizeof l->namespace_name, "%s", ns ? json_string_value(ns) : "");
     if (plain && !net_addr_is_loopback(l->bind) && !l->insecure)
         return fail(err, len, "plain listener on %s needs \"insecure\": true", l->bind);
     return 0;
@@ -233,10 +239,70 @@ static int read_string(json_t *root, const char *key, char *out, size_t out_len,
     return 0;
 }
 
+static int add_served(broker_config *cfg, const char *name, char *err, size_t len)
+{
+    for (int i = 0; i < cfg->served_count; i++)
+        if (strcmp(cfg->served[i], name) == 0)
+            return 0;
+    if (cfg->served_count == CONFIG_MAX_NAMESPACES)
+        return fail(err, len, "at most %d namespaces per broker", CONFIG_MAX_NAMESPACES);
+    snprintf(cfg->served[cfg->served_count++], sizeof cfg->served[0], "%s", name);
+    return 0;
+}
+
+int config_resolve_namespaces(broker_config *cfg, const char *const *extra, int extra_count, char *err,
+                              size_t err_len)
+{
+    cfg->served_count = 0;
+    bool any = cfg->namespace_name[0] || extra_count > 0;
+    for (int i = 0; i < cfg->listener_count; i++) {
+        listener_config *l = &cfg->listeners[i];
+        if (!l->namespace_name[0])
+            snprintf(l->namespace_name, sizeof l->namespace_name, "%s", cfg->namespace_name);
+        any |= l->namespace_name[0] != '\0';
+    }
+    if (!any)
+        return 0; /* open mode */
+    if (cfg->namespace_name[0] && add_served(cfg, cfg->namespace_name, err, err_len))
+        return -1;
+    for (int i = 0; i < cfg->listener_count; i++) {
+        if (!cfg->listeners[i].namespace_name[0])
+            return fail(err, err_len, "%s",
+                        "with namespaces configured every listener needs one: set the top-level "
+                        "\"namespace\" or the listener's");
+        if (add_served(cfg, cfg->listeners[i].namespace_name, err, err_len))
+            return -1;
+    }
+    for (int i = 0; i < extra_count; i++)
+        if (add_served(cfg, extra[i], err, err_len))
+            return -1;
+    return 0;
+}
+
+/* The top-level "namespaces": names reachable by SNI only. */
+static int read_namespaces(json_t *root, const char **names, int *count, char *err, size_t len)
+{
+    json_t *list = json_object_get(root, "namespaces"), *v;
+    size_t i;
+    *count = 0;
+    if (!list)
+        return 0;
+    if (!json_is_array(list) || json_array_size(list) > CONFIG_MAX_NAMESPACES)
+        return fail(err, len, "\"namespaces\" must be an array of at most %d names", CONFIG_MAX_NAMESPACES);
+    json_array_foreach(list, i, v)
+    {
+        const char *name = json_string_value(v);
+        if (!name || !name[0] || strlen(name) >= 64)
+            return fail(err, len, "%s", "\"namespaces\" entries must be strings of 1 to 63 characters");
+        names[(*count)++] = name;
+    }
+    return 0;
+}
+
 int config_load_file(broker_config *cfg, const char *path, char *err, size_t err_len)
 {
-    static const char *const keys[] = {"listeners", "limits",    "data_dir",   "log_level",
-                                       "admin",     "namespace", "sni_domain", NULL};
+    static const char *const keys[] = {"listeners", "limits",     "data_dir",   "log_level", "admin",
+                                       "namespace", "sni_domain", "namespaces", NULL};
     json_error_t jerr;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
@@ -275,7 +341,12 @@ int config_load_file(broker_config *cfg, const char *path, char *err, size_t err
     if (read_string(root, "namespace", cfg->namespace_name, sizeof cfg->namespace_name, err, err_len) ||
         read_string(root, "sni_domain", cfg->sni_domain, sizeof cfg->sni_domain, err, err_len))
         goto out;
-    if (cfg->admin.enabled && !cfg->namespace_name[0]) {
+    const char *extra[CONFIG_MAX_NAMESPACES];
+    int extra_count = 0;
+    if (read_namespaces(root, extra, &extra_count, err, err_len) ||
+        config_resolve_namespaces(cfg, extra, extra_count, err, err_len))
+        goto out;
+    if (cfg->admin.enabled && !cfg->served_count) {
         fail(err, err_len, "%s", "an \"admin\" endpoint needs the \"namespace\" this broker enforces");
         goto out;
     }

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #define CONFIG_MAX_LISTENERS 16
+#define CONFIG_MAX_NAMESPACES 32
 
 enum listener_type { LISTENER_MQTT, LISTENER_MQTTS, LISTENER_WS, LISTENER_WSS };
 
@@ -19,6 +20,7 @@ typedef struct listener_config {
     char key[256];                   /* mqtts/wss: PEM private key */
     char path[64];                   /* ws/wss: the upgrade path, default /mqtt */
     bool request_client_certificate; /* mqtts/wss: ask for one (default true; not required either way) */
+    char namespace_name[64];         /* the namespace its clients join (default: the top-level one) */
 } listener_config;
 
 /* Limits are Event Grid's published defaults (SPEC section 6). */
@@ -59,6 +61,10 @@ typedef struct broker_config {
     char namespace_name[64];
     /* TLS clients may name the namespace as SNI "{namespace}.{sni_domain}"; "" = not used. */
     char sni_domain[128];
+    /* Every namespace served: the top-level one, the listeners', then "namespaces" (reachable by
+     * SNI only), without repeats. None: open mode. */
+    char served[CONFIG_MAX_NAMESPACES][64];
+    int served_count;
 } broker_config;
 
 void config_defaults(broker_config *cfg);
@@ -66,6 +72,11 @@ void config_defaults(broker_config *cfg);
 /* Loads a JSON config file over the defaults. Unknown keys and bad values are
  * errors: returns 0, or -1 with a message in err. */
 int config_load_file(broker_config *cfg, const char *path, char *err, size_t err_len);
+
+/* Computes cfg->served and fills the listeners' default namespace (config_load_file does it;
+ * a config built in code calls it). 0, or -1 with a message in err. */
+int config_resolve_namespaces(broker_config *cfg, const char *const *extra, int extra_count, char *err,
+                              size_t err_len);
 
 const char *listener_type_name(enum listener_type t);
 

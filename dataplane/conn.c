@@ -41,7 +41,7 @@ static void connect_timeout_cb(evutil_socket_t fd, short what, void *arg)
     conn_close(arg, MQTT_RC_MAXIMUM_CONNECT_TIME, false, "no CONNECT in time");
 }
 
-conn *conn_new(broker *b, struct bufferevent *bev, const char *peer)
+conn *conn_new(broker *b, struct realm *r, struct bufferevent *bev, const char *peer)
 {
     conn *c = calloc(1, sizeof *c);
     if (!c) {
@@ -49,6 +49,7 @@ conn *conn_new(broker *b, struct bufferevent *bev, const char *peer)
         return NULL;
     }
     c->broker = b;
+    c->realm = r;
     c->bev = bev;
     c->id = ++b->next_conn_id;
     c->client_receive_maximum = UINT16_MAX;

@@ -18,6 +18,7 @@
 struct bufferevent;
 struct event;
 struct session;
+struct realm;
 
 enum conn_state { CONN_AWAIT_CONNECT, CONN_ACTIVE, CONN_CLOSING };
 
@@ -28,6 +29,7 @@ typedef struct conn {
     struct event *connect_timer; /* CONNECT deadline (freed once connected), then the close deadline */
     struct event *drain_poll;    /* closing a framed connection: waits for the layer below to drain */
     struct session *session;
+    struct realm *realm; /* the namespace: the listener's, or the one TLS SNI names (at CONNECT) */
     uint64_t id;
     uint8_t state;                   /* enum conn_state */
     uint8_t version;                 /* MQTT_V311 or MQTT_V5 once CONNECT is read */
@@ -45,8 +47,9 @@ typedef struct conn {
     char peer[64];
 } conn;
 
-/* Takes ownership of an accepted socket's bufferevent. NULL on failure (the bufferevent is freed). */
-conn *conn_new(broker *b, struct bufferevent *bev, const char *peer);
+/* Takes ownership of an accepted socket's bufferevent; `r` is the listener's realm. NULL on
+ * failure (the bufferevent is freed). */
+conn *conn_new(broker *b, struct realm *r, struct bufferevent *bev, const char *peer);
 
 /* Encodes and queues a packet for the client. Returns false if it could not
  * be encoded (e.g. over the client's Maximum Packet Size). */

@@ -19,6 +19,7 @@
 #include "enforcer_identity.h"
 #include "file_util.h"
 #include "log.h"
+#include "realm.h"
 #include "session.h"
 #include "snapshot/client_perms.h"
 #include "snapshot/ns_policy.h"
@@ -43,9 +44,10 @@ static const char *const deny_names[DENY_COUNT] = {
     "client_disabled", "certificate",        "session_name_taken", "session_limit",
 };
 
-struct enforcer {
+/* The enforcement state of one served namespace (its realm has the same index). */
+typedef struct ns_state {
     broker *b;
-    authorizer auth;   /* b->auth points here */
+    realm *realm;
     ns_policy *policy; /* applied (owned); NULL until the first snapshot */
     char applied_at[32];
     const char *source; /* "push" or "file" */
@@ -54,14 +56,26 @@ struct enforcer {
     uint64_t connect_denied[DENY_COUNT];
     uint64_t publish_denied, subscribe_denied, subscriptions_revoked, disconnected;
     uint64_t snapshots_applied, snapshots_refused;
+} ns_state;
+
+struct enforcer {
+    broker *b;
+    authorizer auth; /* b->auth points here */
+    ns_state *ns;    /* one per realm of the broker, same index (owned) */
+    int ns_count;
 };
 
-static const char *ns_name(const enforcer *e)
+static const char *ns_name(const ns_state *e)
 {
-    return e->b->config.namespace_name;
+    return e->realm->name;
 }
 
-static uint8_t deny(enforcer *e, const conn *c, enum deny_reason r, uint8_t code, const char *why,
+static ns_state *state_of(void *ctx, const realm *r)
+{
+    return &((enforcer *)ctx)->ns[r->index];
+}
+
+static uint8_t deny(ns_state *e, const conn *c, enum deny_reason r, uint8_t code, const char *why,
                     const char **why_out, const char *name)
 {
     e->connect_denied[r]++;
@@ -71,13 +85,14 @@ static uint8_t deny(enforcer *e, const conn *c, enum deny_reason r, uint8_t code
     return code;
 }
 
-/* Connected sessions held by this authentication name, other than `client_id`'s. */
-static uint32_t sessions_of(const broker *b, const char *auth_name, mqtt_bytes client_id)
+/* Connected sessions of realm `r` held by this authentication name, other than `client_id`'s. */
+static uint32_t sessions_of(const broker *b, const realm *r, const char *auth_name, mqtt_bytes client_id)
 {
     uint32_t n = 0;
     for (const conn *c = b->conns; c; c = c->next) {
         const session *s = c->session;
-        if (c->state != CONN_ACTIVE || !s || !s->auth_name || strcasecmp(s->auth_name, auth_name) != 0)
+        if (c->state != CONN_ACTIVE || !s || s->realm != r || !s->auth_name ||
+            strcasecmp(s->auth_name, auth_name) != 0)
             continue;
         if (s->client_id_len == client_id.len && memcmp(s->client_id, client_id.data, client_id.len) == 0)
             continue; /* the session being taken over */
@@ -86,23 +101,16 @@ static uint32_t sessions_of(const broker *b, const char *auth_name, mqtt_bytes c
     return n;
 }
 
-/* SNI "{namespace}.{sni_domain}" must name this broker's namespace. */
-static bool sni_allows(const enforcer *e, const conn *c)
-{
-    const char *domain = e->b->config.sni_domain;
-    const char *sni = conn_tls_server_name(c);
-    if (!domain[0] || !sni)
-        return true;
-    size_t sl = strlen(sni), dl = strlen(domain), nl = strlen(ns_name(e));
-    if (sl <= dl + 1 || sni[sl - dl - 1] != '.' || strcasecmp(sni + sl - dl, domain) != 0)
-        return true; /* not a {namespace}.{domain} name: the listener's namespace applies */
-    return sl - dl - 1 == nl && strncasecmp(sni, ns_name(e), nl) == 0;
-}
-
 static uint8_t enforcer_connect(void *ctx, conn *c, const mqtt_connect *in, mqtt_bytes client_id,
                                 auth_grant *grant, const char **why)
 {
-    enforcer *e = ctx;
+    /* The namespace: the one SNI "{namespace}.{sni_domain}" names, else the listener's. */
+    realm *r = c->realm;
+    if (!realm_select_by_sni(c->broker, conn_tls_server_name(c), &r))
+        return deny(state_of(ctx, c->realm), c, DENY_WRONG_NAMESPACE, MQTT_RC_NOT_AUTHORIZED,
+                    "the TLS server name names a namespace this broker does not serve", why, NULL);
+    c->realm = r;
+    ns_state *e = state_of(ctx, r);
     const ns_policy *p = e->policy;
     if (!p || ns_policy_deleted(p))
         return deny(e, c, DENY_NO_SNAPSHOT, MQTT_RC_SERVER_UNAVAILABLE,
@@ -111,9 +119,6 @@ static uint8_t enforcer_connect(void *ctx, conn *c, const mqtt_connect *in, mqtt
     if (!ns_policy_settings(p)->enabled)
         return deny(e, c, DENY_NAMESPACE_DISABLED, MQTT_RC_SERVER_UNAVAILABLE,
                     "the namespace's MQTT is disabled", why, NULL);
-    if (!sni_allows(e, c))
-        return deny(e, c, DENY_WRONG_NAMESPACE, MQTT_RC_NOT_AUTHORIZED,
-                    "the TLS server name names a namespace this broker does not serve", why, NULL);
     X509 *cert = conn_peer_certificate(c);
     char name[256];
     const ns_client *client = identity_find_client(p, in, cert, name, sizeof name);
@@ -131,12 +136,12 @@ static uint8_t enforcer_connect(void *ctx, conn *c, const mqtt_connect *in, mqtt
     if (c->tls && !identity_check_certificate(p, client, cert, conn_peer_chain(c), &cert_why))
         return deny(e, c, DENY_CERTIFICATE, MQTT_RC_BAD_USER_NAME_OR_PASSWORD, cert_why, why, name);
     const char *auth_name = ns_client_auth_name(client);
-    const session *held = session_find(e->b, client_id);
+    const session *held = session_find(e->realm, client_id);
     if (held && held->auth_name && held->auth_name[0] && strcasecmp(held->auth_name, auth_name) != 0)
         return deny(e, c, DENY_SESSION_OWNER, MQTT_RC_NOT_AUTHORIZED,
                     "the client identifier is a session of another authentication name", why, name);
     const ns_settings *st = ns_policy_settings(p);
-    if (sessions_of(e->b, auth_name, client_id) >= st->max_sessions_per_auth_name)
+    if (sessions_of(e->b, e->realm, auth_name, client_id) >= st->max_sessions_per_auth_name)
         return deny(e, c, DENY_SESSION_LIMIT, MQTT_RC_QUOTA_EXCEEDED,
                     "the authentication name has its maximum number of sessions", why, name);
     grant->perms = client_perms_build(p, client);
@@ -155,7 +160,7 @@ static uint8_t enforcer_connect(void *ctx, conn *c, const mqtt_connect *in, mqtt
 
 static bool enforcer_can_publish(void *ctx, const session *s, mqtt_bytes topic)
 {
-    enforcer *e = ctx;
+    ns_state *e = state_of(ctx, s->realm);
     bool ok = s->auth_perms && client_perms_can_publish(s->auth_perms, (const char *)topic.data, topic.len);
     if (!ok)
         e->publish_denied++;
@@ -164,7 +169,7 @@ static bool enforcer_can_publish(void *ctx, const session *s, mqtt_bytes topic)
 
 static bool enforcer_can_subscribe(void *ctx, const session *s, mqtt_bytes filter)
 {
-    enforcer *e = ctx;
+    ns_state *e = state_of(ctx, s->realm);
     bool ok =
         s->auth_perms && client_perms_can_subscribe(s->auth_perms, (const char *)filter.data, filter.len);
     if (!ok)
@@ -189,7 +194,7 @@ static void collect_session(void *ctx, const void *key, size_t len, void *value)
 
 /* Ends a session whose client the control plane removed or disabled: its
  * connection gets DISCONNECT 0x98 and nothing of it survives. */
-static void end_session(enforcer *e, session *s, const char *why)
+static void end_session(ns_state *e, session *s, const char *why)
 {
     char *id = strndup(s->client_id, s->client_id_len);
     if (!id)
@@ -204,14 +209,14 @@ static void end_session(enforcer *e, session *s, const char *why)
         e->disconnected++;
         conn_close(s->conn, MQTT_RC_ADMINISTRATIVE_ACTION, true, why);
     }
-    session *still = session_find(e->b, key); /* conn_close destroys sessions without expiry */
+    session *still = session_find(e->realm, key); /* conn_close destroys sessions without expiry */
     if (still)
         session_destroy(still);
     free(id);
 }
 
 /* Drops the subscriptions the new permissions no longer cover. */
-static void revoke_subscriptions(enforcer *e, session *s, const client_perms *perms)
+static void revoke_subscriptions(ns_state *e, session *s, const client_perms *perms)
 {
     for (uint32_t i = s->sub_count; i-- > 0;) {
         session_sub *sub = &s->subs[i];
@@ -229,7 +234,7 @@ static bool still_receivable(void *ctx, const broker_msg *m)
     return client_perms_can_receive(ctx, (const char *)m->topic.data, m->topic.len);
 }
 
-static void apply_to_session(enforcer *e, session *s, const ns_policy *old)
+static void apply_to_session(ns_state *e, session *s, const ns_policy *old)
 {
     const ns_policy *p = e->policy;
     if (!s->auth_name || !s->auth_name[0])
@@ -267,16 +272,16 @@ static void apply_to_session(enforcer *e, session *s, const ns_policy *old)
     s->auth_perms = perms;
 }
 
-static void apply_to_sessions(enforcer *e, const ns_policy *old)
+static void apply_to_sessions(ns_state *e, const ns_policy *old)
 {
-    size_t n = strmap_count(e->b->sessions);
+    size_t n = strmap_count(e->realm->sessions);
     session **all = n ? malloc(n * sizeof *all) : NULL;
     if (n && !all) {
         log_msg(LOG_ERROR, "auth", "out of memory applying a snapshot to %zu sessions", n);
         return;
     }
     session **cursor = all;
-    strmap_foreach(e->b->sessions, collect_session, &cursor);
+    strmap_foreach(e->realm->sessions, collect_session, &cursor);
     /* Ending one session never ends another, so the collected pointers stay valid. */
     for (size_t i = 0; i < n; i++)
         apply_to_session(e, all[i], old);
@@ -285,7 +290,7 @@ static void apply_to_sessions(enforcer *e, const ns_policy *old)
 
 /* ---- persistence of the last good snapshot */
 
-static bool save_snapshot(const enforcer *e, const char *json, size_t len)
+static bool save_snapshot(const ns_state *e, const char *json, size_t len)
 {
     if (!e->path[0])
         return true;
@@ -320,16 +325,37 @@ static void now_utc(char out[32])
     strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* Validates and applies; `source` is "push" or "file". */
-static int apply(enforcer *e, const char *json, size_t len, const char *source, uint64_t *version, char *err,
-                 size_t err_len)
+/* "a", "b", ...: the namespaces served, for messages. */
+static void served_list(const enforcer *en, char *out, size_t len)
 {
+    size_t n = 0;
+    out[0] = '\0';
+    for (int i = 0; i < en->ns_count && n < len; i++)
+        n += (size_t)snprintf(out + n, len - n, "%s\"%s\"", i ? ", " : "", ns_name(&en->ns[i]));
+}
+
+/* Validates and applies to the namespace the snapshot names (`only`: that namespace or refused;
+ * NULL: any namespace served); `source` is "push" or "file". */
+static int apply(enforcer *en, ns_state *only, const char *json, size_t len, const char *source,
+                 uint64_t *version, char *err, size_t err_len)
+{
+    ns_state *e = only ? only : &en->ns[0]; /* a snapshot that cannot be read counts against the first */
     ns_policy *p = ns_policy_parse(json, len, err, err_len);
-    if (p && strcmp(ns_policy_namespace(p), ns_name(e)) != 0) {
-        snprintf(err, err_len, "the snapshot is for namespace \"%s\"; this broker serves \"%s\"",
-                 ns_policy_namespace(p), ns_name(e));
-        ns_policy_free(p);
-        p = NULL;
+    if (p) {
+        ns_state *target = NULL;
+        for (int i = 0; i < en->ns_count && !target; i++)
+            if (strcmp(ns_policy_namespace(p), ns_name(&en->ns[i])) == 0)
+                target = &en->ns[i];
+        if (!target || (only && target != only)) {
+            char served[512];
+            served_list(en, served, sizeof served);
+            snprintf(err, err_len, "the snapshot is for namespace \"%s\"; this broker serves %s",
+                     ns_policy_namespace(p), only ? ns_name(only) : served);
+            ns_policy_free(p);
+            log_msg(LOG_WARN, "auth", "snapshot refused source=%s: %s", source, err);
+            return -1;
+        }
+        e = target;
     }
     if (!p) {
         e->snapshots_refused++;
@@ -360,10 +386,10 @@ static int apply(enforcer *e, const char *json, size_t len, const char *source, 
 
 int enforcer_apply(void *ctx, const char *json, size_t len, uint64_t *version, char *err, size_t err_len)
 {
-    return apply(ctx, json, len, "push", version, err, err_len);
+    return apply(ctx, NULL, json, len, "push", version, err, err_len);
 }
 
-static void load_saved(enforcer *e)
+static void load_saved(enforcer *en, ns_state *e)
 {
     if (!e->path[0])
         return;
@@ -373,75 +399,131 @@ static void load_saved(enforcer *e)
         return;
     char err[256];
     uint64_t version;
-    if (apply(e, buf, len, "file", &version, err, sizeof err) != 0)
+    if (apply(en, e, buf, len, "file", &version, err, sizeof err) != 0)
         log_msg(LOG_WARN, "auth", "the saved snapshot %s is not usable: %s", e->path, err);
     free(buf);
 }
 
 enforcer *enforcer_new(broker *b)
 {
-    enforcer *e = calloc(1, sizeof *e);
-    if (!e)
+    enforcer *en = calloc(1, sizeof *en);
+    if (!en || !(en->ns = calloc((size_t)b->realm_count, sizeof *en->ns))) {
+        free(en);
         return NULL;
-    e->b = b;
-    e->source = "none";
-    e->auth =
-        (authorizer){e, enforcer_connect, enforcer_can_publish, enforcer_can_subscribe, enforcer_release};
-    if (b->config.data_dir[0]) {
-        mkdir(b->config.data_dir, 0755);
-        snprintf(e->path, sizeof e->path, "%s/snapshot-%s.json", b->config.data_dir,
-                 b->config.namespace_name);
     }
-    b->auth = &e->auth;
-    b->enforcer = e;
-    load_saved(e);
-    return e;
+    en->b = b;
+    en->ns_count = b->realm_count;
+    en->auth =
+        (authorizer){en, enforcer_connect, enforcer_can_publish, enforcer_can_subscribe, enforcer_release};
+    if (b->config.data_dir[0])
+        mkdir(b->config.data_dir, 0755);
+    for (int i = 0; i < en->ns_count; i++) {
+        ns_state *e = &en->ns[i];
+        e->b = b;
+        e->realm = b->realms[i];
+        e->source = "none";
+        if (b->config.data_dir[0])
+            snprintf(e->path, sizeof e->path, "%s/snapshot-%s.json", b->config.data_dir, ns_name(e));
+    }
+    b->auth = &en->auth;
+    b->enforcer = en;
+    for (int i = 0; i < en->ns_count; i++)
+        load_saved(en, &en->ns[i]);
+    return en;
 }
 
-void enforcer_free(enforcer *e)
+void enforcer_free(enforcer *en)
 {
-    if (!e)
+    if (!en)
         return;
-    ns_policy_free(e->policy);
-    free(e);
+    for (int i = 0; i < en->ns_count; i++)
+        ns_policy_free(en->ns[i].policy);
+    free(en->ns);
+    free(en);
 }
 
-json_t *enforcer_status(void *ctx)
+static json_t *ns_status(const ns_state *e)
 {
-    enforcer *e = ctx;
     return json_pack("{s:s, s:I, s:s?, s:s, s:s?}", "namespace", ns_name(e), "appliedVersion",
                      (json_int_t)(e->policy ? ns_policy_version(e->policy) : 0), "appliedAt",
                      e->applied_at[0] ? e->applied_at : NULL, "source", e->source, "lastError",
                      e->last_error[0] ? e->last_error : NULL);
 }
 
+/* The first (top-level) namespace's fields, and "namespaces": every one's. */
+json_t *enforcer_status(void *ctx)
+{
+    enforcer *en = ctx;
+    json_t *doc = ns_status(&en->ns[0]), *list = json_array();
+    for (int i = 0; doc && list && i < en->ns_count; i++)
+        if (json_array_append_new(list, ns_status(&en->ns[i])) != 0) {
+            json_decref(list);
+            list = NULL;
+        }
+    if (!doc || !list || json_object_set_new(doc, "namespaces", list) != 0) {
+        json_decref(doc);
+        return NULL;
+    }
+    return doc;
+}
+
+static void write_ns_metrics(const ns_state *e, FILE *out, int part)
+{
+    const char *ns = ns_name(e);
+    switch (part) {
+    case 0:
+        fprintf(out, "egbroker_snapshot_version{namespace=\"%s\"} %llu\n", ns,
+                (unsigned long long)(e->policy ? ns_policy_version(e->policy) : 0));
+        break;
+    case 1:
+        fprintf(out,
+                "egbroker_snapshots_total{namespace=\"%s\",result=\"applied\"} %llu\n"
+                "egbroker_snapshots_total{namespace=\"%s\",result=\"refused\"} %llu\n",
+                ns, (unsigned long long)e->snapshots_applied, ns, (unsigned long long)e->snapshots_refused);
+        break;
+    case 2:
+        for (int r = 0; r < DENY_COUNT; r++)
+            fprintf(out, "egbroker_connect_denied_total{namespace=\"%s\",reason=\"%s\"} %llu\n", ns,
+                    deny_names[r], (unsigned long long)e->connect_denied[r]);
+        break;
+    case 3:
+        fprintf(out, "egbroker_publish_denied_total{namespace=\"%s\"} %llu\n", ns,
+                (unsigned long long)e->publish_denied);
+        break;
+    case 4:
+        fprintf(out, "egbroker_subscribe_denied_total{namespace=\"%s\"} %llu\n", ns,
+                (unsigned long long)e->subscribe_denied);
+        break;
+    case 5:
+        fprintf(out, "egbroker_subscriptions_revoked_total{namespace=\"%s\"} %llu\n", ns,
+                (unsigned long long)e->subscriptions_revoked);
+        break;
+    case 6:
+        fprintf(out, "egbroker_admin_disconnects_total{namespace=\"%s\"} %llu\n", ns,
+                (unsigned long long)e->disconnected);
+        break;
+    }
+}
+
 void enforcer_write_metrics(void *ctx, FILE *out)
 {
+    static const char *const families[] = {
+        "snapshot_version gauge",          "snapshots_total counter",
+        "connect_denied_total counter",    "publish_denied_total counter",
+        "subscribe_denied_total counter",  "subscriptions_revoked_total counter",
+        "admin_disconnects_total counter",
+    };
     enforcer *e = ctx;
-    const char *ns = ns_name(e);
+    /* One TYPE line per family, then its samples for every namespace. */
+    for (int part = 0; part < (int)(sizeof families / sizeof families[0]); part++) {
+        fprintf(out, "# TYPE egbroker_%s\n", families[part]);
+        for (int i = 0; i < e->ns_count; i++)
+            write_ns_metrics(&e->ns[i], out, part);
+    }
     const broker_stats *st = &e->b->stats;
-    fprintf(out, "# TYPE egbroker_snapshot_version gauge\negbroker_snapshot_version{namespace=\"%s\"} %llu\n",
-            ns, (unsigned long long)(e->policy ? ns_policy_version(e->policy) : 0));
-    fprintf(out,
-            "# TYPE egbroker_snapshots_total counter\n"
-            "egbroker_snapshots_total{namespace=\"%s\",result=\"applied\"} %llu\n"
-            "egbroker_snapshots_total{namespace=\"%s\",result=\"refused\"} %llu\n",
-            ns, (unsigned long long)e->snapshots_applied, ns, (unsigned long long)e->snapshots_refused);
-    fprintf(out, "# TYPE egbroker_connect_denied_total counter\n");
-    for (int r = 0; r < DENY_COUNT; r++)
-        fprintf(out, "egbroker_connect_denied_total{namespace=\"%s\",reason=\"%s\"} %llu\n", ns,
-                deny_names[r], (unsigned long long)e->connect_denied[r]);
-    fprintf(
-        out,
-        "# TYPE egbroker_publish_denied_total counter\negbroker_publish_denied_total{namespace=\"%s\"} %llu\n"
-        "# TYPE egbroker_subscribe_denied_total counter\negbroker_subscribe_denied_total{namespace=\"%s\"} "
-        "%llu\n"
-        "# TYPE egbroker_subscriptions_revoked_total counter\n"
-        "egbroker_subscriptions_revoked_total{namespace=\"%s\"} %llu\n"
-        "# TYPE egbroker_admin_disconnects_total counter\negbroker_admin_disconnects_total{namespace=\"%s\"} "
-        "%llu\n",
-        ns, (unsigned long long)e->publish_denied, ns, (unsigned long long)e->subscribe_denied, ns,
-        (unsigned long long)e->subscriptions_revoked, ns, (unsigned long long)e->disconnected);
+    size_t sessions = 0;
+    for (int i = 0; i < e->b->realm_count; i++)
+        sessions += strmap_count(e->b->realms[i]->sessions);
     fprintf(out,
             "# TYPE egbroker_connections_opened_total counter\negbroker_connections_opened_total %llu\n"
             "# TYPE egbroker_connections_closed_total counter\negbroker_connections_closed_total %llu\n"
@@ -452,8 +534,8 @@ void enforcer_write_metrics(void *ctx, FILE *out)
             "# TYPE egbroker_bytes_out_total counter\negbroker_bytes_out_total %llu\n"
             "# TYPE egbroker_sessions_dropped_total "
             "counter\negbroker_sessions_dropped_total{reason=\"overflow\"} %llu\n",
-            (unsigned long long)st->connections_opened, (unsigned long long)st->connections_closed,
-            strmap_count(e->b->sessions), (unsigned long long)st->publish_in,
-            (unsigned long long)st->publish_out, (unsigned long long)st->bytes_in,
-            (unsigned long long)st->bytes_out, (unsigned long long)st->sessions_dropped_overflow);
+            (unsigned long long)st->connections_opened, (unsigned long long)st->connections_closed, sessions,
+            (unsigned long long)st->publish_in, (unsigned long long)st->publish_out,
+            (unsigned long long)st->bytes_in, (unsigned long long)st->bytes_out,
+            (unsigned long long)st->sessions_dropped_overflow);
 }

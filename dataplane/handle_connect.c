@@ -7,6 +7,7 @@
 #include "authorizer.h"
 #include "handlers.h"
 #include "log.h"
+#include "realm.h"
 #include "session.h"
 
 /* Answers a refused CONNECT in the client's protocol version, then closes. */
@@ -148,16 +149,18 @@ bool handle_connect(conn *c, const mqtt_packet *p, int decode_rc, const mqtt_err
     if (c->version == MQTT_V5)
         read_client_limits(c, in);
 
-    session *s = session_find(b, client_id);
+    /* The authorizer chose the realm (the namespace SNI names, else the listener's): sessions
+     * are found, taken over and created there only. */
+    session *s = session_find(c->realm, client_id);
     if (s && s->conn) /* take-over: the session may be destroyed here when it has no expiry */
         conn_close(s->conn, MQTT_RC_SESSION_TAKEN_OVER, true, "session taken over");
-    s = session_find(b, client_id);
+    s = session_find(c->realm, client_id);
     if (s && (in->clean_start || s->overflowed)) { /* an overflowed session has ended already */
         session_destroy(s);
         s = NULL;
     }
     bool present = s != NULL;
-    if ((!s && !(s = session_create(b, client_id))) || !session_set_auth(s, &grant)) {
+    if ((!s && !(s = session_create(c->realm, client_id))) || !session_set_auth(s, &grant)) {
         b->auth->release(b->auth->ctx, grant.perms);
         return refuse(c, c->version, MQTT_RC_SERVER_UNAVAILABLE, "out of memory");
     }
@@ -188,10 +191,11 @@ bool handle_connect(conn *c, const mqtt_packet *p, int decode_rc, const mqtt_err
                  want_response_info ? response_info : NULL);
     char tls_info[256];
     conn_describe_tls(c, tls_info, sizeof tls_info);
-    log_msg(LOG_INFO, "conn",
-            "connected conn=%llu peer=%s client=%s version=%u clean=%d present=%d expiry=%u keepalive=%u%s",
-            (unsigned long long)c->id, c->peer, s->client_id, c->version, in->clean_start, present,
-            s->expiry_interval, keep_alive, tls_info);
+    log_msg(
+        LOG_INFO, "conn",
+        "connected conn=%llu peer=%s client=%s version=%u clean=%d present=%d expiry=%u keepalive=%u%s%s%s",
+        (unsigned long long)c->id, c->peer, s->client_id, c->version, in->clean_start, present,
+        s->expiry_interval, keep_alive, tls_info, c->realm->name[0] ? " namespace=" : "", c->realm->name);
     session_resume(s);
     return true;
 }

@@ -106,7 +106,7 @@ bool handle_publish(conn *c, const mqtt_packet *p, int decode_rc)
         return refuse_publish(c, pub, MQTT_RC_UNSPECIFIED_ERROR, "out of memory");
     }
     bool congested = false;
-    int receivers = broker_publish(b, m, &congested);
+    int receivers = broker_publish(s->realm, m, &congested);
     broker_msg_unref(m);
     if (congested)
         flow_pause_publisher(c);

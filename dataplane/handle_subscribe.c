@@ -5,6 +5,7 @@
 #include "handlers.h"
 #include "log.h"
 #include "mqtt_topic.h"
+#include "realm.h"
 #include "retain_store.h"
 #include "session.h"
 
@@ -62,7 +63,7 @@ static void deliver_retained(conn *c, const mqtt_subscription *e, uint8_t state,
     if (mqtt_topic_shared_split(e->filter, &group, &inner) != 0)
         return;
     retained_delivery rd = {c->session, e->qos, sub_id ? &sub_id : NULL};
-    retain_store_match(c->broker->retained, e->filter, broker_now_ms(), send_retained, &rd);
+    retain_store_match(c->session->realm->retained, e->filter, broker_now_ms(), send_retained, &rd);
 }
 
 bool handle_subscribe(conn *c, const mqtt_packet *p)

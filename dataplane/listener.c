@@ -13,6 +13,7 @@
 
 #include "conn.h"
 #include "log.h"
+#include "realm.h"
 #include "tls.h"
 #include "ws.h"
 
@@ -20,6 +21,7 @@ struct listener {
     broker *broker;
     struct evconnlistener *evl;
     listener_config cfg;
+    struct realm *realm; /* where its clients go unless TLS SNI names another namespace */
     int port;
     tls_server *tls; /* mqtts: owned; NULL for plain listeners */
 };
@@ -77,10 +79,10 @@ static void accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct soc
     char peer[64];
     format_peer(sa, peer, sizeof peer);
     if (l->cfg.type == LISTENER_WS || l->cfg.type == LISTENER_WSS) {
-        ws_accept(l->broker, bev, l->cfg.path, l->tls != NULL, peer);
+        ws_accept(l->broker, l->realm, bev, l->cfg.path, l->tls != NULL, peer);
         return;
     }
-    conn *c = conn_new(l->broker, bev, peer);
+    conn *c = conn_new(l->broker, l->realm, bev, peer);
     if (c) {
         c->tls = l->tls != NULL;
         c->direct_write = !c->tls; /* plain TCP: the broker may write to the socket itself */
@@ -118,6 +120,9 @@ listener *listener_start(broker *b, const listener_config *cfg)
     }
     l->broker = b;
     l->cfg = *cfg;
+    l->realm = realm_find(b, cfg->namespace_name);
+    if (!l->realm) /* open mode, or a listener built in code: the broker's first realm */
+        l->realm = b->realms[0];
     l->tls = tls;
     l->evl = evconnlistener_new_bind(b->base, accept_cb, l, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 1024,
                                      (struct sockaddr *)&ss, sslen);

@@ -109,6 +109,8 @@ static int parse_args(int argc, char **argv, broker_config *cfg)
         cfg->listener_count = 1;
         cfg->listeners[0] =
             (listener_config){.type = LISTENER_MQTT, .bind = "127.0.0.1", .port = (uint16_t)p};
+        snprintf(cfg->listeners[0].namespace_name, sizeof cfg->listeners[0].namespace_name, "%s",
+                 cfg->served_count ? cfg->served[0] : "");
     }
     if (level)
         snprintf(cfg->log_level, sizeof cfg->log_level, "%s", level);
@@ -121,14 +123,14 @@ static int parse_args(int argc, char **argv, broker_config *cfg)
     return 0;
 }
 
-/* Enforcement of cfg->namespace_name: the enforcer becomes the broker's
+/* Enforcement of the namespaces served (cfg->served): the enforcer becomes the broker's
  * authorizer (the broker owns it), and the admin endpoint feeds it snapshots.
  * Before any listener starts, so no client is ever let in under open mode. */
 static int start_enforcement(runtime *rt, const broker_config *cfg)
 {
     enforcer *e = enforcer_new(rt->broker);
     if (!e) {
-        log_msg(LOG_ERROR, "egbroker", "cannot set up enforcement of namespace %s", cfg->namespace_name);
+        log_msg(LOG_ERROR, "egbroker", "cannot set up enforcement of namespace %s", cfg->served[0]);
         return -1;
     }
     if (!cfg->admin.enabled) /* serves the snapshot saved in the data directory, if any */
@@ -162,7 +164,7 @@ int main(int argc, char **argv)
             event_base_free(rt.base);
         return 1;
     }
-    if (cfg.namespace_name[0] && start_enforcement(&rt, &cfg) != 0) {
+    if (cfg.served_count && start_enforcement(&rt, &cfg) != 0) {
         broker_free(rt.broker);
         event_base_free(rt.base);
         return 1;
@@ -185,9 +187,12 @@ int main(int argc, char **argv)
     evsignal_add(rt.sigterm, NULL);
     evsignal_add(rt.sigint, NULL);
     evsignal_add(rt.sighup, NULL);
-    if (cfg.namespace_name[0])
-        log_msg(LOG_INFO, "egbroker", "ready mode=enforcing namespace=%s", cfg.namespace_name);
-    else
+    if (cfg.served_count) {
+        char names[CONFIG_MAX_NAMESPACES * 66] = "";
+        for (int i = 0, n = 0; i < cfg.served_count; i++)
+            n += snprintf(names + n, sizeof names - (size_t)n, "%s%s", i ? "," : "", cfg.served[i]);
+        log_msg(LOG_INFO, "egbroker", "ready mode=enforcing namespace=%s", names);
+    } else
         log_msg(LOG_INFO, "egbroker", "ready mode=open");
     event_base_dispatch(rt.base);
     for (int i = 0; i < rt.listener_count; i++)

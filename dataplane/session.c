@@ -9,17 +9,19 @@
 #include "conn.h"
 #include "flow_control.h"
 #include "log.h"
+#include "realm.h"
 #include "session_store.h"
 #include "strmap.h"
 #include "sub_tree.h"
 
-session *session_find(broker *b, mqtt_bytes client_id)
+session *session_find(realm *r, mqtt_bytes client_id)
 {
-    return strmap_get(b->sessions, client_id.data, client_id.len);
+    return strmap_get(r->sessions, client_id.data, client_id.len);
 }
 
-session *session_create(broker *b, mqtt_bytes client_id)
+session *session_create(realm *r, mqtt_bytes client_id)
 {
+    broker *b = r->broker;
     session *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
@@ -32,8 +34,9 @@ session *session_create(broker *b, mqtt_bytes client_id)
     s->client_id[client_id.len] = '\0';
     s->client_id_len = client_id.len;
     s->broker = b;
+    s->realm = r;
     s->id = ++b->next_session_id;
-    if (strmap_put(b->sessions, client_id.data, client_id.len, s) != 0) {
+    if (strmap_put(r->sessions, client_id.data, client_id.len, s) != 0) {
         free(s->client_id);
         free(s);
         return NULL;
@@ -95,7 +98,7 @@ static void publish_will_now(session *s)
     } else {
         log_msg(LOG_INFO, "session", "publishing will client=%s topic=%.*s", s->client_id,
                 (int)will->topic.len, (const char *)will->topic.data);
-        broker_publish(s->broker, will, NULL);
+        broker_publish(s->realm, will, NULL);
     }
     broker_msg_unref(will);
 }
@@ -107,7 +110,7 @@ void session_destroy(session *s)
     publish_will_now(s);
     for (uint32_t i = 0; i < s->sub_count; i++) {
         mqtt_bytes f = {(const uint8_t *)s->subs[i].filter, s->subs[i].filter_len};
-        sub_tree_remove(b->subs, f, s);
+        sub_tree_remove(s->realm->subs, f, s);
         free(s->subs[i].filter);
     }
     free(s->subs);
@@ -123,7 +126,7 @@ void session_destroy(session *s)
         event_free(s->stuck_timer);
     if (s->stored)
         b->store->session_deleted(b->store->ctx, s);
-    strmap_remove(b->sessions, s->client_id, s->client_id_len);
+    strmap_remove(s->realm->sessions, s->client_id, s->client_id_len);
     b->auth->release(b->auth->ctx, s->auth_perms);
     free(s->auth_name);
     free(s->client_id);
@@ -166,7 +169,7 @@ int session_subscribe(session *s, mqtt_bytes filter, uint8_t options, uint32_t s
         s->subs = grown;
         s->sub_cap = cap;
     }
-    if (sub_tree_add(s->broker->subs, filter, s, options, subscription_id) < 0)
+    if (sub_tree_add(s->realm->subs, filter, s, options, subscription_id) < 0)
         return -1;
     if (existing) {
         existing->options = options;
@@ -177,7 +180,7 @@ int session_subscribe(session *s, mqtt_bytes filter, uint8_t options, uint32_t s
     session_sub *sub = &s->subs[s->sub_count];
     sub->filter = malloc(filter.len + 1);
     if (!sub->filter) {
-        sub_tree_remove(s->broker->subs, filter, s);
+        sub_tree_remove(s->realm->subs, filter, s);
         return -1;
     }
     memcpy(sub->filter, filter.data, filter.len);
@@ -195,7 +198,7 @@ bool session_unsubscribe(session *s, mqtt_bytes filter)
     session_sub *sub = find_sub(s, filter);
     if (!sub)
         return false;
-    sub_tree_remove(s->broker->subs, filter, s);
+    sub_tree_remove(s->realm->subs, filter, s);
     free(sub->filter);
     *sub = s->subs[--s->sub_count];
     session_save(s);
@@ -632,7 +635,7 @@ static delivery *release_shared(session *s, delivery **list, uint32_t *count)
         *link = d->next;
         (*count)--;
         mqtt_bytes group = {(const uint8_t *)d->share_group, (uint32_t)strlen(d->share_group)};
-        broker_redeliver_shared(s->broker, d->msg, group, s);
+        broker_redeliver_shared(s->realm, d->msg, group, s);
         unstore_delivery(s, d);
         delivery_free(d);
     }

@@ -51,7 +51,8 @@ enum delivery_state { DELIVERY_QUEUED, DELIVERY_AWAIT_ACK, DELIVERY_AWAIT_PUBCOM
 
 typedef struct session {
     broker *broker;
-    char *client_id; /* owned */
+    struct realm *realm; /* the namespace it belongs to (its registry) */
+    char *client_id;     /* owned */
     uint32_t client_id_len;
     uint64_t id; /* unique per session instance (No Local, logs) */
     struct conn *conn;
@@ -87,10 +88,10 @@ typedef struct session {
     struct event *will_timer;
 } session;
 
-/* Finds a session by client id. */
-session *session_find(broker *b, mqtt_bytes client_id);
-/* Creates and registers an empty session. NULL on allocation failure. */
-session *session_create(broker *b, mqtt_bytes client_id);
+/* Finds a session of realm `r` by client id. */
+session *session_find(struct realm *r, mqtt_bytes client_id);
+/* Creates and registers an empty session in realm `r`. NULL on allocation failure. */
+session *session_create(struct realm *r, mqtt_bytes client_id);
 /* Removes every subscription, drops queued/in-flight messages, unregisters and frees. */
 void session_destroy(session *s);
 

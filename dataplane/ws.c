@@ -26,6 +26,7 @@
 
 typedef struct ws_upgrade {
     broker *broker;
+    struct realm *realm;
     char path[64];
     bool tls;
     char peer[64];
@@ -160,7 +161,7 @@ static void upgrade(struct bufferevent *bev, ws_upgrade *up, char *req)
         free(up);
         return;
     }
-    conn *c = conn_new(up->broker, framed, up->peer);
+    conn *c = conn_new(up->broker, up->realm, framed, up->peer);
     if (c)
         c->tls = up->tls;
     free(up);
@@ -209,7 +210,8 @@ static void upgrade_event_cb(struct bufferevent *bev, short what, void *arg)
     bufferevent_free(bev);
 }
 
-void ws_accept(broker *b, struct bufferevent *under, const char *path, bool tls, const char *peer)
+void ws_accept(broker *b, struct realm *r, struct bufferevent *under, const char *path, bool tls,
+               const char *peer)
 {
     ws_upgrade *up = calloc(1, sizeof *up);
     if (!up) {
@@ -217,6 +219,7 @@ void ws_accept(broker *b, struct bufferevent *under, const char *path, bool tls,
         return;
     }
     up->broker = b;
+    up->realm = r;
     up->tls = tls;
     snprintf(up->path, sizeof up->path, "%s", path);
     snprintf(up->peer, sizeof up->peer, "%s", peer);

@@ -16,7 +16,10 @@
 struct bufferevent;
 
 /* Serves the upgrade on `under`, then hands a bufferevent of plain MQTT bytes to conn_new. */
-void ws_accept(broker *b, struct bufferevent *under, const char *path, bool tls, const char *peer);
+struct realm;
+/* `r`: the listener's realm (namespace), the connection's until CONNECT chooses. */
+void ws_accept(broker *b, struct realm *r, struct bufferevent *under, const char *path, bool tls,
+               const char *peer);
 
 /* Internal to the transport (ws_frames.c): stacks WebSocket framing on `under`
  * (which it then owns); the result carries plain MQTT bytes. NULL on failure. */

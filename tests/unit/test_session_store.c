@@ -10,6 +10,7 @@
 
 #include "broker.h"
 #include "mqtt_topic.h"
+#include "realm.h"
 #include "session.h"
 #include "session_store.h"
 
@@ -92,14 +93,14 @@ static broker_msg *message(const char *topic, uint8_t qos, bool retain, const ch
 static void publish(broker *b, const char *topic, uint8_t qos, bool retain, const char *payload)
 {
     broker_msg *m = message(topic, qos, retain, payload);
-    broker_publish(b, m, NULL);
+    broker_publish(b->realms[0], m, NULL);
     broker_msg_unref(m);
 }
 
 static void test_clean_session_never_stored(void **state)
 {
     fixture *f = *state;
-    session *s = session_create(f->broker, mqtt_bytes_from_cstr("clean"));
+    session *s = session_create(f->broker->realms[0], mqtt_bytes_from_cstr("clean"));
     s->expiry_interval = 0;
     session_save(s);
     assert_int_equal(session_subscribe(s, mqtt_bytes_from_cstr("a/#"), 1, 0), 1);
@@ -113,7 +114,7 @@ static void test_clean_session_never_stored(void **state)
 static void test_persistent_session_and_deliveries(void **state)
 {
     fixture *f = *state;
-    session *s = session_create(f->broker, mqtt_bytes_from_cstr("durable"));
+    session *s = session_create(f->broker->realms[0], mqtt_bytes_from_cstr("durable"));
     s->expiry_interval = 60;
     session_save(s);
     assert_int_equal(f->rec.session_saved, 1);
@@ -132,7 +133,7 @@ static void test_persistent_session_and_deliveries(void **state)
 static void test_overflow_deletes_the_session(void **state)
 {
     fixture *f = *state;
-    session *s = session_create(f->broker, mqtt_bytes_from_cstr("overflowing"));
+    session *s = session_create(f->broker->realms[0], mqtt_bytes_from_cstr("overflowing"));
     s->expiry_interval = 60;
     session_save(s);
     session_subscribe(s, mqtt_bytes_from_cstr("q"), 1, 0);
@@ -141,7 +142,7 @@ static void test_overflow_deletes_the_session(void **state)
     assert_int_equal(f->rec.delivery_saved, 3);
     assert_true(s->overflowed);
     event_base_loop(f->base, EVLOOP_NONBLOCK); /* the session ends on the next loop turn */
-    assert_null(session_find(f->broker, mqtt_bytes_from_cstr("overflowing")));
+    assert_null(session_find(f->broker->realms[0], mqtt_bytes_from_cstr("overflowing")));
     assert_int_equal(f->rec.session_deleted, 1);
     assert_int_equal(f->broker->stats.sessions_dropped_overflow, 1);
 }
