@@ -2,7 +2,8 @@
  * event loop (libevent evhttp), HTTPS when given a certificate, every route
  * behind a bearer token. Routes:
  *   POST /snapshots  a snapshot document from egcontrol (api/README.md "Snapshots")
- *   GET  /snapshots  {"namespace", "appliedVersion", "appliedAt", "source", "lastError"}
+ *   GET  /snapshots  {"namespace", "appliedVersion", "appliedAt", "source", "lastError"} of the
+ *                    first namespace served, and "namespaces": [the same for each one]
  *   GET  /metrics    Prometheus text
  *   GET  /healthz    {"status": "ok"} (no token)
  * Ownership: the admin_server owns its evhttp and TLS context; callbacks are borrowed. */

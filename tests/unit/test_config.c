@@ -64,6 +64,29 @@ static void test_full_file(void **state)
     assert_string_equal(cfg.log_level, "debug");
 }
 
+static void test_namespaces_served(void **state)
+{
+    (void)state;
+    broker_config cfg;
+    char err[256] = "";
+    int rc = load("{\"listeners\": [{\"type\": \"mqtt\", \"port\": 1},"
+                  "                {\"type\": \"mqtt\", \"port\": 2, \"namespace\": \"ns2\"},"
+                  "                {\"type\": \"mqtt\", \"port\": 3, \"namespace\": \"ns1\"}],"
+                  " \"namespace\": \"ns1\", \"namespaces\": [\"ns3\", \"ns2\"]}",
+                  &cfg, err, sizeof err);
+    assert_int_equal(rc, 0);
+    assert_string_equal(cfg.listeners[0].namespace_name, "ns1"); /* the top-level one by default */
+    assert_string_equal(cfg.listeners[1].namespace_name, "ns2");
+    assert_int_equal(cfg.served_count, 3); /* top-level, listeners', then "namespaces", no repeats */
+    assert_string_equal(cfg.served[0], "ns1");
+    assert_string_equal(cfg.served[1], "ns2");
+    assert_string_equal(cfg.served[2], "ns3");
+    /* Open mode: nothing named anywhere. */
+    assert_int_equal(load("{\"listeners\": [{\"type\": \"mqtt\", \"port\": 1}]}", &cfg, err, sizeof err), 0);
+    assert_int_equal(cfg.served_count, 0);
+    assert_string_equal(cfg.listeners[0].namespace_name, "");
+}
+
 typedef struct refusal {
     const char *json;
     const char *message_part; /* the error must say what is wrong */
@@ -91,6 +114,13 @@ static void test_refusals(void **state)
         {"{\"listeners\": [{\"type\": \"mqtt\", \"port\": 1, \"request_client_certificate\": false}]}",
          "is a boolean for mqtts and wss"},
         {"{\"listeners\": [{\"type\": \"mqtt\", \"port\": 1, \"path\": \"/mqtt\"}]}", "is for ws and wss"},
+        {"{\"listeners\": [{\"type\": \"mqtt\", \"port\": 1, \"namespace\": \"\"}]}",
+         "listener \"namespace\" must be a string"},
+        {"{\"listeners\": [{\"type\": \"mqtt\", \"port\": 1, \"namespace\": \"a\"}, {\"type\": \"mqtt\", "
+         "\"port\": 2}]}",
+         "every listener needs one"},
+        {"{\"namespaces\": [\"b\"]}", "every listener needs one"},
+        {"{\"namespace\": \"a\", \"namespaces\": [1]}", "\"namespaces\" entries must be strings"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         broker_config cfg;
@@ -107,6 +137,7 @@ int main(void)
         cmocka_unit_test(test_defaults_are_event_grid_limits),
         cmocka_unit_test(test_full_file),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_namespaces_served),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
