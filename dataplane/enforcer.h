@@ -1,5 +1,5 @@
-/* Enforcement of control-plane snapshots: the authorizer of a broker bound to a
- * namespace. It keeps the applied snapshot (compiled), decides CONNECT,
+/* Enforcement of control-plane snapshots: the authorizer of a broker bound to
+ * one or more namespaces. It keeps the applied snapshot (compiled), decides CONNECT,
  * PUBLISH and SUBSCRIBE, applies new snapshots atomically to live
  * connections, and saves the last good snapshot in the data directory.
  * Ownership: the enforcer owns its policies and per-connection permissions;
@@ -14,8 +14,9 @@
 struct broker;
 typedef struct enforcer enforcer;
 
-/* Installs the enforcer as the broker's authorizer and loads the saved
- * snapshot of cfg->namespace_name from the data directory, if any. NULL on failure. */
+/* Installs the enforcer as the broker's authorizer, with one enforcement state
+ * per realm (served namespace), and loads each one's saved snapshot from the
+ * data directory, if any. NULL on failure. */
 enforcer *enforcer_new(struct broker *b);
 void enforcer_free(enforcer *e);
 

@@ -9,7 +9,8 @@ ns3 also have "device1" (ThumbprintMatch of device1.pem), ns1 does not.
 import os
 
 from enfutil import TlsPaho, TlsRaw, check, eq, payloads, run_tests, test, uid
-from pahoutil import PUBLISH  # noqa: E402 (enfutil puts tests/e2e/broker on the path)
+import pahoutil  # noqa: E402 (enfutil puts tests/e2e/broker on the path)
+from pahoutil import PUBLISH  # noqa: E402
 
 PORTS = {"ns1": os.environ["EG_PLAIN_PORT"], "ns2": os.environ["EG_PLAIN2_PORT"]}
 
@@ -70,6 +71,19 @@ def retained_isolated():
     eq(s1.subscribe(topic), [1], "ns1 SUBACK")
     eq(payloads(s1.wait_messages(1)), [b"kept-in-ns1"], "ns1 subscriber's retained message")
     p.publish(topic, b"", qos=1, retain=True)  # clean up
+
+
+@test("a will goes to its own namespace's subscribers only")
+def will_isolated():
+    s1 = plain("ns1", "w1-" + uid())
+    s2 = plain("ns2", "w2-" + uid())
+    eq(s1.subscribe("t/will/#"), [1], "ns1 SUBACK")
+    eq(s2.subscribe("t/will/#"), [1], "ns2 SUBACK")
+    r = pahoutil.Raw(port_env="EG_PLAIN_PORT")  # ns1's plain listener
+    TlsRaw.connect_as(r, "wc-" + uid(), username="dev", will={"topic": "t/will/x", "payload": "gone"})
+    r.close()  # no DISCONNECT: the will is published
+    eq(payloads(s1.wait_messages(1)), [b"gone"], "ns1 subscriber")
+    eq(payloads(s2.quiet(0.5)), [], "ns2 subscriber")
 
 
 def sni_connect(sni, expect_rc):
