@@ -339,7 +339,7 @@ static void served_list(const enforcer *en, char *out, size_t len)
 static int apply(enforcer *en, ns_state *only, const char *json, size_t len, const char *source,
                  uint64_t *version, char *err, size_t err_len)
 {
-    ns_state *e = only ? only : &en->ns[0]; /* a snapshot that cannot be read counts against the first */
+    ns_state *e = only ? only : &en->ns[0]; /* a refused snapshot with no namespace of ours counts here */
     ns_policy *p = ns_policy_parse(json, len, err, err_len);
     if (p) {
         ns_state *target = NULL;
@@ -352,10 +352,10 @@ static int apply(enforcer *en, ns_state *only, const char *json, size_t len, con
             snprintf(err, err_len, "the snapshot is for namespace \"%s\"; this broker serves %s",
                      ns_policy_namespace(p), only ? ns_name(only) : served);
             ns_policy_free(p);
-            log_msg(LOG_WARN, "auth", "snapshot refused source=%s: %s", source, err);
-            return -1;
+            p = NULL; /* refused below, counted against the first namespace like an unreadable one */
+        } else {
+            e = target;
         }
-        e = target;
     }
     if (!p) {
         e->snapshots_refused++;
