@@ -224,27 +224,32 @@ def raw_block(results):
 def tls_lines(a, results):
     by, counts = index(results)
     repeats = max([n for (phase, _, _), n in counts.items() if phase == "tls-connect"] or [1])
-    return [f"### TLS run of {a.date}",
-            "",
-            f"- machine: {a.machine}",
-            f"- software: {a.versions}",
-            f"- parameters: {a.params}; whole run {a.elapsed} s",
-            f"- CPU idle before / after the run: {a.idle} %; CPU columns as in the plain TCP tables "
-            "(broker / generator / every other process, 100 = one core)",
-            f"- negotiated: {negotiated(results)}",
-            "",
-            "TLS handshakes: time until every client has its CONNACK over TLS (lower is better), "
-            f"200 connecting at once; of {repeats} runs per broker, the median. \"resumed\": every client "
-            "first connects once, keeps its session and disconnects; the reconnects, which resume it, are "
-            "measured. Broker CPU per handshake: the broker's CPU time while the clients connected, "
-            "divided by the clients; the CPU columns cover the same time.",
-            "",
-            *handshake_table(by, ordered_scenarios(results, "tls-connect")),
-            "",
-            "TLS throughput: delivered messages per second, as fast as allowed (higher is better).",
-            "",
-            *throughput_table(by, ordered_scenarios(results, "tls-max"), "tls-max"),
-            ""]
+    lines = [f"### TLS run of {a.date}",
+             "",
+             f"- machine: {a.machine}",
+             f"- software: {a.versions}",
+             f"- parameters: {a.params}; whole run {a.elapsed} s",
+             f"- CPU idle before / after the run: {a.idle} %; CPU columns as in the plain TCP tables "
+             "(broker / generator / every other process, 100 = one core)",
+             f"- negotiated: {negotiated(results)}",
+             ""]
+    handshakes = ordered_scenarios(results, "tls-connect")
+    if handshakes:
+        lines += ["TLS handshakes: time until every client has its CONNACK over TLS (lower is better), "
+                  f"200 connecting at once; of {repeats} runs per broker, the median. \"resumed\": every "
+                  "client first connects once, keeps its session and disconnects; the reconnects, which "
+                  "resume it, are measured. Broker CPU per handshake: the broker's CPU time while the "
+                  "clients connected, divided by the clients; the CPU columns cover the same time.",
+                  "",
+                  *handshake_table(by, handshakes),
+                  ""]
+    throughput = ordered_scenarios(results, "tls-max")
+    if throughput:
+        lines += ["TLS throughput: delivered messages per second, as fast as allowed (higher is better).",
+                  "",
+                  *throughput_table(by, throughput, "tls-max"),
+                  ""]
+    return lines
 
 
 def report(a):

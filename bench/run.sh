@@ -3,7 +3,7 @@
 # both figures and the ratio egbroker/mosquitto, and writes the tables into
 # bench/RESULTS.md (between the run.sh markers; the rest of the file is kept).
 #
-#   bench/run.sh              # full run, about 15 minutes on 2 cores
+#   bench/run.sh              # full run, about 13 minutes on 2 cores
 #   QUICK=1 bench/run.sh      # 2 s per scenario, to check that everything works
 #   ONLY=tls bench/run.sh     # only the TLS part (ONLY=plain: only the plain TCP part)
 #
@@ -39,9 +39,10 @@ THREADS=${THREADS:-1}
 SIZES=${SIZES:-"64 4096"}
 QOSES=${QOSES:-"0 1"}
 TOPOLOGIES=${TOPOLOGIES:-"fanin fanout pairs"}
-TLS_TOPOLOGIES=${TLS_TOPOLOGIES:-"fanin pairs"}
+# Empty: none of those TLS runs.
+TLS_TOPOLOGIES=${TLS_TOPOLOGIES-"fanin pairs"}
 # VERSION-KIND: full handshakes, and reconnects resuming the session of a first connection
-TLS_HANDSHAKES=${TLS_HANDSHAKES:-"1.3-full 1.3-resumed 1.2-full 1.2-resumed"}
+TLS_HANDSHAKES=${TLS_HANDSHAKES-"1.3-full 1.3-resumed 1.2-full 1.2-resumed"}
 ONLY=${ONLY:-all}
 case $ONLY in all | plain | tls) ;; *) echo "run.sh: ONLY is all, plain or tls" >&2; exit 2 ;; esac
 RESULTS=${RESULTS:-bench/RESULTS.md}
@@ -161,8 +162,8 @@ shape() { # topology -> publishers subscribers
     esac
 }
 
-scenarios() { # [topologies]
-    for t in ${1:-$TOPOLOGIES}; do for q in $QOSES; do for s in $SIZES; do echo "$t $q $s"; done; done; done
+scenarios() { # topologies
+    for t in $1; do for q in $QOSES; do for s in $SIZES; do echo "$t $q $s"; done; done; done
 }
 
 # Background load would distort everything: measure and record it.
@@ -219,7 +220,7 @@ plain_part() {
             run_fresh "$b" max --name "$t-q$q-${s}B" --topology "$t" --publishers "$p" --subscribers "$n" \
                 --qos "$q" --size "$s" --warmup "$WARMUP" --duration "$DURATION"
         done
-    done < <(scenarios)
+    done < <(scenarios "$TOPOLOGIES")
 
     echo "== latency: at 50% of the lower of the two maxima, ${LAT_WARMUP}s warm-up + ${LAT_DURATION}s, $REPEAT runs"
     while read -r t q s; do
@@ -232,7 +233,7 @@ plain_part() {
                     --rate "$rate"
             done
         done
-    done < <(scenarios)
+    done < <(scenarios "$TOPOLOGIES")
     report_part plain "$VERSIONS" \
         "threads=$THREADS warmup=${WARMUP}s duration=${DURATION}s latency: warmup=${LAT_WARMUP}s duration=${LAT_DURATION}s repeat=$REPEAT fan=$FAN pairs=$PAIRS connects=$CONNECTS"
 }
@@ -256,7 +257,7 @@ tls_part() {
         for h in $TLS_HANDSHAKES; do
             version=${h%-*}
             extra=()
-            [ "${h#*-}" = resumed ] && extra=(--tls-resume)
+            if [ "${h#*-}" = resumed ]; then extra=(--tls-resume); fi
             for b in $BROKERS; do
                 run_fresh "$b" tls-connect --name "tls$h" --connect-only "$CONNECTS" --connect-timeout 60 \
                     --tls-version "$version" ${extra[@]+"${extra[@]}"}
