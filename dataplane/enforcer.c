@@ -164,6 +164,10 @@ static bool enforcer_can_publish(void *ctx, const session *s, mqtt_bytes topic)
     bool ok = s->auth_perms && client_perms_can_publish(s->auth_perms, (const char *)topic.data, topic.len);
     if (!ok)
         e->publish_denied++;
+    /* Denials are also logged at info by the caller, with the packet's context. */
+    log_msg(LOG_DEBUG, "auth", "publish %s namespace=%s client=%s auth_name=\"%s\" topic=%.*s",
+            ok ? "allowed" : "denied", ns_name(e), s->client_id, s->auth_name ? s->auth_name : "",
+            (int)topic.len, (const char *)topic.data);
     return ok;
 }
 
@@ -174,6 +178,9 @@ static bool enforcer_can_subscribe(void *ctx, const session *s, mqtt_bytes filte
         s->auth_perms && client_perms_can_subscribe(s->auth_perms, (const char *)filter.data, filter.len);
     if (!ok)
         e->subscribe_denied++;
+    log_msg(LOG_DEBUG, "auth", "subscribe %s namespace=%s client=%s auth_name=\"%s\" filter=%.*s",
+            ok ? "allowed" : "denied", ns_name(e), s->client_id, s->auth_name ? s->auth_name : "",
+            (int)filter.len, (const char *)filter.data);
     return ok;
 }
 
