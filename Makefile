@@ -63,7 +63,7 @@ fuzz:
 	@scripts/deps.sh fuzz
 	@$(MAKE) --no-print-directory fuzz-binaries
 
-# Throughput, latency and connection benchmarks against Debian's mosquitto (about 9 minutes).
+# Throughput, latency and connection benchmarks against Debian's mosquitto (about 13 minutes with the TLS part).
 bench:
 	@scripts/deps.sh test
 	@$(MAKE) --no-print-directory binaries
