@@ -162,9 +162,14 @@ static void release_payload(const void *data, size_t len, void *msg)
     broker_msg_unref(msg);
 }
 
+/* Over TLS each evbuffer chain becomes its own record and write (libevent's OpenSSL
+ * bufferevent calls SSL_write per chain): a packet that fits in one record is copied
+ * contiguously instead of sending its payload by reference. */
+#define TLS_RECORD_MAX 16384
+
 bool conn_send_publish(conn *c, const mqtt_packet *p, broker_msg *m)
 {
-    if (m->payload.len < PAYLOAD_BY_REFERENCE_MIN)
+    if (m->payload.len < PAYLOAD_BY_REFERENCE_MIN || (c->tls && m->payload.len < TLS_RECORD_MAX - 512))
         return conn_send(c, p);
     if (c->state == CONN_CLOSING)
         return false;
