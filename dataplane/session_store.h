@@ -25,8 +25,9 @@ typedef struct session_store {
     void (*delivery_deleted)(void *ctx, const struct session *s, const struct delivery *d);
     /* m == NULL: the retained message of `topic` in realm `r` was deleted. */
     void (*retained_saved)(void *ctx, const struct realm *r, mqtt_bytes topic, const broker_msg *m);
-    /* Before a QoS 1/2 PUBLISH is acknowledged: in `sync` mode what it queued
-     * must be on disk first; other modes return at once. */
+    /* After reading a batch that acknowledged QoS 1/2 PUBLISHes, before the
+     * acks are written: in `sync` mode what they queued must be on disk first
+     * (one commit per batch); other modes return at once. */
     void (*flush)(void *ctx);
     /* The broker stops: write what is pending and release the store. */
     void (*close)(void *ctx);

@@ -93,9 +93,11 @@ ACKED=$E2E_TMP/acked.txt
 "$EG_PYTHON" $PY pubstream "$TAG" "$ACKED" &
 PUB=$!
 for _ in $(seq 100); do [ "$(wc -l <"$ACKED")" -ge 100 ] && break; sleep 0.05; done
-kill -KILL "$(bg_pid c1)"
+C1=$(bg_pid c1)
+kill -KILL "$C1"
+wait "$C1" 2>/dev/null # bash would report it "Killed": expected here
 wait "$PUB"
-stop_bg c1 2>/dev/null # "Killed": expected
+stop_bg c1
 start_durable c2 sync "$D2"
 phase acked "$TAG" "$ACKED"
 stop_broker_checked c2 "sync broker (after kill -9)"
