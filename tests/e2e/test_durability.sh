@@ -16,15 +16,16 @@ PY=tests/e2e/broker/paho_durability.py
 "$EG_PYTHON" -c 'import paho.mqtt.client' 2>/dev/null || bail "$EG_PYTHON has no paho-mqtt (python3-paho-mqtt)"
 export PYTHONPATH=tests/e2e/broker
 
-# start_durable NAME MODE DATA_DIR: a broker on a free port (in $EG_PORT) over DATA_DIR.
+# start_durable NAME MODE DATA_DIR [LIMITS]: a broker on a free port (in $EG_PORT) over DATA_DIR.
 start_durable() {
-  local name=$1 mode=$2 data=$3 port attempt
+  local name=$1 mode=$2 data=$3 limits=${4:-'{"queue_max_messages": 100000, "queue_max_bytes": 100000000}'}
+  local port attempt
   mkdir -p "$data"
   for attempt in 1 2 3; do
     port=$(free_port)
     cat >"$E2E_TMP/$name.json" <<JSON
 {"listeners": [{"type": "mqtt", "bind": "127.0.0.1", "port": $port}],
- "limits": {"queue_max_messages": 100000, "queue_max_bytes": 100000000},
+ "limits": $limits,
  "data_dir": "$data", "persistence": "$mode", "log_level": "debug"}
 JSON
     start_bg "$name" "$BROKER" --config "$E2E_TMP/$name.json"
@@ -101,6 +102,15 @@ stop_bg c1
 start_durable c2 sync "$D2"
 phase acked "$TAG" "$ACKED"
 stop_broker_checked c2 "sync broker (after kill -9)"
+
+# --- session overflow deletes the session's rows: the store does not grow without bound
+D4=$E2E_TMP/overflow
+start_durable o1 periodic "$D4" '{"queue_max_messages": 5}'
+phase overflow "$TAG" 30
+stop_broker_checked o1 "overflow broker"
+counts=$(rows "$D4/sessions.db" "SELECT (SELECT count(*) FROM sessions) || ' ' || (SELECT count(*) FROM deliveries) || ' ' || (SELECT count(*) FROM messages)")
+[ "$counts" = "0 0 0" ] && ok "an overflowed session leaves no rows (sessions, deliveries, messages: 0 0 0)" ||
+  not_ok "an overflowed session leaves no rows" "sessions, deliveries, messages: $counts"
 
 # --- a store that cannot be read stops the broker
 D3=$E2E_TMP/corrupt

@@ -80,6 +80,25 @@ def phase_check(tag, n):
         eq(s.quiet(0.5), [], "messages of the expired session")
 
 
+def phase_overflow(tag, n):
+    @test(f"{n} messages to an away session with queue_max_messages 5: SessionOverflow ends it")
+    def _():
+        for version in (V311, V5):
+            s = session(version, f"ovf{version}-{tag}", clean=version == V5)
+            s.subscribe(f"ovf/{tag}", qos=1)
+            s.disconnect()
+        pub = Paho(f"ovfpub-{tag}", V5)
+        for p in expected(n):
+            pub.publish(f"ovf/{tag}", p, qos=1)
+        pub.disconnect()
+        for version in (V311, V5):
+            s = session(version, f"ovf{version}-{tag}", clean=False)
+            eq(s.session_present, 0, "CONNACK session present after the overflow")
+            s.disconnect()
+            s = session(version, f"ovf{version}-{tag}", clean=True, expiry=0)  # leaves nothing behind
+            s.disconnect()
+
+
 def phase_pubstream(tag, path):
     # Subscribes first so that every message has a persistent session to be queued for.
     s = session(V5, f"crash-{tag}", clean=True)
@@ -117,6 +136,7 @@ if __name__ == "__main__":
     if phase == "pubstream":
         sys.exit(phase_pubstream(tag, arg))
     {"setup": lambda: phase_setup(tag, int(arg)), "check": lambda: phase_check(tag, int(arg)),
+     "overflow": lambda: phase_overflow(tag, int(arg)),
      "acked": lambda: phase_acked(tag, arg)}[phase]()
     sys.argv = sys.argv[:1]  # run_tests reads its arguments as test filters
     run_tests()
