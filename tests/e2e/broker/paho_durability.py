@@ -13,7 +13,8 @@
 """
 import sys
 
-from pahoutil import V311, V5, Failure, Paho, PacketTypes, check, eq, payloads, props, run_tests, test
+from pahoutil import (P_SESSION_EXPIRY, PUBACK, PUBLISH, V311, V5, Failure, Paho, PacketTypes, Raw, check, eq, payloads,
+                      props, run_tests, test)
 
 
 def session(version, cid, clean, expiry=600):
@@ -47,9 +48,21 @@ def phase_setup(tag, n):
         short = session(V5, f"short-{tag}", clean=True, expiry=2)
         short.subscribe(f"dur/{tag}/#", qos=1)
         short.disconnect()
+        # In flight at the stop: sent to a v5 subscriber that never acknowledged them.
+        r = Raw()
+        r.connect(f"inflight-{tag}", clean=True, props=[(P_SESSION_EXPIRY, 600)])
+        r.subscribe(1, [(f"inf/{tag}", 1)])
         pub = Paho(f"pub-{tag}", V5)
+        for i in range(3):
+            pub.publish(f"inf/{tag}", f"unacked {i}".encode(), qos=1)
+        got = [r.parse_publish(f, b) for t, f, b in r.collect(1.0) if t == PUBLISH]
+        eq([m["payload"] for m in got], [f"unacked {i}".encode() for i in range(3)], "in-flight messages sent")
+        r.close()
         for p in expected(n):
             pub.publish(f"dur/{tag}/x", p, qos=1)
+        # The broker is down for more than 2 s: the first expires, the second has less left.
+        pub.publish(f"dur/{tag}/e", b"short-lived", qos=1, properties=props(PacketTypes.PUBLISH, MessageExpiryInterval=2))
+        pub.publish(f"dur/{tag}/e", b"long-lived", qos=1, properties=props(PacketTypes.PUBLISH, MessageExpiryInterval=600))
         pub.publish(f"ret/{tag}", b"retained across restart", qos=1, retain=True)
         pub.disconnect()
 
@@ -62,8 +75,28 @@ def phase_check(tag, n):
             s = session(version, f"dur{version}-{tag}", clean=False)
             eq(s.session_present, 1, "CONNACK session present")
             s.wait_messages(n, timeout=15)
-            in_order_no_loss(payloads(s.quiet(0.3)), expected(n), "messages")
+            got = s.quiet(0.5)
+            in_order_no_loss(payloads(got), expected(n), "messages")
+            check(b"short-lived" not in payloads(got), "a message whose expiry passed while the broker was down "
+                  "is not delivered")
+            check(b"long-lived" in payloads(got), "a message with expiry left is delivered")
+            if version == V5:
+                left = [m.props.MessageExpiryInterval for m in got if m.payload == b"long-lived"][0]
+                check(left < 600, f"the expiry interval is reduced by the time passed: {left}")
             s.disconnect()
+
+    @test("messages in flight at the stop are re-sent with DUP, in order, after the restart")
+    def _():
+        r = Raw()
+        present, _, _ = r.connect(f"inflight-{tag}", clean=False, props=[(P_SESSION_EXPIRY, 600)])
+        eq(present, 1, "CONNACK session present")
+        got = [r.parse_publish(f, b) for t, f, b in r.collect(1.0) if t == PUBLISH]
+        eq([(m["payload"], m["dup"]) for m in got], [(f"unacked {i}".encode(), True) for i in range(3)],
+           "re-sent (payload, DUP)")
+        for m in got:
+            r.ack(PUBACK, m["pid"])
+        eq(r.collect(0.5), [], "packets after the PUBACKs")
+        r.close()
 
     @test("the retained message survives the restart")
     def _():
