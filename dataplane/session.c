@@ -46,8 +46,14 @@ session *session_create(realm *r, mqtt_bytes client_id)
 
 void session_save(session *s)
 {
-    if (s->expiry_interval == 0)
+    if (s->expiry_interval == 0) {
+        /* Persistent once, not any more (resumed with expiry 0): it must not come back after a restart. */
+        if (s->stored) {
+            s->broker->store->session_deleted(s->broker->store->ctx, s);
+            s->stored = false;
+        }
         return;
+    }
     s->stored = true;
     s->broker->store->session_saved(s->broker->store->ctx, s);
 }
