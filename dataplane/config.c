@@ -27,7 +27,7 @@ void config_defaults(broker_config *cfg)
         .slow_subscriber_timeout = 30,
     };
     snprintf(cfg->data_dir, sizeof cfg->data_dir, "var/broker");
-    cfg->persistence = PERSIST_PERIODIC;
+    cfg->persistence = PERSIST_OFF; /* periodic once a configuration names a data_dir */
     cfg->persistence_interval_ms = 100;
     snprintf(cfg->log_level, sizeof cfg->log_level, "info");
 }
@@ -358,6 +358,10 @@ int config_load_file(broker_config *cfg, const char *path, char *err, size_t err
     if (dir)
         snprintf(cfg->data_dir, sizeof cfg->data_dir, "%s", dir);
     json_t *mode = json_object_get(root, "persistence");
+    /* A configuration that names where data goes keeps sessions there by default;
+     * one that does not keeps nothing, like mosquitto without persistence. */
+    if (!mode && dir)
+        cfg->persistence = PERSIST_PERIODIC;
     if (mode) {
         const char *m = json_string_value(mode);
         if (m && strcmp(m, "periodic") == 0)

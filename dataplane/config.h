@@ -58,7 +58,7 @@ typedef struct broker_config {
     int listener_count;
     broker_limits limits;
     char data_dir[256];
-    enum persistence_mode persistence; /* default periodic with --config; off with no config */
+    enum persistence_mode persistence; /* default: periodic when the configuration sets data_dir, else off */
     uint32_t persistence_interval_ms;  /* periodic (and sync) group commit interval, default 100 */
     char log_level[16];
     admin_config admin;

@@ -100,9 +100,6 @@ static int parse_args(int argc, char **argv, broker_config *cfg)
         fprintf(stderr, "egbroker: bad configuration: %s\n", err);
         return -1;
     }
-    /* Like mosquitto with no configuration: nothing is kept across restarts. */
-    if (!config_path)
-        cfg->persistence = PERSIST_OFF;
     if (port) {
         char *end;
         long p = strtol(port, &end, 10);

@@ -388,6 +388,22 @@ static const session_store *install(sqlstore *st)
     return &st->iface;
 }
 
+/* Creates the directory and its missing parents (the default var/broker). */
+static int mkdir_p(const char *dir)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s", dir);
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0755) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(path, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
 int session_store_sqlite_open(broker *b)
 {
     const broker_config *cfg = &b->config;
@@ -397,7 +413,7 @@ int session_store_sqlite_open(broker *b)
     st->broker = b;
     st->sync = cfg->persistence == PERSIST_SYNC;
     st->interval_ms = cfg->persistence_interval_ms ? cfg->persistence_interval_ms : 100;
-    if (cfg->data_dir[0] && mkdir(cfg->data_dir, 0755) != 0 && errno != EEXIST) {
+    if (cfg->data_dir[0] && mkdir_p(cfg->data_dir) != 0) {
         log_msg(LOG_ERROR, "store", "cannot create data_dir %s: %s", cfg->data_dir, strerror(errno));
         free(st);
         return -1;

@@ -69,7 +69,7 @@ D1=$E2E_TMP/periodic
 start_durable b1 periodic "$D1"
 phase setup "$TAG" $N
 stop_broker_checked b1 "periodic broker (before restart)"
-sleep 2.5 # the 2 s session expires while the broker is down
+sleep 3.5 # the 3 s session expires while the broker is down (and a 2 s message)
 start_durable b2 periodic "$D1"
 phase check "$TAG" $N
 stop_broker_checked b2 "periodic broker (after restart)"

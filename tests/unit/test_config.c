@@ -139,8 +139,10 @@ static void test_persistence(void **state)
     broker_config cfg;
     char err[256] = "";
     config_defaults(&cfg);
-    assert_int_equal(cfg.persistence, PERSIST_PERIODIC);
+    assert_int_equal(cfg.persistence, PERSIST_OFF); /* no data_dir configured */
     assert_int_equal(cfg.persistence_interval_ms, 100);
+    assert_int_equal(load("{\"data_dir\": \"/tmp/x\"}", &cfg, err, sizeof err), 0);
+    assert_int_equal(cfg.persistence, PERSIST_PERIODIC);
     assert_int_equal(
         load("{\"persistence\": \"sync\", \"persistence_interval_ms\": 20}", &cfg, err, sizeof err), 0);
     assert_int_equal(cfg.persistence, PERSIST_SYNC);

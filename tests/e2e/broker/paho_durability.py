@@ -2,7 +2,7 @@
 (tests/e2e/test_durability.sh restarts the broker between phases):
 
   setup TAG N     persistent subscribers (v3.1.1 clean session 0; v5 Clean Start 0 + Session
-                  Expiry) on dur/TAG/#, a short-lived v5 session (expiry 2 s), then N QoS 1
+                  Expiry) on dur/TAG/#, a short-lived v5 session (expiry 3 s), then N QoS 1
                   messages while they are away and a retained message on ret/TAG
   check TAG N     after the restart: both subscribers get every message in order, the
                   retained message is there, the short-lived session is gone
@@ -45,9 +45,6 @@ def phase_setup(tag, n):
             s = session(version, f"dur{version}-{tag}", clean=version == V5)
             s.subscribe(f"dur/{tag}/#", qos=1)
             s.disconnect()
-        short = session(V5, f"short-{tag}", clean=True, expiry=2)
-        short.subscribe(f"dur/{tag}/#", qos=1)
-        short.disconnect()
         # In flight at the stop: sent to a v5 subscriber that never acknowledged them.
         r = Raw()
         r.connect(f"inflight-{tag}", clean=True, props=[(P_SESSION_EXPIRY, 600)])
@@ -65,6 +62,10 @@ def phase_setup(tag, n):
         pub.publish(f"dur/{tag}/e", b"long-lived", qos=1, properties=props(PacketTypes.PUBLISH, MessageExpiryInterval=600))
         pub.publish(f"ret/{tag}", b"retained across restart", qos=1, retain=True)
         pub.disconnect()
+        # Last, so that its 3 s run out while the broker is down, not before the stop.
+        short = session(V5, f"short-{tag}", clean=True, expiry=3)
+        short.subscribe(f"short/{tag}", qos=1)
+        short.disconnect()
 
 
 def phase_check(tag, n):
@@ -108,7 +109,7 @@ def phase_check(tag, n):
 
     @test("a session whose expiry ran out while the broker was down is gone")
     def _():
-        s = session(V5, f"short-{tag}", clean=False, expiry=2)
+        s = session(V5, f"short-{tag}", clean=False, expiry=3)
         eq(s.session_present, 0, "CONNACK session present")
         eq(s.quiet(0.5), [], "messages of the expired session")
 
