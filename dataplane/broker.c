@@ -67,6 +67,9 @@ void broker_free(broker *b)
         if (b->conns == c) /* still flushing its DISCONNECT: let it go now */
             conn_free_now(c);
     }
+    /* Written and closed before the sessions go: freeing them is not deleting them. */
+    b->store->close(b->store->ctx);
+    b->store = session_store_none();
     for (int i = 0; i < b->realm_count; i++)
         realm_destroy_sessions(b->realms[i]);
     for (int i = 0; i < b->realm_count; i++)
@@ -197,7 +200,7 @@ int broker_publish(realm *rl, broker_msg *m, bool *congested)
             log_msg(LOG_ERROR, "retain", "out of memory storing retained topic=%.*s", (int)m->topic.len,
                     (const char *)m->topic.data);
         else
-            b->store->retained_saved(b->store->ctx, m->topic, m->payload.len ? m : NULL);
+            b->store->retained_saved(b->store->ctx, rl, m->topic, m->payload.len ? m : NULL);
     }
     route r = {.msg = m};
     int n = route_message(rl, &r);

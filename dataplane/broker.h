@@ -43,8 +43,10 @@ typedef struct broker {
     struct conn *written; /* connections with output to flush at the end of the current read */
     uint64_t next_session_id;
     uint64_t next_conn_id;
-    uint64_t route_gen; /* stamps sessions while one message is routed */
+    uint64_t next_delivery_seq; /* delivery.seq; continues past the restored ones */
+    uint64_t route_gen;         /* stamps sessions while one message is routed */
     bool shutting_down;
+    bool store_flush_due;        /* a QoS 1/2 ack was queued: the store flushes before output is written */
     uint32_t congested_sessions; /* connected sessions past their queue high-water mark */
     broker_stats stats;
 } broker;

@@ -27,6 +27,8 @@ void config_defaults(broker_config *cfg)
         .slow_subscriber_timeout = 30,
     };
     snprintf(cfg->data_dir, sizeof cfg->data_dir, "var/broker");
+    cfg->persistence = PERSIST_OFF; /* periodic once a configuration names a data_dir */
+    cfg->persistence_interval_ms = 100;
     snprintf(cfg->log_level, sizeof cfg->log_level, "info");
 }
 
@@ -301,8 +303,10 @@ static int read_namespaces(json_t *root, const char **names, int *count, char *e
 
 int config_load_file(broker_config *cfg, const char *path, char *err, size_t err_len)
 {
-    static const char *const keys[] = {"listeners", "limits",     "data_dir",   "log_level", "admin",
-                                       "namespace", "sni_domain", "namespaces", NULL};
+    static const char *const keys[] = {
+        "listeners", "limits",     "data_dir",   "log_level",   "admin",
+        "namespace", "sni_domain", "namespaces", "persistence", "persistence_interval_ms",
+        NULL};
     json_error_t jerr;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
@@ -353,6 +357,27 @@ int config_load_file(broker_config *cfg, const char *path, char *err, size_t err
     const char *dir = json_string_value(json_object_get(root, "data_dir"));
     if (dir)
         snprintf(cfg->data_dir, sizeof cfg->data_dir, "%s", dir);
+    json_t *mode = json_object_get(root, "persistence");
+    /* A configuration that names where data goes keeps sessions there by default;
+     * one that does not keeps nothing, like mosquitto without persistence. */
+    if (!mode && dir)
+        cfg->persistence = PERSIST_PERIODIC;
+    if (mode) {
+        const char *m = json_string_value(mode);
+        if (m && strcmp(m, "periodic") == 0)
+            cfg->persistence = PERSIST_PERIODIC;
+        else if (m && strcmp(m, "sync") == 0)
+            cfg->persistence = PERSIST_SYNC;
+        else if (m && strcmp(m, "off") == 0)
+            cfg->persistence = PERSIST_OFF;
+        else {
+            fail(err, err_len, "%s", "\"persistence\" must be \"periodic\", \"sync\" or \"off\"");
+            goto out;
+        }
+    }
+    if (read_uint(root, "persistence_interval_ms", 1, 60000, &cfg->persistence_interval_ms,
+                  sizeof cfg->persistence_interval_ms, err, err_len))
+        goto out;
     const char *level = json_string_value(json_object_get(root, "log_level"));
     if (level)
         snprintf(cfg->log_level, sizeof cfg->log_level, "%s", level);

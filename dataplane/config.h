@@ -50,11 +50,16 @@ typedef struct admin_config {
     char key[256];
 } admin_config;
 
+/* Where persistent sessions and retained messages go (session_store_sqlite.h). */
+enum persistence_mode { PERSIST_PERIODIC, PERSIST_SYNC, PERSIST_OFF };
+
 typedef struct broker_config {
     listener_config listeners[CONFIG_MAX_LISTENERS];
     int listener_count;
     broker_limits limits;
     char data_dir[256];
+    enum persistence_mode persistence; /* default: periodic when the configuration sets data_dir, else off */
+    uint32_t persistence_interval_ms;  /* periodic (and sync) group commit interval, default 100 */
     char log_level[16];
     admin_config admin;
     /* The namespace whose snapshot this broker enforces; "" = open mode (everyone allowed). */

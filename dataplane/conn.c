@@ -16,6 +16,7 @@
 #include "mqtt_codec.h"
 #include "mqtt_evbuffer.h"
 #include "session.h"
+#include "session_store.h"
 
 static void conn_read_cb(struct bufferevent *bev, void *arg);
 static void conn_write_cb(struct bufferevent *bev, void *arg);
@@ -381,6 +382,12 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
     conn *c = arg;
     broker *b = c->broker; /* c may be freed by what it read */
     read_packets(bev, c);
+    /* Every socket write happens after this callback returns (or just below), so
+     * acks never leave before the commit that makes them true (sync mode). */
+    if (b->store_flush_due) {
+        b->store_flush_due = false;
+        b->store->flush(b->store->ctx);
+    }
     conn_flush_written(b);
 }
 

@@ -12,6 +12,7 @@
 #include "enforcer.h"
 #include "listener.h"
 #include "log.h"
+#include "session_store_sqlite.h"
 
 static void usage(FILE *out)
 {
@@ -165,6 +166,15 @@ int main(int argc, char **argv)
         return 1;
     }
     if (cfg.served_count && start_enforcement(&rt, &cfg) != 0) {
+        broker_free(rt.broker);
+        event_base_free(rt.base);
+        return 1;
+    }
+    /* Restored before any client can connect; a store that cannot be read stops
+     * the start rather than lose what it holds. */
+    if (cfg.persistence != PERSIST_OFF && session_store_sqlite_open(rt.broker) != 0) {
+        log_msg(LOG_ERROR, "egbroker", "cannot use the session store in %s: not starting", cfg.data_dir);
+        admin_server_free(rt.admin);
         broker_free(rt.broker);
         event_base_free(rt.base);
         return 1;

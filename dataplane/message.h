@@ -19,6 +19,7 @@ typedef struct broker_msg {
     bool retain;           /* as published */
     int64_t expires_at_ms; /* monotonic clock; 0: never expires */
     uint64_t origin;       /* session instance that published it, for No Local; 0: none */
+    uint64_t store_id;     /* the session store's row id (its only mutable field after sharing); 0: none */
     mqtt_bytes topic;      /* points into data[] */
     mqtt_bytes payload;    /* points into data[] */
     /* Forwardable v5 properties: payload format indicator, content type, response

@@ -46,8 +46,14 @@ session *session_create(realm *r, mqtt_bytes client_id)
 
 void session_save(session *s)
 {
-    if (s->expiry_interval == 0)
+    if (s->expiry_interval == 0) {
+        /* Persistent once, not any more (resumed with expiry 0): it must not come back after a restart. */
+        if (s->stored) {
+            s->broker->store->session_deleted(s->broker->store->ctx, s);
+            s->stored = false;
+        }
         return;
+    }
     s->stored = true;
     s->broker->store->session_saved(s->broker->store->ctx, s);
 }
@@ -124,7 +130,8 @@ void session_destroy(session *s)
         event_free(s->will_timer);
     if (s->stuck_timer)
         event_free(s->stuck_timer);
-    if (s->stored)
+    /* A broker stopping is not the session ending: it stays on disk for the restart. */
+    if (s->stored && !b->shutting_down)
         b->store->session_deleted(b->store->ctx, s);
     strmap_remove(s->realm->sessions, s->client_id, s->client_id_len);
     b->auth->release(b->auth->ctx, s->auth_perms);
@@ -387,11 +394,12 @@ static void queue_append(session *s, delivery *d)
     store_delivery(s, d);
 }
 
-static delivery *delivery_new(broker_msg *m, const delivery_spec *spec)
+static delivery *delivery_new(session *s, broker_msg *m, const delivery_spec *spec)
 {
     delivery *d = calloc(1, sizeof *d);
     if (!d)
         return NULL;
+    d->seq = ++s->broker->next_delivery_seq;
     d->msg = broker_msg_ref(m);
     d->qos = spec->qos;
     d->retain = spec->retain;
@@ -442,7 +450,7 @@ bool session_deliver(session *s, broker_msg *m, const delivery_spec *spec)
         }
         return s->congested;
     }
-    delivery *d = delivery_new(m, spec);
+    delivery *d = delivery_new(s, m, spec);
     if (!d) {
         log_msg(LOG_ERROR, "session", "out of memory queueing for client=%s", s->client_id);
         return false;
@@ -688,10 +696,37 @@ void session_detach(session *s)
         session_destroy(s);
         return;
     }
-    if (!s->expiry_timer && !(s->expiry_timer = evtimer_new(s->broker->base, expiry_timer_cb, s))) {
+    session_save(s); /* the store records when it went away: down time counts after a restart */
+    if (!session_arm_expiry(s, s->expiry_interval))
         session_destroy(s);
-        return;
-    }
-    struct timeval tv = {s->expiry_interval, 0};
+}
+
+bool session_arm_expiry(session *s, uint32_t seconds)
+{
+    if (!s->expiry_timer && !(s->expiry_timer = evtimer_new(s->broker->base, expiry_timer_cb, s)))
+        return false;
+    struct timeval tv = {seconds, 0};
     evtimer_add(s->expiry_timer, &tv);
+    return true;
+}
+
+bool session_restore_delivery(session *s, broker_msg *m, const delivery_spec *spec, uint8_t state,
+                              uint16_t packet_id, uint64_t seq)
+{
+    delivery *d = delivery_new(s, m, spec);
+    if (!d)
+        return false;
+    d->seq = seq;
+    if (seq > s->broker->next_delivery_seq)
+        s->broker->next_delivery_seq = seq;
+    d->packet_id = packet_id;
+    if (state == DELIVERY_QUEUED) {
+        queue_append(s, d);
+        return true;
+    }
+    d->state = state;
+    inflight_append(s, d);
+    if (packet_id > s->next_packet_id)
+        s->next_packet_id = packet_id;
+    return true;
 }

@@ -33,6 +33,7 @@ typedef struct delivery {
     uint8_t state;   /* DELIVERY_* */
     bool resend;     /* in flight before a reconnect, not yet re-sent (Receive Maximum) */
     uint16_t packet_id;
+    uint64_t seq; /* broker-wide creation order: the session store's key and restore order */
     uint16_t sub_id_count;
     uint32_t *sub_ids; /* owned, NULL when none */
     char *share_group; /* owned; set when it came through a shared subscription only */
@@ -138,6 +139,14 @@ void session_trigger_will(session *s);
 /* The connection went away: hands unacknowledged shared-subscription messages
  * to other members, then arms expiry, or destroys a session with expiry 0. */
 void session_detach(session *s);
+
+/* Restoring from the session store (before any listener starts): appends a
+ * delivery, to the in-flight list when `state` is not DELIVERY_QUEUED (re-sent
+ * with DUP on reconnect), else to the queue. Takes its own reference to `m`. */
+bool session_restore_delivery(session *s, broker_msg *m, const delivery_spec *spec, uint8_t state,
+                              uint16_t packet_id, uint64_t seq);
+/* Restoring: arms the expiry of a disconnected session for the time it has left. */
+bool session_arm_expiry(session *s, uint32_t seconds);
 
 /* Drops the queued (not yet sent) deliveries whose message `keep` refuses, e.g.
  * after a permission was revoked. Returns how many were dropped. */

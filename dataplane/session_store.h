@@ -12,6 +12,7 @@
 
 struct session;
 struct delivery;
+struct realm;
 
 typedef struct session_store {
     void *ctx;
@@ -22,8 +23,14 @@ typedef struct session_store {
     void (*delivery_saved)(void *ctx, const struct session *s, const struct delivery *d);
     /* Acknowledged, expired, refused or handed to another session. */
     void (*delivery_deleted)(void *ctx, const struct session *s, const struct delivery *d);
-    /* m == NULL: the retained message of `topic` was deleted. */
-    void (*retained_saved)(void *ctx, mqtt_bytes topic, const broker_msg *m);
+    /* m == NULL: the retained message of `topic` in realm `r` was deleted. */
+    void (*retained_saved)(void *ctx, const struct realm *r, mqtt_bytes topic, const broker_msg *m);
+    /* After reading a batch that acknowledged QoS 1/2 PUBLISHes, before the
+     * acks are written: in `sync` mode what they queued must be on disk first
+     * (one commit per batch); other modes return at once. */
+    void (*flush)(void *ctx);
+    /* The broker stops: write what is pending and release the store. */
+    void (*close)(void *ctx);
 } session_store;
 
 /* Keeps nothing: state lives as long as the process. */

@@ -10,13 +10,19 @@ static void no_delivery(void *ctx, const struct session *s, const struct deliver
     (void)ctx, (void)s, (void)d;
 }
 
-static void no_retained(void *ctx, mqtt_bytes topic, const broker_msg *m)
+static void no_retained(void *ctx, const struct realm *r, mqtt_bytes topic, const broker_msg *m)
 {
-    (void)ctx, (void)topic, (void)m;
+    (void)ctx, (void)r, (void)topic, (void)m;
+}
+
+static void no_op(void *ctx)
+{
+    (void)ctx;
 }
 
 const session_store *session_store_none(void)
 {
-    static const session_store none = {NULL, no_session, no_session, no_delivery, no_delivery, no_retained};
+    static const session_store none = {NULL,        no_session,  no_session, no_delivery,
+                                       no_delivery, no_retained, no_op,      no_op};
     return &none;
 }

@@ -121,6 +121,8 @@ static void test_refusals(void **state)
          "every listener needs one"},
         {"{\"namespaces\": [\"b\"]}", "every listener needs one"},
         {"{\"namespace\": \"a\", \"namespaces\": [1]}", "\"namespaces\" entries must be strings"},
+        {"{\"persistence\": \"always\"}", "\"persistence\" must be"},
+        {"{\"persistence_interval_ms\": 0}", "\"persistence_interval_ms\" must be an integer from 1"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         broker_config cfg;
@@ -131,6 +133,24 @@ static void test_refusals(void **state)
     }
 }
 
+static void test_persistence(void **state)
+{
+    (void)state;
+    broker_config cfg;
+    char err[256] = "";
+    config_defaults(&cfg);
+    assert_int_equal(cfg.persistence, PERSIST_OFF); /* no data_dir configured */
+    assert_int_equal(cfg.persistence_interval_ms, 100);
+    assert_int_equal(load("{\"data_dir\": \"/tmp/x\"}", &cfg, err, sizeof err), 0);
+    assert_int_equal(cfg.persistence, PERSIST_PERIODIC);
+    assert_int_equal(
+        load("{\"persistence\": \"sync\", \"persistence_interval_ms\": 20}", &cfg, err, sizeof err), 0);
+    assert_int_equal(cfg.persistence, PERSIST_SYNC);
+    assert_int_equal(cfg.persistence_interval_ms, 20);
+    assert_int_equal(load("{\"persistence\": \"off\"}", &cfg, err, sizeof err), 0);
+    assert_int_equal(cfg.persistence, PERSIST_OFF);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -138,6 +158,7 @@ int main(void)
         cmocka_unit_test(test_full_file),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_namespaces_served),
+        cmocka_unit_test(test_persistence),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -43,13 +43,18 @@ static void rec_delivery_deleted(void *ctx, const struct session *s, const struc
     ((recording *)ctx)->delivery_deleted++;
 }
 
-static void rec_retained(void *ctx, mqtt_bytes topic, const broker_msg *m)
+static void rec_retained(void *ctx, const struct realm *r, mqtt_bytes topic, const broker_msg *m)
 {
-    (void)topic;
+    (void)r, (void)topic;
     if (m)
         ((recording *)ctx)->retained_saved++;
     else
         ((recording *)ctx)->retained_deleted++;
+}
+
+static void rec_noop(void *ctx)
+{
+    (void)ctx;
 }
 
 typedef struct fixture {
@@ -68,9 +73,14 @@ static int setup(void **state)
     cfg.limits.queue_max_messages = 3;
     f.base = event_base_new();
     f.broker = broker_new(f.base, &cfg);
-    f.store = (session_store){
-        &f.rec,      rec_session_saved, rec_session_deleted, rec_delivery_saved, rec_delivery_deleted,
-        rec_retained};
+    f.store = (session_store){&f.rec,
+                              rec_session_saved,
+                              rec_session_deleted,
+                              rec_delivery_saved,
+                              rec_delivery_deleted,
+                              rec_retained,
+                              rec_noop,
+                              rec_noop};
     f.broker->store = &f.store;
     *state = &f;
     return 0;

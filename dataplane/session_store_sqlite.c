@@ -1,0 +1,457 @@
+/* The disk-backed session store (session_store_sqlite.h). Every statement is
+ * prepared from a fixed text and bound with values: no SQL is built from input. */
+#include "session_store_sqlite.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "broker.h"
+#include "log.h"
+#include "realm.h"
+#include "session.h"
+#include "session_store.h"
+#include "session_store_sqlite_int.h"
+
+/* Each entry migrates from user_version == index to index + 1. Never edit a
+ * released entry: add a new one. */
+static const char *const migrations[] = {
+    /* disconnected_at: wall-clock ms when the client went away, 0 while connected
+     * (stamped at a clean stop), so time spent down counts against expiry. */
+    "CREATE TABLE sessions(realm TEXT NOT NULL, client_id BLOB NOT NULL, auth_name TEXT NOT NULL,"
+    "  expiry INTEGER NOT NULL, disconnected_at INTEGER NOT NULL,"
+    "  PRIMARY KEY(realm, client_id)) WITHOUT ROWID;"
+    "CREATE TABLE subs(realm TEXT NOT NULL, client_id BLOB NOT NULL, filter BLOB NOT NULL,"
+    "  options INTEGER NOT NULL, sub_id INTEGER NOT NULL,"
+    "  PRIMARY KEY(realm, client_id, filter)) WITHOUT ROWID;"
+    /* expires_at: wall-clock ms deadline (the broker's is monotonic), 0: never. */
+    "CREATE TABLE messages(id INTEGER PRIMARY KEY, topic BLOB NOT NULL, payload BLOB NOT NULL,"
+    "  qos INTEGER NOT NULL, retain INTEGER NOT NULL, expires_at INTEGER NOT NULL,"
+    "  props_present INTEGER NOT NULL, payload_format INTEGER NOT NULL, content_type BLOB,"
+    "  response_topic BLOB, correlation_data BLOB, user_props BLOB);"
+    /* seq: the broker's delivery creation order, which is the order of sending. */
+    "CREATE TABLE deliveries(realm TEXT NOT NULL, client_id BLOB NOT NULL, seq INTEGER NOT NULL,"
+    "  msg_id INTEGER NOT NULL, qos INTEGER NOT NULL, state INTEGER NOT NULL,"
+    "  packet_id INTEGER NOT NULL, retain INTEGER NOT NULL, sub_ids BLOB, share_group TEXT,"
+    "  PRIMARY KEY(realm, client_id, seq)) WITHOUT ROWID;"
+    "CREATE INDEX deliveries_msg ON deliveries(msg_id);"
+    "CREATE TABLE retained(realm TEXT NOT NULL, topic BLOB NOT NULL, msg_id INTEGER NOT NULL,"
+    "  PRIMARY KEY(realm, topic)) WITHOUT ROWID;"
+    "CREATE INDEX retained_msg ON retained(msg_id);",
+};
+
+static const char *const stmt_sql[S_COUNT] = {
+    [S_BEGIN] = "BEGIN",
+    [S_COMMIT] = "COMMIT",
+    [S_SESSION_PUT] = "INSERT OR REPLACE INTO sessions(realm, client_id, auth_name, expiry, disconnected_at)"
+                      " VALUES(?1, ?2, ?3, ?4, ?5)",
+    [S_SESSION_DEL] = "DELETE FROM sessions WHERE realm = ?1 AND client_id = ?2",
+    [S_SUBS_DEL] = "DELETE FROM subs WHERE realm = ?1 AND client_id = ?2",
+    [S_SUB_PUT] = "INSERT OR REPLACE INTO subs(realm, client_id, filter, options, sub_id)"
+                  " VALUES(?1, ?2, ?3, ?4, ?5)",
+    /* The messages only this session's deliveries point at (run before those go). */
+    [S_SESSION_MSGS_DEL] =
+        "DELETE FROM messages WHERE id IN (SELECT msg_id FROM deliveries WHERE realm = ?1 AND client_id = ?2)"
+        " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.msg_id = messages.id"
+        "  AND NOT (d.realm = ?1 AND d.client_id = ?2))"
+        " AND NOT EXISTS (SELECT 1 FROM retained r WHERE r.msg_id = messages.id)",
+    [S_SESSION_DELIVERIES_DEL] = "DELETE FROM deliveries WHERE realm = ?1 AND client_id = ?2",
+    /* OR IGNORE: a message already written for another delivery is not written twice. */
+    [S_MSG_PUT] = "INSERT OR IGNORE INTO messages(id, topic, payload, qos, retain, expires_at, props_present,"
+                  " payload_format, content_type, response_topic, correlation_data, user_props)"
+                  " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    [S_MSG_GC] =
+        "DELETE FROM messages WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM deliveries WHERE msg_id = ?1)"
+        " AND NOT EXISTS (SELECT 1 FROM retained WHERE msg_id = ?1)",
+    [S_DELIVERY_PUT] =
+        "INSERT OR REPLACE INTO deliveries(realm, client_id, seq, msg_id, qos, state, packet_id,"
+        " retain, sub_ids, share_group) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    [S_DELIVERY_DEL] = "DELETE FROM deliveries WHERE realm = ?1 AND client_id = ?2 AND seq = ?3",
+    [S_RETAINED_GET] = "SELECT msg_id FROM retained WHERE realm = ?1 AND topic = ?2",
+    [S_RETAINED_PUT] = "INSERT OR REPLACE INTO retained(realm, topic, msg_id) VALUES(?1, ?2, ?3)",
+    [S_RETAINED_DEL] = "DELETE FROM retained WHERE realm = ?1 AND topic = ?2",
+    [S_STAMP_CONNECTED] = "UPDATE sessions SET disconnected_at = ?1 WHERE disconnected_at = 0",
+};
+
+int64_t sqlstore_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+sqlite3_stmt *sqlstore_stmt(sqlstore *st, enum sqlstore_stmt id)
+{
+    if (!st->stmts[id] && sqlite3_prepare_v3(st->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+                                             &st->stmts[id], NULL) != SQLITE_OK) {
+        log_msg(LOG_ERROR, "store", "prepare: %s", sqlite3_errmsg(st->db));
+        return NULL;
+    }
+    sqlite3_reset(st->stmts[id]);
+    sqlite3_clear_bindings(st->stmts[id]);
+    return st->stmts[id];
+}
+
+/* Steps a write statement to its end. A failed write cannot be undone for the
+ * clients already answered, so it is logged (the first ones, then counted). */
+bool sqlstore_run(sqlstore *st, sqlite3_stmt *s)
+{
+    if (!s)
+        return false;
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+        return true;
+    if (st->write_errors++ < 10)
+        log_msg(LOG_ERROR, "store", "write failed: %s", sqlite3_errmsg(st->db));
+    return false;
+}
+
+void sqlstore_bind_key(sqlite3_stmt *s, const struct session *ses)
+{
+    if (!s)
+        return;
+    sqlite3_bind_text(s, 1, ses->realm->name, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 2, ses->client_id, (int)ses->client_id_len, SQLITE_STATIC);
+}
+
+static void bind_bytes(sqlite3_stmt *s, int i, mqtt_bytes b)
+{
+    /* A zero-length blob, not NULL: NOT NULL columns take empty payloads. */
+    sqlite3_bind_blob(s, i, b.data ? (const void *)b.data : "", (int)b.len, SQLITE_STATIC);
+}
+
+void sqlstore_commit(sqlstore *st)
+{
+    if (!st->in_tx)
+        return;
+    st->in_tx = false;
+    sqlstore_run(st, sqlstore_stmt(st, S_COMMIT));
+}
+
+static void commit_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    sqlstore_commit(arg);
+}
+
+/* Opens the group-commit transaction the first write of an interval needs. */
+void sqlstore_begin(sqlstore *st)
+{
+    if (st->in_tx)
+        return;
+    if (!sqlstore_run(st, sqlstore_stmt(st, S_BEGIN)))
+        return;
+    st->in_tx = true;
+    struct timeval tv = {st->interval_ms / 1000, (st->interval_ms % 1000) * 1000};
+    evtimer_add(st->timer, &tv);
+}
+
+static void save_session(void *ctx, const session *s)
+{
+    sqlstore *st = ctx;
+    if (st->restoring)
+        return;
+    sqlstore_begin(st);
+    sqlite3_stmt *q = sqlstore_stmt(st, S_SESSION_PUT);
+    sqlstore_bind_key(q, s);
+    if (q) {
+        sqlite3_bind_text(q, 3, s->auth_name ? s->auth_name : "", -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 4, s->expiry_interval);
+        sqlite3_bind_int64(q, 5, s->conn ? 0 : sqlstore_wall_ms());
+    }
+    sqlstore_run(st, q);
+    /* Subscriptions change rarely (SUBSCRIBE, UNSUBSCRIBE, CONNECT): rewritten whole. */
+    q = sqlstore_stmt(st, S_SUBS_DEL);
+    sqlstore_bind_key(q, s);
+    sqlstore_run(st, q);
+    for (uint32_t i = 0; i < s->sub_count; i++) {
+        q = sqlstore_stmt(st, S_SUB_PUT);
+        if (!q)
+            return;
+        sqlstore_bind_key(q, s);
+        sqlite3_bind_blob(q, 3, s->subs[i].filter, (int)s->subs[i].filter_len, SQLITE_STATIC);
+        sqlite3_bind_int(q, 4, s->subs[i].options);
+        sqlite3_bind_int64(q, 5, s->subs[i].subscription_id);
+        sqlstore_run(st, q);
+    }
+}
+
+void sqlstore_delete_session(sqlstore *st, const char *realm, const void *client_id, int client_id_len)
+{
+    static const enum sqlstore_stmt order[] = {S_SESSION_MSGS_DEL, S_SESSION_DELIVERIES_DEL, S_SUBS_DEL,
+                                               S_SESSION_DEL};
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+        sqlite3_stmt *q = sqlstore_stmt(st, order[i]);
+        if (!q)
+            return;
+        sqlite3_bind_text(q, 1, realm, -1, SQLITE_STATIC);
+        sqlite3_bind_blob(q, 2, client_id, client_id_len, SQLITE_STATIC);
+        sqlstore_run(st, q);
+    }
+}
+
+static void delete_session(void *ctx, const session *s)
+{
+    sqlstore *st = ctx;
+    if (st->restoring)
+        return;
+    sqlstore_begin(st);
+    sqlstore_delete_session(st, s->realm->name, s->client_id, (int)s->client_id_len);
+}
+
+/* Writes the message row once; its id lives in the message itself, so every
+ * delivery and retained entry sharing it points at one row. */
+static int64_t save_message(sqlstore *st, broker_msg *m)
+{
+    if (!m->store_id)
+        m->store_id = ++st->next_msg_id;
+    sqlite3_stmt *q = sqlstore_stmt(st, S_MSG_PUT);
+    if (!q)
+        return (int64_t)m->store_id;
+    int64_t expires_at = 0;
+    if (m->expires_at_ms)
+        expires_at = sqlstore_wall_ms() + (m->expires_at_ms - broker_now_ms());
+    sqlite3_bind_int64(q, 1, (int64_t)m->store_id);
+    bind_bytes(q, 2, m->topic);
+    bind_bytes(q, 3, m->payload);
+    sqlite3_bind_int(q, 4, m->qos);
+    sqlite3_bind_int(q, 5, m->retain);
+    sqlite3_bind_int64(q, 6, expires_at);
+    sqlite3_bind_int64(q, 7, (int64_t)m->props.present);
+    sqlite3_bind_int(q, 8, m->props.payload_format_indicator);
+    bind_bytes(q, 9, m->props.content_type);
+    bind_bytes(q, 10, m->props.response_topic);
+    bind_bytes(q, 11, m->props.correlation_data);
+    bind_bytes(q, 12, m->props.block);
+    sqlstore_run(st, q);
+    return (int64_t)m->store_id;
+}
+
+static void gc_message(sqlstore *st, int64_t id)
+{
+    sqlite3_stmt *q = sqlstore_stmt(st, S_MSG_GC);
+    if (!q)
+        return;
+    sqlite3_bind_int64(q, 1, id);
+    sqlstore_run(st, q);
+}
+
+static void save_delivery(void *ctx, const session *s, const delivery *d)
+{
+    sqlstore *st = ctx;
+    if (st->restoring)
+        return;
+    sqlstore_begin(st);
+    int64_t msg_id = save_message(st, d->msg);
+    sqlite3_stmt *q = sqlstore_stmt(st, S_DELIVERY_PUT);
+    if (!q)
+        return;
+    sqlstore_bind_key(q, s);
+    sqlite3_bind_int64(q, 3, (int64_t)d->seq);
+    sqlite3_bind_int64(q, 4, msg_id);
+    sqlite3_bind_int(q, 5, d->qos);
+    sqlite3_bind_int(q, 6, d->state);
+    sqlite3_bind_int(q, 7, d->packet_id);
+    sqlite3_bind_int(q, 8, d->retain);
+    if (d->sub_id_count)
+        sqlite3_bind_blob(q, 9, d->sub_ids, (int)(d->sub_id_count * sizeof *d->sub_ids), SQLITE_STATIC);
+    if (d->share_group)
+        sqlite3_bind_text(q, 10, d->share_group, -1, SQLITE_STATIC);
+    sqlstore_run(st, q);
+}
+
+static void delete_delivery(void *ctx, const session *s, const delivery *d)
+{
+    sqlstore *st = ctx;
+    if (st->restoring)
+        return;
+    sqlstore_begin(st);
+    sqlite3_stmt *q = sqlstore_stmt(st, S_DELIVERY_DEL);
+    if (!q)
+        return;
+    sqlstore_bind_key(q, s);
+    sqlite3_bind_int64(q, 3, (int64_t)d->seq);
+    sqlstore_run(st, q);
+    if (d->msg->store_id)
+        gc_message(st, (int64_t)d->msg->store_id);
+}
+
+static void save_retained(void *ctx, const realm *r, mqtt_bytes topic, const broker_msg *m)
+{
+    sqlstore *st = ctx;
+    if (st->restoring)
+        return;
+    sqlstore_begin(st);
+    int64_t old = 0;
+    sqlite3_stmt *q = sqlstore_stmt(st, S_RETAINED_GET);
+    if (!q)
+        return;
+    sqlite3_bind_text(q, 1, r->name, -1, SQLITE_STATIC);
+    bind_bytes(q, 2, topic);
+    if (sqlite3_step(q) == SQLITE_ROW)
+        old = sqlite3_column_int64(q, 0);
+    sqlite3_reset(q);
+    if (m) {
+        /* The store's row id is bookkeeping, not message content: the one field
+         * written after the message is shared. */
+        int64_t id = save_message(st, (broker_msg *)m);
+        if ((q = sqlstore_stmt(st, S_RETAINED_PUT))) {
+            sqlite3_bind_text(q, 1, r->name, -1, SQLITE_STATIC);
+            bind_bytes(q, 2, topic);
+            sqlite3_bind_int64(q, 3, id);
+            sqlstore_run(st, q);
+        }
+    } else if ((q = sqlstore_stmt(st, S_RETAINED_DEL))) {
+        sqlite3_bind_text(q, 1, r->name, -1, SQLITE_STATIC);
+        bind_bytes(q, 2, topic);
+        sqlstore_run(st, q);
+    }
+    if (old && (!m || (int64_t)m->store_id != old))
+        gc_message(st, old);
+}
+
+static void flush(void *ctx)
+{
+    sqlstore *st = ctx;
+    if (st->sync)
+        sqlstore_commit(st);
+}
+
+static void close_store(void *ctx)
+{
+    sqlstore *st = ctx;
+    /* Sessions still connected at a clean stop start their expiry now. */
+    sqlstore_begin(st);
+    sqlite3_stmt *q = sqlstore_stmt(st, S_STAMP_CONNECTED);
+    if (q) {
+        sqlite3_bind_int64(q, 1, sqlstore_wall_ms());
+        sqlstore_run(st, q);
+    }
+    sqlstore_commit(st);
+    for (int i = 0; i < S_COUNT; i++)
+        sqlite3_finalize(st->stmts[i]);
+    if (st->timer)
+        event_free(st->timer);
+    sqlite3_close(st->db);
+    log_msg(LOG_INFO, "store", "session store closed");
+    free(st);
+}
+
+static int exec(sqlstore *st, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        log_msg(LOG_ERROR, "store", "cannot use session store %s: %s", st->path, msg ? msg : "?");
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int migrate(sqlstore *st)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &q, NULL) != SQLITE_OK) {
+        log_msg(LOG_ERROR, "store", "cannot read session store %s: %s", st->path, sqlite3_errmsg(st->db));
+        return -1;
+    }
+    int version = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int(q, 0) : -1;
+    sqlite3_finalize(q);
+    int latest = (int)(sizeof migrations / sizeof migrations[0]);
+    if (version < 0 || version > latest) {
+        log_msg(LOG_ERROR, "store", "session store %s has unknown schema version %d (this broker knows %d)",
+                st->path, version, latest);
+        return -1;
+    }
+    for (; version < latest; version++) {
+        char bump[64];
+        snprintf(bump, sizeof bump, "PRAGMA user_version = %d;", version + 1);
+        /* One transaction per step: a failed migration leaves the previous version intact. */
+        if (exec(st, "BEGIN") || exec(st, migrations[version]) || exec(st, bump) || exec(st, "COMMIT")) {
+            sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static const session_store *install(sqlstore *st)
+{
+    st->iface = (session_store){
+        st, save_session, delete_session, save_delivery, delete_delivery, save_retained, flush, close_store};
+    return &st->iface;
+}
+
+/* Creates the directory and its missing parents (the default var/broker). */
+static int mkdir_p(const char *dir)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s", dir);
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0755) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(path, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+int session_store_sqlite_open(broker *b)
+{
+    const broker_config *cfg = &b->config;
+    sqlstore *st = calloc(1, sizeof *st);
+    if (!st)
+        return -1;
+    st->broker = b;
+    st->sync = cfg->persistence == PERSIST_SYNC;
+    st->interval_ms = cfg->persistence_interval_ms ? cfg->persistence_interval_ms : 100;
+    if (cfg->data_dir[0] && mkdir_p(cfg->data_dir) != 0) {
+        log_msg(LOG_ERROR, "store", "cannot create data_dir %s: %s", cfg->data_dir, strerror(errno));
+        free(st);
+        return -1;
+    }
+    snprintf(st->path, sizeof st->path, "%s/sessions.db", cfg->data_dir[0] ? cfg->data_dir : ".");
+    if (sqlite3_open_v2(st->path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+        log_msg(LOG_ERROR, "store", "cannot open session store %s: %s", st->path,
+                st->db ? sqlite3_errmsg(st->db) : "out of memory");
+        sqlite3_close(st->db);
+        free(st);
+        return -1;
+    }
+    sqlite3_busy_timeout(st->db, 5000);
+    /* sync: a COMMIT is on disk before the PUBACK it precedes. periodic: WAL with
+     * NORMAL survives a process crash; a power loss may lose the last commits. */
+    const char *pragmas = st->sync ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                                   : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;";
+    if (exec(st, pragmas) || migrate(st) || !(st->timer = evtimer_new(b->base, commit_timer_cb, st))) {
+        if (st->timer)
+            event_free(st->timer);
+        sqlite3_close(st->db);
+        free(st);
+        return -1;
+    }
+    st->restoring = true;
+    int rc = sqlstore_restore(st);
+    st->restoring = false;
+    if (rc != 0) {
+        for (int i = 0; i < S_COUNT; i++)
+            sqlite3_finalize(st->stmts[i]);
+        event_free(st->timer);
+        sqlite3_close(st->db);
+        free(st);
+        return -1;
+    }
+    sqlstore_commit(st); /* what the restore deleted (expired sessions, messages) */
+    b->store = install(st);
+    log_msg(LOG_INFO, "store", "session store %s mode=%s interval_ms=%u", st->path,
+            st->sync ? "sync" : "periodic", st->interval_ms);
+    return 0;
+}

@@ -1,0 +1,67 @@
+/* Internals shared by the SQLite session store and its restore
+ * (session_store_sqlite.c, session_store_restore.c). */
+#ifndef EG_SESSION_STORE_SQLITE_INT_H
+#define EG_SESSION_STORE_SQLITE_INT_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "session_store.h"
+
+struct broker;
+struct event;
+
+enum sqlstore_stmt {
+    S_BEGIN,
+    S_COMMIT,
+    S_SESSION_PUT,
+    S_SESSION_DEL,
+    S_SUBS_DEL,
+    S_SUB_PUT,
+    S_SESSION_MSGS_DEL,
+    S_SESSION_DELIVERIES_DEL,
+    S_MSG_PUT,
+    S_MSG_GC,
+    S_DELIVERY_PUT,
+    S_DELIVERY_DEL,
+    S_RETAINED_GET,
+    S_RETAINED_PUT,
+    S_RETAINED_DEL,
+    S_STAMP_CONNECTED,
+    S_COUNT
+};
+
+typedef struct sqlstore {
+    session_store iface; /* what the broker calls (ctx: this) */
+    struct broker *broker;
+    sqlite3 *db;
+    sqlite3_stmt *stmts[S_COUNT]; /* prepared on first use, finalized at close */
+    char path[300];
+    bool sync;
+    bool in_tx;     /* the group-commit transaction is open */
+    bool restoring; /* hooks are ignored while the store feeds the broker */
+    uint32_t interval_ms;
+    struct event *timer; /* commits the open transaction */
+    uint64_t next_msg_id;
+    uint64_t write_errors;
+} sqlstore;
+
+int64_t sqlstore_wall_ms(void);
+/* The statement, reset and unbound. NULL on error (logged). */
+sqlite3_stmt *sqlstore_stmt(sqlstore *st, enum sqlstore_stmt id);
+/* Steps a write to its end; false on error (logged). */
+bool sqlstore_run(sqlstore *st, sqlite3_stmt *s);
+/* Binds ?1 realm name and ?2 client id of `ses`. */
+struct session;
+void sqlstore_bind_key(sqlite3_stmt *s, const struct session *ses);
+void sqlstore_begin(sqlstore *st);
+void sqlstore_commit(sqlstore *st);
+/* Deletes a session's rows, its deliveries and the messages only they used. */
+void sqlstore_delete_session(sqlstore *st, const char *realm, const void *client_id, int client_id_len);
+
+/* Reads everything back into the broker's realms (session_store_restore.c).
+ * 0, or -1 after logging why. */
+int sqlstore_restore(sqlstore *st);
+
+#endif
