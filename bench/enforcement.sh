@@ -62,20 +62,8 @@ fi
 [ "$FAN" -le "$CLIENTS" ] && [ "$PAIRS" -le "$CLIENTS" ] && [ "$CONNECTS" -le "$CLIENTS" ] ||
     { echo "enforcement.sh: FAN, PAIRS and CONNECTS must be at most $CLIENTS" >&2; exit 2; }
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/egbench-enf.XXXXXX")
-JSONL=$WORK/results.jsonl
-: >"$JSONL"
-BROKER_PID=""
-cleanup() {
-    if [ -n "$BROKER_PID" ]; then
-        kill "$BROKER_PID" 2>/dev/null || true
-        wait "$BROKER_PID" 2>/dev/null || true
-    fi
-    if [ "${KEEP:-0}" = 1 ]; then echo "work directory kept: $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+. bench/lib.sh
+bench_workdir egbench-enf
 
 TOKEN=bench-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')
 
@@ -147,18 +135,6 @@ json.dump(doc, open(path, "w"))
 EOF
 SNAPSHOT_BYTES=$(stat -c %s "$WORK/snapshot.json")
 
-free_port() {
-    "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-wait_port() { # port: until it accepts a TCP connection, at most 5 s
-    for _ in $(seq 100); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-        sleep 0.05
-    done
-    return 1
-}
-
 # mode (open | enforced) -> BROKER_PID, PORT, ADMIN, APPLY_MS (enforced: the POST's time)
 start_broker() {
     PORT=$(free_port)
@@ -193,12 +169,6 @@ EOF
         esac
         APPLY_MS=$("$PY" -c "print(round(float('$secs') * 1000, 1))")
     fi
-}
-
-stop_broker() {
-    kill "$BROKER_PID" 2>/dev/null || true
-    wait "$BROKER_PID" 2>/dev/null || true
-    BROKER_PID=""
 }
 
 metric() { # name: its value on the enforced broker's /metrics (first sample), null if none
@@ -240,15 +210,6 @@ print(f"  {r.get('scenario', '?'):<12} {r['mode']:<8} {what} gen {r.get('gen_cpu
 EOF
 }
 
-idle_pct() {
-    local a b
-    read -ra a </proc/stat
-    sleep 1
-    read -ra b </proc/stat
-    local busy=$(((b[1] + b[2] + b[3] + b[6] + b[7]) - (a[1] + a[2] + a[3] + a[6] + a[7])))
-    local idle=$(((b[4] + b[5]) - (a[4] + a[5])))
-    echo $((100 * idle / (busy + idle)))
-}
 
 modes_for() { # repeat number -> the two modes, ABBA
     if [ $(($1 % 2)) = 1 ]; then echo "open enforced"; else echo "enforced open"; fi

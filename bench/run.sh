@@ -58,37 +58,11 @@ make --no-print-directory -C bench >/dev/null
 EGBROKER=$ROOT/build/bin/egbroker
 MQTTLOAD=$ROOT/build/bench/mqttload
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/egbench.XXXXXX")
+. bench/lib.sh
+bench_workdir egbench
 chmod 755 "$WORK" # mosquitto started as root runs as user mosquitto and reads its config here
-JSONL=$WORK/results.jsonl
-: >"$JSONL"
-BROKER_PID=""
 TLS=0 # 1 during the TLS part: brokers get a TLS listener, mqttload gets TLS_ARGS
 TLS_ARGS=()
-cleanup() {
-    if [ -n "$BROKER_PID" ]; then
-        kill "$BROKER_PID" 2>/dev/null || true
-        wait "$BROKER_PID" 2>/dev/null || true
-    fi
-    if [ "${KEEP:-0}" = 1 ]; then echo "work directory kept: $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# Brokers and generator may need many descriptors for the connection test.
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-
-free_port() {
-    "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-wait_port() { # port: until it accepts a TCP connection, at most 5 s
-    for _ in $(seq 100); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-        sleep 0.05
-    done
-    return 1
-}
 
 start_broker() { # name -> sets BROKER_PID, PORT
     PORT=$(free_port)
@@ -133,12 +107,6 @@ EOF
     wait_port "$PORT" || { echo "run.sh: $1 did not start, see $WORK/$1.log" >&2; KEEP=1; exit 1; }
 }
 
-stop_broker() {
-    kill "$BROKER_PID" 2>/dev/null || true
-    wait "$BROKER_PID" 2>/dev/null || true
-    BROKER_PID=""
-}
-
 # Runs mqttload against the current broker and appends its JSON line, with
 # the phase added. mqttload measures the CPU use of itself, of the broker and
 # of everything else during the measurement window.
@@ -167,15 +135,6 @@ scenarios() { # topologies
 }
 
 # Background load would distort everything: measure and record it.
-idle_pct() {
-    local a b
-    read -ra a </proc/stat
-    sleep 1
-    read -ra b </proc/stat
-    local busy=$(((b[1] + b[2] + b[3] + b[6] + b[7]) - (a[1] + a[2] + a[3] + a[6] + a[7])))
-    local idle=$(((b[4] + b[5]) - (a[4] + a[5])))
-    echo $((100 * idle / (busy + idle)))
-}
 # A fresh broker for every run: what a run leaves behind (QoS 0 backlog still in
 # the broker's socket buffers, queues) must not cost the next one CPU.
 run_fresh() { # broker phase mqttload-args...
