@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "policy_test_util.h"
+
 #include "policy/client_query.h"
 
 /* ---- the clients every evaluation row is checked against */
@@ -329,14 +331,8 @@ static void test_parse_errors(void **state)
             failures++;
             continue;
         }
-        char offset_text[40];
-        snprintf(offset_text, sizeof offset_text, " at offset %zu", c->offset);
-        if (err.offset != c->offset || !strstr(err.message, c->message) ||
-            !strstr(err.message, offset_text)) {
-            print_error("query \"%s\": expected \"%s\" at %zu, got \"%s\" at %zu\n", c->query, c->message,
-                        c->offset, err.message, err.offset);
+        if (!policy_error_is("query", c->query, &err, c->offset, c->message))
             failures++;
-        }
         /* The error report is optional. */
         assert_null(client_query_parse(c->query, NULL));
     }
