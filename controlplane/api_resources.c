@@ -95,7 +95,7 @@ static char *fold_auth_name(const char *name)
     return k;
 }
 
-/* Checks that need other resources. 0 ok, else the response is filled. The
+/* Checks that need other resources: false with the response filled. The
  * store_write gets its index columns. */
 static bool cross_checks(api *a, resource_kind kind, const char *ns, const char *name, const json_t *doc,
                          store_write *w, char **auth_key, http_response *resp)
