@@ -91,7 +91,7 @@ pass=$(grep -c '^ok ' "$E2E_TMP/cases.out")
 fail=$(grep -c '^not ok ' "$E2E_TMP/cases.out")
 E2E_PASS=$((E2E_PASS + pass))
 E2E_FAIL=$((E2E_FAIL + fail))
-[ "$pass" -ge 9 ] || not_ok "namespace cases ran to the end" "$(tail -20 "$E2E_TMP/cases.out")"
+grep -q '^# all cases ran' "$E2E_TMP/cases.out" || not_ok "namespace cases ran to the end" "$(tail -20 "$E2E_TMP/cases.out")"
 
 admin GET /metrics
 if [ "$AST" = 200 ] && grep -q 'egbroker_snapshot_version{namespace="ns2"} [1-9]' "$ADMIN_BODY" &&
