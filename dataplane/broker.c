@@ -69,6 +69,8 @@ void broker_free(broker *b)
     }
     /* Written and closed before the sessions go: freeing them is not deleting them. */
     b->store->close(b->store->ctx);
+    if (b->group_commit)
+        event_free(b->group_commit);
     b->store = session_store_none();
     for (int i = 0; i < b->realm_count; i++)
         realm_destroy_sessions(b->realms[i]);

@@ -46,7 +46,8 @@ typedef struct broker {
     uint64_t next_delivery_seq; /* delivery.seq; continues past the restored ones */
     uint64_t route_gen;         /* stamps sessions while one message is routed */
     bool shutting_down;
-    bool store_flush_due;        /* a QoS 1/2 ack was queued: the store flushes before output is written */
+    struct conn *held;           /* connections whose output waits for the group commit (sync mode) */
+    struct event *group_commit;  /* runs after the loop turn's reads: commit, then release `held` */
     uint32_t congested_sessions; /* connected sessions past their queue high-water mark */
     broker_stats stats;
 } broker;

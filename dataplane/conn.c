@@ -22,6 +22,7 @@ static void conn_read_cb(struct bufferevent *bev, void *arg);
 static void conn_write_cb(struct bufferevent *bev, void *arg);
 static void conn_free(conn *c);
 static void unmark_written(conn *c);
+static void release_held(conn *c);
 static void close_event_cb(struct bufferevent *bev, short what, void *arg);
 
 /* Longest a closing connection may take to flush its last packet and see the client go. */
@@ -88,6 +89,7 @@ static void conn_free(conn *c)
         free(c->topic_aliases[i]);
     free(c->topic_aliases);
     unmark_written(c);
+    release_held(c);
     if (c->drain_poll)
         event_free(c->drain_poll);
     if (c->connect_timer)
@@ -140,6 +142,74 @@ void conn_free_now(conn *c)
     conn_free(c);
 }
 
+/* Where packets for `c` go: its held output while a group commit is pending. */
+static struct evbuffer *conn_output(const conn *c)
+{
+    return c->held ? c->held : bufferevent_get_output(c->bev);
+}
+
+/* Moves a connection's held output behind what is already queued to the socket. */
+static void release_held(conn *c)
+{
+    if (!c->held)
+        return;
+    for (conn **link = &c->broker->held; *link; link = &(*link)->held_next) {
+        if (*link == c) {
+            *link = c->held_next;
+            break;
+        }
+    }
+    struct evbuffer *held = c->held;
+    c->held = NULL;
+    if (evbuffer_add_buffer(bufferevent_get_output(c->bev), held) != 0)
+        log_msg(LOG_ERROR, "conn", "out of memory releasing held output conn=%llu",
+                (unsigned long long)c->id);
+    evbuffer_free(held);
+    mark_written(c);
+}
+
+/* The group commit: after every read of this loop turn, one commit makes all their
+ * acknowledged PUBLISHes durable, then their held output is written. */
+static void group_commit(broker *b)
+{
+    b->store->commit(b->store->ctx);
+    while (b->held)
+        release_held(b->held);
+    conn_flush_written(b);
+}
+
+static void group_commit_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    group_commit(arg);
+}
+
+void conn_hold_output(conn *c)
+{
+    broker *b = c->broker;
+    if (c->held)
+        return;
+    if (!b->group_commit && !(b->group_commit = event_new(b->base, -1, 0, group_commit_cb, b))) {
+        b->store->commit(b->store->ctx); /* no event: commit now, the ack goes out after it */
+        return;
+    }
+    if (!(c->held = evbuffer_new())) {
+        b->store->commit(b->store->ctx);
+        return;
+    }
+    c->held_next = b->held;
+    b->held = c;
+    /* Activated events run after those already active: every read of this turn comes first. */
+    if (!event_pending(b->group_commit, EV_TIMEOUT, NULL))
+        event_active(b->group_commit, EV_TIMEOUT, 0);
+}
+
+static void group_commit_now(broker *b)
+{
+    if (b->held)
+        group_commit(b);
+}
+
 bool conn_send(conn *c, const mqtt_packet *p)
 {
     if (c->state == CONN_CLOSING && p->type != MQTT_DISCONNECT && p->type != MQTT_CONNACK)
@@ -148,7 +218,7 @@ bool conn_send(conn *c, const mqtt_packet *p)
     size_t len = mqtt_encoded_length(p, version);
     if (len == 0 || len > c->client_max_packet)
         return false;
-    size_t n = mqtt_encode_evbuffer(bufferevent_get_output(c->bev), p, version);
+    size_t n = mqtt_encode_evbuffer(conn_output(c), p, version);
     c->broker->stats.bytes_out += n;
     mark_written(c);
     return n == len;
@@ -177,7 +247,7 @@ bool conn_send_publish(conn *c, const mqtt_packet *p, broker_msg *m)
     size_t len = mqtt_encoded_length(p, c->version);
     if (len == 0 || len > c->client_max_packet)
         return false;
-    struct evbuffer *out = bufferevent_get_output(c->bev);
+    struct evbuffer *out = conn_output(c);
     size_t head_len = len - m->payload.len;
     struct evbuffer_iovec vec;
     if (evbuffer_reserve_space(out, (ev_ssize_t)head_len, &vec, 1) != 1 ||
@@ -198,7 +268,7 @@ bool conn_send_publish(conn *c, const mqtt_packet *p, broker_msg *m)
 
 size_t conn_output_pending(const conn *c)
 {
-    return evbuffer_get_length(bufferevent_get_output(c->bev));
+    return evbuffer_get_length(bufferevent_get_output(c->bev)) + (c->held ? evbuffer_get_length(c->held) : 0);
 }
 
 /* Closing: what the client still sends is read and dropped, so that the kernel
@@ -266,6 +336,9 @@ void conn_close(conn *c, uint8_t reason, bool send_disconnect, const char *why)
 {
     if (c->state == CONN_CLOSING)
         return;
+    /* Held acks go out before the close: commit now rather than wait for the turn's end. */
+    if (c->held)
+        group_commit_now(c->broker);
     bool was_active = c->state == CONN_ACTIVE;
     log_msg(reason ? LOG_INFO : LOG_DEBUG, "conn",
             "closing conn=%llu peer=%s client=%s reason=0x%02x why=\"%s\"", (unsigned long long)c->id,
@@ -382,12 +455,6 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
     conn *c = arg;
     broker *b = c->broker; /* c may be freed by what it read */
     read_packets(bev, c);
-    /* Every socket write happens after this callback returns (or just below), so
-     * acks never leave before the commit that makes them true (sync mode). */
-    if (b->store_flush_due) {
-        b->store_flush_due = false;
-        b->store->flush(b->store->ctx);
-    }
     conn_flush_written(b);
 }
 

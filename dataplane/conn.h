@@ -16,6 +16,7 @@
 #include "mqtt_packet.h"
 
 struct bufferevent;
+struct evbuffer;
 struct event;
 struct session;
 struct realm;
@@ -44,6 +45,8 @@ typedef struct conn {
     bool tls;          /* the bufferevent is an OpenSSL one */
     bool written;      /* in the broker's list of connections to flush after this read */
     struct conn *written_next;
+    struct evbuffer *held; /* output waiting for the store's group commit (owned), NULL when none */
+    struct conn *held_next;
     char peer[64];
 } conn;
 
@@ -57,7 +60,12 @@ bool conn_send(conn *c, const mqtt_packet *p);
 /* Sends a PUBLISH whose payload belongs to `m`. Large payloads are not copied:
  * the output buffer references them and holds a message reference until written. */
 bool conn_send_publish(conn *c, const mqtt_packet *p, broker_msg *m);
-/* Bytes waiting in the output buffer. */
+/* sync persistence: from now until the store's next group commit, everything
+ * sent to `c` (its acks first of all) is held back, so no ack leaves before
+ * what it acknowledges is on disk. One commit per loop turn serves all. */
+void conn_hold_output(conn *c);
+
+/* Bytes waiting in the output buffer (held output included). */
 size_t conn_output_pending(const conn *c);
 
 /* Enforces Keep Alive: the connection closes after 1.5x `seconds` without a packet (0: never). */

@@ -112,10 +112,9 @@ bool handle_publish(conn *c, const mqtt_packet *p, int decode_rc)
     if (congested)
         flow_pause_publisher(c);
     uint8_t reason = (receivers == 0 && c->version == MQTT_V5) ? MQTT_RC_NO_MATCHING_SUBSCRIBERS : 0;
-    /* sync persistence: what this PUBLISH queued goes to disk before the ack is
-     * written, in one commit for every PUBLISH of this read (conn_read_cb). */
-    if (pub->qos > 0)
-        b->store_flush_due = true;
+    /* sync persistence: the ack waits for the commit of what this PUBLISH queued. */
+    if (pub->qos > 0 && b->store->ack_must_wait(b->store->ctx))
+        conn_hold_output(c);
     if (pub->qos == 1)
         send_ack(c, MQTT_PUBACK, pub->packet_id, reason);
     else if (pub->qos == 2)

@@ -7,6 +7,8 @@
 #ifndef EG_SESSION_STORE_H
 #define EG_SESSION_STORE_H
 
+#include <stdbool.h>
+
 #include "message.h"
 #include "mqtt_packet.h"
 
@@ -25,10 +27,12 @@ typedef struct session_store {
     void (*delivery_deleted)(void *ctx, const struct session *s, const struct delivery *d);
     /* m == NULL: the retained message of `topic` in realm `r` was deleted. */
     void (*retained_saved)(void *ctx, const struct realm *r, mqtt_bytes topic, const broker_msg *m);
-    /* After reading a batch that acknowledged QoS 1/2 PUBLISHes, before the
-     * acks are written: in `sync` mode what they queued must be on disk first
-     * (one commit per batch); other modes return at once. */
-    void (*flush)(void *ctx);
+    /* `sync` mode: true while writes are not yet committed, so an ack of a
+     * QoS 1/2 PUBLISH must wait for the next commit (other modes: false). */
+    bool (*ack_must_wait)(void *ctx);
+    /* The group commit: once per loop turn in which acks were held, covering
+     * every connection's PUBLISHes of that turn (conn_hold_output). */
+    void (*commit)(void *ctx);
     /* The broker stops: write what is pending and release the store. */
     void (*close)(void *ctx);
 } session_store;

@@ -20,9 +20,15 @@ static void no_op(void *ctx)
     (void)ctx;
 }
 
+static bool never(void *ctx)
+{
+    (void)ctx;
+    return false;
+}
+
 const session_store *session_store_none(void)
 {
-    static const session_store none = {NULL,        no_session,  no_session, no_delivery,
-                                       no_delivery, no_retained, no_op,      no_op};
+    static const session_store none = {NULL,        no_session, no_session, no_delivery, no_delivery,
+                                       no_retained, never,      no_op,      no_op};
     return &none;
 }

@@ -131,7 +131,8 @@ void sqlstore_commit(sqlstore *st)
     if (!st->in_tx)
         return;
     st->in_tx = false;
-    sqlstore_run(st, sqlstore_stmt(st, S_COMMIT));
+    if (sqlstore_run(st, sqlstore_stmt(st, S_COMMIT)))
+        st->commits++;
 }
 
 static void commit_timer_cb(evutil_socket_t fd, short what, void *arg)
@@ -316,11 +317,15 @@ static void save_retained(void *ctx, const realm *r, mqtt_bytes topic, const bro
         gc_message(st, old);
 }
 
-static void flush(void *ctx)
+static bool ack_must_wait(void *ctx)
 {
     sqlstore *st = ctx;
-    if (st->sync)
-        sqlstore_commit(st);
+    return st->sync && st->in_tx;
+}
+
+static void commit(void *ctx)
+{
+    sqlstore_commit(ctx);
 }
 
 static void close_store(void *ctx)
@@ -339,7 +344,8 @@ static void close_store(void *ctx)
     if (st->timer)
         event_free(st->timer);
     sqlite3_close(st->db);
-    log_msg(LOG_INFO, "store", "session store closed");
+    log_msg(LOG_INFO, "store", "session store closed commits=%llu write_errors=%llu",
+            (unsigned long long)st->commits, (unsigned long long)st->write_errors);
     free(st);
 }
 
@@ -384,7 +390,8 @@ static int migrate(sqlstore *st)
 static const session_store *install(sqlstore *st)
 {
     st->iface = (session_store){
-        st, save_session, delete_session, save_delivery, delete_delivery, save_retained, flush, close_store};
+        st,     save_session, delete_session, save_delivery, delete_delivery, save_retained, ack_must_wait,
+        commit, close_store};
     return &st->iface;
 }
 

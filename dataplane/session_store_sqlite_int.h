@@ -45,6 +45,7 @@ typedef struct sqlstore {
     struct event *timer; /* commits the open transaction */
     uint64_t next_msg_id;
     uint64_t write_errors;
+    uint64_t commits; /* logged at close: with acks counted by clients, shows the grouping */
 } sqlstore;
 
 int64_t sqlstore_wall_ms(void);

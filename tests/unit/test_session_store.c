@@ -57,6 +57,12 @@ static void rec_noop(void *ctx)
     (void)ctx;
 }
 
+static bool rec_never(void *ctx)
+{
+    (void)ctx;
+    return false;
+}
+
 typedef struct fixture {
     struct event_base *base;
     broker *broker;
@@ -79,6 +85,7 @@ static int setup(void **state)
                               rec_delivery_saved,
                               rec_delivery_deleted,
                               rec_retained,
+                              rec_never,
                               rec_noop,
                               rec_noop};
     f.broker->store = &f.store;
