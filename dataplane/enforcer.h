@@ -16,7 +16,9 @@ typedef struct enforcer enforcer;
 
 /* Installs the enforcer as the broker's authorizer, with one enforcement state
  * per realm (served namespace), and loads each one's saved snapshot from the
- * data directory, if any. NULL on failure. */
+ * data directory, if any, applying it to the sessions already there as a live
+ * change would: call it after the session store restored its sessions.
+ * NULL on failure. */
 enforcer *enforcer_new(struct broker *b);
 void enforcer_free(enforcer *e);
 

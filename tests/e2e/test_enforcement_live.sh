@@ -20,20 +20,6 @@ enf_export
 export EG_SELFIE_THUMBPRINT
 EG_SELFIE_THUMBPRINT=$(thumbprint "$CERTS/selfsigned.pem")
 
-# run_py NAME SCRIPT [ENV...]: the Python cases; their ok/not ok lines count as ours.
-run_py() {
-  local name=$1 script=$2 pass fail
-  shift 2
-  env "$@" timeout 240 "$EG_PYTHON" -u "$script" >"$E2E_TMP/$name.py.out" 2>&1
-  grep -E '^(ok|not ok|#)' "$E2E_TMP/$name.py.out"
-  pass=$(grep -c '^ok ' "$E2E_TMP/$name.py.out")
-  fail=$(grep -c '^not ok ' "$E2E_TMP/$name.py.out")
-  E2E_PASS=$((E2E_PASS + pass))
-  E2E_FAIL=$((E2E_FAIL + fail))
-  grep -q '^# all cases ran' "$E2E_TMP/$name.py.out" ||
-    not_ok "$name: Python cases ran to the end" "$(tail -20 "$E2E_TMP/$name.py.out")"
-}
-
 run_py live "$ENF_DIR/live_cases.py"
 # The last live case deleted the namespace: the same flow creates it again, with the binding
 # the live cases added (the restart checks below look for it).

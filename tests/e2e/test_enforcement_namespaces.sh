@@ -13,51 +13,14 @@ e2e_init
 [ -x "$EG_BIN/egbroker" ] && [ -x "$EG_BIN/egcontrol" ] || bail "$EG_BIN/egbroker or egcontrol not built (make test-binaries)"
 enf_pki
 
-start_broker() {
-  [ -s "$E2E_TMP/btok" ] || { (umask 077 && openssl rand -hex 24 >"$E2E_TMP/btok"); }
-  cat >"$E2E_TMP/broker.json" <<JSON
-{"listeners": [
-   {"type": "mqtts", "bind": "127.0.0.1", "port": $TLS_PORT, "cert": "$CERTS/server.pem", "key": "$CERTS/server.key"},
-   {"type": "mqtt", "bind": "127.0.0.1", "port": $PLAIN_PORT},
-   {"type": "mqtt", "bind": "127.0.0.1", "port": $PLAIN2_PORT, "namespace": "ns2"}],
- "admin": {"bind": "127.0.0.1", "port": $ADMIN_PORT, "token_file": "$E2E_TMP/btok"},
- "namespace": "ns1",
- "namespaces": ["ns3"],
- "sni_domain": "example.test",
- "data_dir": "$E2E_TMP/broker",
- "log_level": "debug"}
-JSON
-  start_bg broker "$EG_BIN/egbroker" --config "$E2E_TMP/broker.json"
-  started_and_listening broker "$ADMIN_PORT" && wait_for_port "$TLS_PORT" 10 &&
-    wait_for_port "$PLAIN_PORT" 10 && wait_for_port "$PLAIN2_PORT" 10
-}
-
-started=
-for _ in 1 2 3; do
-  enf_ports
-  PLAIN2_PORT=$(free_port)
-  if start_broker; then
-    enf_start_control control && { started=1; break; }
-    stop_bg control
-  fi
-  stop_bg broker
-done
-[ -n "$started" ] || bail "cannot start egbroker and egcontrol: $(tail -5 "$E2E_TMP/broker.out")"
+enf_start broker control enf_start_ns_broker
 enf_export
-export EG_PLAIN2_PORT=$PLAIN2_PORT
 
 # Every namespace: client dev (plain listeners), topic space t/# and r/#, $all may publish and
 # subscribe; ns2 and ns3 also have device1 (ThumbprintMatch of device1.pem).
 n=0
 for ns in ns1 ns2 ns3; do
-  put "$ns" "/namespaces/$ns" '{"properties": {"topicSpacesConfiguration": {"state": "Enabled", "maximumClientSessionsPerAuthenticationName": 8}}}' || n=$((n + 1))
-  put "$ns dev" "/namespaces/$ns/clients/dev" '{"properties": {}}' || n=$((n + 1))
-  put "$ns space" "/namespaces/$ns/topicSpaces/all" '{"properties": {"topicTemplates": ["t/#", "r/#"]}}' || n=$((n + 1))
-  for perm in Publisher Subscriber; do
-    put "$ns $perm" "/namespaces/$ns/permissionBindings/all-$perm" \
-      "{\"properties\": {\"clientGroupName\": \"\$all\", \"topicSpaceName\": \"all\", \"permission\": \"$perm\"}}" ||
-      n=$((n + 1))
-  done
+  enf_open_ns $ns || n=$((n + $?))
   [ $ns = ns1 ] && continue
   put "$ns device1" "/namespaces/$ns/clients/device1" "{\"properties\": {
       \"clientCertificateAuthentication\": {\"validationScheme\": \"ThumbprintMatch\",
@@ -107,7 +70,7 @@ stop_broker_checked broker "egbroker serving three namespaces"
 if [ -s "$E2E_TMP/broker/snapshot-ns1.json" ] && [ -s "$E2E_TMP/broker/snapshot-ns2.json" ] &&
   [ -s "$E2E_TMP/broker/snapshot-ns3.json" ]; then ok "the last snapshot of each namespace is saved in data_dir"
 else not_ok "snapshots saved per namespace" "$(ls -l "$E2E_TMP/broker")"; fi
-if start_broker; then
+if enf_start_ns_broker broker; then
   admin GET /snapshots
   if [ "$(jq -r '[.namespaces[] | select(.appliedVersion > 0 and .source == "file") | .namespace] | join(",")' "$ADMIN_BODY")" = ns1,ns2,ns3 ]; then
     ok "restarted with egcontrol stopped: the three namespaces are served from their saved snapshots"

@@ -8,13 +8,18 @@
 #                           ports in $TLS_PORT $PLAIN_PORT $ADMIN_PORT (picked by enf_ports),
 #                           data_dir $E2E_TMP/broker, namespace ns1, sni_domain example.test
 #   enf_start_control NAME  egcontrol on $CP_PORT pushing to the broker (fast push settings)
-#   enf_start BROKER CONTROL  enf_ports, then both (retried on new ports when one was taken)
+#   enf_start BROKER CONTROL [START_FN]  enf_ports, then both (retried on new ports when one was
+#                           taken); START_FN starts the broker (default enf_start_broker)
+#   enf_start_ns_broker NAME  the several-namespaces broker: ns1 (mqtts + mqtt listeners), ns2
+#                           (its own mqtt listener on $PLAIN2_PORT), ns3 (TLS SNI only)
+#   enf_open_ns NS          namespace NS with client dev and $all publishing/subscribing t/# and r/#
 #   api METHOD PATH [BODY]  one REST call to egcontrol with curl: status in $ST, body in $BODY_FILE
 #   put NAME PATH BODY      PUT that must answer 200/201 (a not ok line otherwise)
 #   wait_insync [SECONDS]   until GET /brokers shows InSync at the namespace's current version
 #   admin METHOD PATH [CURL_ARGS...]   the broker's admin endpoint with its token
 #   enf_tutorial [LABEL]    the resources of the tutorial flow (see the function), one check line
 #   enf_export              the environment of enforcement/*.py and mqttjs_enf.js
+#   run_py NAME SCRIPT [ENV...]  a Python driver; its ok/not ok lines count as the caller's
 
 NS=ns1
 ENF_DIR=tests/e2e/enforcement
@@ -23,6 +28,7 @@ enf_ports() {
   TLS_PORT=$(free_port)
   PLAIN_PORT=$(free_port)
   ADMIN_PORT=$(free_port)
+  PLAIN2_PORT=$(free_port) # the ns2 listener of enf_start_ns_broker
   CP_PORT=$(free_port)
   CP_URL=http://127.0.0.1:$CP_PORT
   ADMIN_URL=http://127.0.0.1:$ADMIN_PORT
@@ -106,11 +112,35 @@ JSON
   started_and_listening "$1" "$CP_PORT"
 }
 
-# enf_start NAME_BROKER NAME_CONTROL: both, retrying with new ports when one was taken.
+# enf_start_ns_broker NAME: egbroker serving several namespaces, isolated from each other: ns1
+# (top-level: the mqtts listener on $TLS_PORT and the mqtt one on $PLAIN_PORT), ns2 (its own
+# mqtt listener on $PLAIN2_PORT), ns3 (reachable by TLS SNI only, "namespaces"). Admin endpoint
+# and data_dir as enf_start_broker's; $ENF_BROKER_KEYS adds top-level configuration keys, each
+# followed by a comma (e.g. '"persistence": "periodic",'). Also waits for its ports.
+enf_start_ns_broker() {
+  [ -s "$E2E_TMP/btok" ] || { (umask 077 && openssl rand -hex 24 >"$E2E_TMP/btok"); }
+  cat >"$E2E_TMP/broker.json" <<JSON
+{"listeners": [
+   {"type": "mqtts", "bind": "127.0.0.1", "port": $TLS_PORT, "cert": "$CERTS/server.pem", "key": "$CERTS/server.key"},
+   {"type": "mqtt", "bind": "127.0.0.1", "port": $PLAIN_PORT},
+   {"type": "mqtt", "bind": "127.0.0.1", "port": $PLAIN2_PORT, "namespace": "ns2"}],
+ "admin": {"bind": "127.0.0.1", "port": $ADMIN_PORT, "token_file": "$E2E_TMP/btok"},
+ "namespace": "ns1",
+ "namespaces": ["ns3"],
+ "sni_domain": "example.test",
+ "data_dir": "$E2E_TMP/broker", ${ENF_BROKER_KEYS:-}
+ "log_level": "debug"}
+JSON
+  start_bg "$1" "$EG_BIN/egbroker" --config "$E2E_TMP/broker.json"
+  started_and_listening "$1" "$ADMIN_PORT" && wait_for_port "$TLS_PORT" 10 &&
+    wait_for_port "$PLAIN_PORT" 10 && wait_for_port "$PLAIN2_PORT" 10
+}
+
+# enf_start NAME_BROKER NAME_CONTROL [START_FN]: both, retrying with new ports when one was taken.
 enf_start() {
   for _ in 1 2 3; do
     enf_ports
-    if enf_start_broker "$1"; then
+    if "${3:-enf_start_broker}" "$1"; then
       enf_start_control "$2" && return 0
       stop_bg "$2"
     fi
@@ -182,6 +212,23 @@ admin() {
 
 json_str() {
   jq -Rs . <"$1"
+}
+
+# enf_open_ns NS: namespace NS (8 sessions per authentication name), its client dev (a Username
+# taken at its word on the plain listeners), topic space "all" (t/# and r/#), and bindings
+# $all Publisher and Subscriber on it. Returns the number of requests that failed (each one
+# also printed as a not ok line).
+enf_open_ns() {
+  local ns=$1 n=0 perm
+  put "$ns" "/namespaces/$ns" '{"properties": {"topicSpacesConfiguration": {"state": "Enabled", "maximumClientSessionsPerAuthenticationName": 8}}}' || n=$((n + 1))
+  put "$ns dev" "/namespaces/$ns/clients/dev" '{"properties": {}}' || n=$((n + 1))
+  put "$ns space" "/namespaces/$ns/topicSpaces/all" '{"properties": {"topicTemplates": ["t/#", "r/#"]}}' || n=$((n + 1))
+  for perm in Publisher Subscriber; do
+    put "$ns $perm" "/namespaces/$ns/permissionBindings/all-$perm" \
+      "{\"properties\": {\"clientGroupName\": \"\$all\", \"topicSpaceName\": \"all\", \"permission\": \"$perm\"}}" ||
+      n=$((n + 1))
+  done
+  return $n
 }
 
 # The resources of the tutorial flow, all through the REST API:
@@ -258,4 +305,20 @@ enf_tutorial() {
 enf_export() {
   export EG_TLS_PORT=$TLS_PORT EG_PLAIN_PORT=$PLAIN_PORT EG_CERTS=$CERTS EG_CP_URL=$CP_URL
   export EG_CP_TOKEN_FILE=$E2E_TMP/tok EG_ADMIN_URL=$ADMIN_URL EG_ADMIN_TOKEN_FILE=$E2E_TMP/btok EG_NS=$NS
+  export EG_PLAIN2_PORT=$PLAIN2_PORT
+}
+
+# run_py NAME SCRIPT [ENV...]: runs a Python driver (bounded); its ok/not ok lines count as
+# ours, and a driver that did not reach its '# all cases ran' line is a failure.
+run_py() {
+  local name=$1 script=$2 pass fail
+  shift 2
+  env "$@" timeout 240 "$EG_PYTHON" -u "$script" >"$E2E_TMP/$name.py.out" 2>&1
+  grep -E '^(ok|not ok|#)' "$E2E_TMP/$name.py.out"
+  pass=$(grep -c '^ok ' "$E2E_TMP/$name.py.out")
+  fail=$(grep -c '^not ok ' "$E2E_TMP/$name.py.out")
+  E2E_PASS=$((E2E_PASS + pass))
+  E2E_FAIL=$((E2E_FAIL + fail))
+  grep -q '^# all cases ran' "$E2E_TMP/$name.py.out" ||
+    not_ok "$name: Python cases ran to the end" "$(tail -20 "$E2E_TMP/$name.py.out")"
 }

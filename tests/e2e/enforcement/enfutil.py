@@ -71,10 +71,11 @@ class TlsPaho(Paho):
     """pahoutil.Paho over TLS to EG_TLS_PORT (or plain TCP to EG_PLAIN_PORT with tls=False).
     cert: a test certificate name (device1, ...) or None for no client certificate.
     username: the CONNECT Username (None: no Username). expect_rc: the CONNACK code wanted
-    (None: whatever it is, see .rc)."""
+    (None: whatever it is, see .rc). port_env: the variable naming the port (default EG_TLS_PORT
+    with tls, else EG_PLAIN_PORT). connect_props: v5 CONNECT properties (pahoutil.props)."""
 
     def __init__(self, client_id, cert_name=None, username=None, version=V5, tls=True, expect_rc=0,
-                 clean=True, keepalive=60):
+                 clean=True, keepalive=60, port_env=None, connect_props=None):
         self.version = version
         self.client_id = client_id
         if version == V5:
@@ -100,12 +101,10 @@ class TlsPaho(Paho):
             if cert_name:
                 ctx.load_cert_chain(*cert(cert_name))
             self.c.tls_set_context(ctx)
-            port = env_port("EG_TLS_PORT")
-        else:
-            port = env_port("EG_PLAIN_PORT")
+        port = env_port(port_env or ("EG_TLS_PORT" if tls else "EG_PLAIN_PORT"))
         _OPEN.append(self)
         if version == V5:
-            self.c.connect("127.0.0.1", port, keepalive, clean_start=clean)
+            self.c.connect("127.0.0.1", port, keepalive, clean_start=clean, properties=connect_props)
         else:
             self.c.connect("127.0.0.1", port, keepalive)
         self.thread = threading.Thread(target=self._loop, daemon=True)

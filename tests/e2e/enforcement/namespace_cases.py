@@ -6,22 +6,17 @@ listener, EG_PLAIN2_PORT), ns3 (reachable by SNI only). Every namespace has the 
 (Username at its word on plain listeners) allowed to publish and subscribe t/# and r/#; ns2 and
 ns3 also have "device1" (ThumbprintMatch of device1.pem), ns1 does not.
 """
-import os
 
 from enfutil import TlsPaho, TlsRaw, check, eq, payloads, run_tests, test, uid
 import pahoutil  # noqa: E402 (enfutil puts tests/e2e/broker on the path)
 from pahoutil import PUBLISH  # noqa: E402
 
-PORTS = {"ns1": os.environ["EG_PLAIN_PORT"], "ns2": os.environ["EG_PLAIN2_PORT"]}
+PORT_ENV = {"ns1": "EG_PLAIN_PORT", "ns2": "EG_PLAIN2_PORT"}
 
 
 def plain(ns, client_id, **kw):
     """A paho v5 client on the plain listener of namespace ns, as "dev"."""
-    os.environ["EG_PLAIN_PORT"] = PORTS[ns]
-    try:
-        return TlsPaho(client_id, username="dev", tls=False, **kw)
-    finally:
-        os.environ["EG_PLAIN_PORT"] = PORTS["ns1"]
+    return TlsPaho(client_id, username="dev", tls=False, port_env=PORT_ENV[ns], **kw)
 
 
 @test("the same ClientId in ns1 and ns2: two sessions, neither takes the other over")
