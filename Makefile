@@ -12,6 +12,8 @@ CFLAGS_COMMON := -std=c11 -Wall -Wextra -Werror -g -D_GNU_SOURCE -MMD -MP -Ishar
 CFLAGS_REL := $(CFLAGS_COMMON) -O2
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 CFLAGS_ASAN := $(CFLAGS_COMMON) -O1 $(SAN)
+# ThreadSanitizer cannot be combined with ASan: the cross-thread tests get their own build.
+CFLAGS_TSAN := $(CFLAGS_COMMON) -O1 -fsanitize=thread -fno-omit-frame-pointer
 # Deferred (=) so pkg-config runs only inside recipes, after deps.sh.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS = $(shell pkg-config --libs $(PKGS)) -lwslay -lpthread  # libwslay-dev ships no .pc file
@@ -33,6 +35,7 @@ obj = $(patsubst %.c,$(1)/obj/%.o,$(2))
 REL_BINS := $(BUILD)/bin/egbroker $(BUILD)/bin/egcontrol $(BUILD)/bin/egctl
 ASAN_BINS := $(BUILD)/asan/bin/egbroker $(BUILD)/asan/bin/egcontrol $(BUILD)/asan/bin/egctl
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/asan/test/%,$(UNIT_SRC))
+TSAN_BINS := $(BUILD)/tsan/test/test_xthread_ring
 TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/asan/tools/%,$(TOOL_SRC))
 # Fuzz targets also build with gcc + sanitizers and a file-replaying main, so
 # `make test` replays the kept crash inputs without needing clang.
@@ -74,7 +77,7 @@ deps:
 	@scripts/deps.sh test
 
 binaries: $(REL_BINS)
-test-binaries: $(ASAN_BINS) $(UNIT_BINS) $(TOOL_BINS) $(REPLAY_BINS)
+test-binaries: $(ASAN_BINS) $(UNIT_BINS) $(TSAN_BINS) $(TOOL_BINS) $(REPLAY_BINS)
 fuzz-binaries: $(FUZZ_BINS)
 
 # ---- release build
@@ -135,6 +138,21 @@ $(BUILD)/asan/replay/%: $(BUILD)/asan/obj/tests/fuzz/%.o $(BUILD)/asan/obj/tests
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo '  LD      $@')
 	$(Q)$(CC) $(CFLAGS_ASAN) -o $@ $^ $(PKG_LIBS)
+
+# ---- ThreadSanitizer build (tests of the code shared between threads)
+$(BUILD)/tsan/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo '  CC tsan $<')
+	$(Q)$(CC) $(CFLAGS_TSAN) $(PKG_CFLAGS) -c $< -o $@
+
+$(BUILD)/tsan/lib/libegshared.a: $(call obj,$(BUILD)/tsan,$(SHARED_SRC))
+	@mkdir -p $(dir $@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/tsan/test/test_xthread_ring: $(call obj,$(BUILD)/tsan,tests/unit/test_xthread_ring.c dataplane/xthread_ring.c dataplane/message.c) $(BUILD)/tsan/lib/libegshared.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo '  LD      $@')
+	$(Q)$(CC) $(CFLAGS_TSAN) -o $@ $^ $(PKG_LIBS) $$(pkg-config --libs cmocka)
 
 # ---- libFuzzer (clang)
 FUZZ_CFLAGS := -std=c11 -g -O1 -D_GNU_SOURCE -Ishared -Ishared/mqtt -Ishared/util -Icontrolplane -fsanitize=fuzzer,address,undefined

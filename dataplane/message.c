@@ -63,7 +63,7 @@ broker_msg *broker_msg_new_raw(mqtt_bytes topic, mqtt_bytes payload, uint8_t qos
     if (!m)
         return NULL;
     memset(m, 0, sizeof *m);
-    m->refs = 1;
+    atomic_init(&m->refs, 1);
     m->qos = qos;
     m->retain = retain;
     m->origin = origin;
@@ -88,15 +88,21 @@ broker_msg *broker_msg_new(const mqtt_publish *pub, mqtt_bytes topic, uint64_t o
     return broker_msg_new_raw(topic, pub->payload, pub->qos, pub->retain, &pub->props, origin, now_ms);
 }
 
+/* Relaxed: taking a reference needs no ordering, the caller already holds one
+ * (which keeps the message alive) and the contents were published when that
+ * reference reached this thread. */
 broker_msg *broker_msg_ref(broker_msg *m)
 {
-    m->refs++;
+    atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
     return m;
 }
 
+/* Release, so this thread's last reads of the message happen before the free on
+ * whichever thread drops the last reference; acquire, so that thread's free
+ * happens after every other thread's reads. */
 void broker_msg_unref(broker_msg *m)
 {
-    if (m && --m->refs == 0)
+    if (m && atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) == 1)
         free(m);
 }
 

@@ -3,25 +3,36 @@
  * slot and retained-store entry that holds it.
  *
  * Ownership: reference counted. Whoever stores a pointer owns one reference
- * (broker_msg_ref when storing, broker_msg_unref when dropping). Single-threaded
- * for now: the counter is not atomic. */
+ * (broker_msg_ref when storing, broker_msg_unref when dropping).
+ *
+ * Threads: a message may be shared by several worker threads (a PUBLISH read on
+ * one worker is handed by reference to the others), so the counter is atomic and
+ * ref/unref may be called from any thread that owns a reference. Every field but
+ * `refs` and `store_id` is written only before the message is first shared; the
+ * hand-over between threads (xthread_ring) publishes those writes. `store_id` is
+ * the exception: see there. */
 #ifndef EG_MESSAGE_H
 #define EG_MESSAGE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "mqtt_packet.h"
 
 typedef struct broker_msg {
-    uint32_t refs;
+    _Atomic uint32_t refs; /* use broker_msg_ref/unref; a plain read is an atomic load */
     uint8_t qos;           /* as published */
     bool retain;           /* as published */
     int64_t expires_at_ms; /* monotonic clock; 0: never expires */
     uint64_t origin;       /* session instance that published it, for No Local; 0: none */
-    uint64_t store_id;     /* the session store's row id (its only mutable field after sharing); 0: none */
-    mqtt_bytes topic;      /* points into data[] */
-    mqtt_bytes payload;    /* points into data[] */
+    /* The session store's row id; 0: none. The only field written after the message
+     * is shared (set when the store first saves it), and not atomic: only the
+     * session store's thread may read or write it (today the one broker thread; the
+     * store thread of docs/design-threads.md later). */
+    uint64_t store_id;
+    mqtt_bytes topic;   /* points into data[] */
+    mqtt_bytes payload; /* points into data[] */
     /* Forwardable v5 properties: payload format indicator, content type, response
      * topic, correlation data, and user properties (as a property block of
      * 0x26 entries, walked by mqtt_props_user_next). All point into data[]. */

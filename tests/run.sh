@@ -10,6 +10,7 @@ export EG_BUILD=$BUILD EG_BIN=$BUILD/asan/bin EG_TOOLS=$BUILD/asan/tools
 export EG_PYTHON=/usr/bin/python3 NODE_PATH=$ROOT/tests/e2e/node_modules
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1}
 LOGDIR=$(mktemp -d "${TMPDIR:-/tmp}/egtests.XXXXXX")
 passed=0
 failed=0
@@ -21,9 +22,11 @@ summary() { # suite passed failed
 }
 
 echo "== cmocka suites"
-for t in "$BUILD"/asan/test/test_*; do
+# ASan builds of every suite, then ThreadSanitizer builds of the cross-thread ones.
+for t in "$BUILD"/asan/test/test_* "$BUILD"/tsan/test/test_*; do
     [ -x "$t" ] || continue
     name=$(basename "$t")
+    case $t in "$BUILD"/tsan/*) name=$name-tsan ;; esac
     log=$LOGDIR/$name.log
     timeout 300 "$t" >"$log" 2>&1
     rc=$?
