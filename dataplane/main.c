@@ -165,16 +165,17 @@ int main(int argc, char **argv)
             event_base_free(rt.base);
         return 1;
     }
-    if (cfg.served_count && start_enforcement(&rt, &cfg) != 0) {
+    /* Restored before any client can connect; a store that cannot be read stops
+     * the start rather than lose what it holds. Before enforcement: the saved
+     * snapshot it applies gives the restored sessions their permissions (revoking
+     * what it no longer allows), so the wills the restore left due are judged by them. */
+    if (cfg.persistence != PERSIST_OFF && session_store_sqlite_open(rt.broker) != 0) {
+        log_msg(LOG_ERROR, "egbroker", "cannot use the session store in %s: not starting", cfg.data_dir);
         broker_free(rt.broker);
         event_base_free(rt.base);
         return 1;
     }
-    /* Restored before any client can connect; a store that cannot be read stops
-     * the start rather than lose what it holds. */
-    if (cfg.persistence != PERSIST_OFF && session_store_sqlite_open(rt.broker) != 0) {
-        log_msg(LOG_ERROR, "egbroker", "cannot use the session store in %s: not starting", cfg.data_dir);
-        admin_server_free(rt.admin);
+    if (cfg.served_count && start_enforcement(&rt, &cfg) != 0) {
         broker_free(rt.broker);
         event_base_free(rt.base);
         return 1;
