@@ -167,8 +167,10 @@ bool handle_connect(conn *c, const mqtt_packet *p, int decode_rc, const mqtt_err
     /* Under enforcement the namespace's maximumSessionExpiryInHours is the cap (SPEC section 5). */
     uint32_t max_expiry = grant.max_session_expiry ? grant.max_session_expiry : lim->max_session_expiry;
     s->expiry_interval = session_expiry_for(in, max_expiry);
-    session_save(s);
     session_attach(s, c);
+    /* After the attach, so the store records it connected: after a crash its expiry counts
+     * from the store's last heartbeat, not from this CONNECT. */
+    session_save(s);
     if (!attach_will(s, in)) {
         conn_close(c, MQTT_RC_SERVER_UNAVAILABLE, false, "out of memory");
         return false;

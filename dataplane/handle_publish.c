@@ -125,6 +125,11 @@ bool handle_publish(conn *c, const mqtt_packet *p, int decode_rc)
 bool handle_pubrel(conn *c, const mqtt_packet *p)
 {
     bool known = session_qos2_remove(c->session, p->u.ack.packet_id);
+    /* sync persistence: the id is released on disk before PUBCOMP lets the client reuse it (a
+     * crash must not bring it back, or a new PUBLISH with that id would be taken for a resend). */
+    const session_store *st = c->broker->store;
+    if (st->ack_must_wait(st->ctx))
+        conn_hold_output(c);
     send_ack(c, MQTT_PUBCOMP, p->u.ack.packet_id, known ? 0 : MQTT_RC_PACKET_IDENTIFIER_NOT_FOUND);
     return true;
 }

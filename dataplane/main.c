@@ -168,7 +168,8 @@ int main(int argc, char **argv)
     /* Restored before any client can connect; a store that cannot be read stops
      * the start rather than lose what it holds. Before enforcement starts, so that
      * the saved snapshot applies to the restored sessions as a pushed one would
-     * (subscriptions no longer covered removed, sessions of deleted clients ended). */
+     * (subscriptions no longer covered removed, sessions of deleted clients ended,
+     * permissions given), and the wills the restore left due are judged by it. */
     if (cfg.persistence != PERSIST_OFF && session_store_sqlite_open(rt.broker) != 0) {
         log_msg(LOG_ERROR, "egbroker", "cannot use the session store in %s: not starting", cfg.data_dir);
         broker_free(rt.broker);

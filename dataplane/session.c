@@ -87,6 +87,15 @@ static void free_delivery_list(delivery *d)
     }
 }
 
+/* The store keeps the will of a persistent session until it is published or
+ * cleared. A broker stopping leaves it there (realm_destroy_sessions clears
+ * wills in memory only): the next start publishes what the stop left pending. */
+static void store_will(session *s)
+{
+    if (!s->broker->shutting_down && (s->will ? s->expiry_interval > 0 : s->stored))
+        s->broker->store->will_saved(s->broker->store->ctx, s);
+}
+
 static void publish_will_now(session *s)
 {
     broker_msg *will = s->will;
@@ -106,6 +115,7 @@ static void publish_will_now(session *s)
                 (int)will->topic.len, (const char *)will->topic.data);
         broker_publish(s->realm, will, NULL);
     }
+    store_will(s); /* after the publish: the deliveries it stored keep the message's row */
     broker_msg_unref(will);
 }
 
@@ -562,6 +572,10 @@ int session_qos2_add(session *s, uint16_t packet_id)
         s->qos2_cap = cap;
     }
     s->qos2_pending[s->qos2_count++] = packet_id;
+    /* A restart must still know the id: a re-sent PUBLISH is not routed twice, and its PUBREL
+     * gets PUBCOMP 0x00. */
+    if (s->expiry_interval > 0)
+        s->broker->store->qos2_saved(s->broker->store->ctx, s, packet_id, true);
     return 1;
 }
 
@@ -570,25 +584,36 @@ bool session_qos2_remove(session *s, uint16_t packet_id)
     for (uint32_t i = 0; i < s->qos2_count; i++) {
         if (s->qos2_pending[i] == packet_id) {
             s->qos2_pending[i] = s->qos2_pending[--s->qos2_count];
+            if (s->stored)
+                s->broker->store->qos2_saved(s->broker->store->ctx, s, packet_id, false);
             return true;
         }
     }
     return false;
 }
 
-void session_set_will(session *s, broker_msg *will, uint32_t delay)
-{
-    session_clear_will(s);
-    s->will = will;
-    s->will_delay = delay;
-}
-
-void session_clear_will(session *s)
+static void drop_will(session *s)
 {
     if (s->will_timer)
         evtimer_del(s->will_timer);
     broker_msg_unref(s->will);
     s->will = NULL;
+}
+
+void session_set_will(session *s, broker_msg *will, uint32_t delay)
+{
+    drop_will(s);
+    s->will = will;
+    s->will_delay = delay;
+    store_will(s);
+}
+
+void session_clear_will(session *s)
+{
+    bool had = s->will != NULL;
+    drop_will(s);
+    if (had)
+        store_will(s);
 }
 
 static void will_timer_cb(evutil_socket_t fd, short what, void *arg)
@@ -597,22 +622,30 @@ static void will_timer_cb(evutil_socket_t fd, short what, void *arg)
     publish_will_now(arg);
 }
 
+static bool arm_will(session *s, int64_t ms)
+{
+    if (!s->will_timer && !(s->will_timer = evtimer_new(s->broker->base, will_timer_cb, s)))
+        return false;
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    return evtimer_add(s->will_timer, &tv) == 0;
+}
+
 void session_trigger_will(session *s)
 {
     if (!s->will)
         return;
     /* Published after the Will Delay or when the session ends, whichever is first. */
     uint32_t delay = s->will_delay < s->expiry_interval ? s->will_delay : s->expiry_interval;
-    if (delay == 0) {
+    if (delay == 0 || !arm_will(s, (int64_t)delay * 1000))
         publish_will_now(s);
-        return;
-    }
-    if (!s->will_timer && !(s->will_timer = evtimer_new(s->broker->base, will_timer_cb, s))) {
-        publish_will_now(s);
-        return;
-    }
-    struct timeval tv = {delay, 0};
-    evtimer_add(s->will_timer, &tv);
+}
+
+bool session_restore_will(session *s, broker_msg *will, uint32_t delay, int64_t due_in_ms)
+{
+    drop_will(s);
+    s->will = broker_msg_ref(will);
+    s->will_delay = delay;
+    return arm_will(s, due_in_ms > 0 ? due_in_ms : 0);
 }
 
 static void expiry_timer_cb(evutil_socket_t fd, short what, void *arg)

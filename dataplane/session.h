@@ -147,6 +147,10 @@ bool session_restore_delivery(session *s, broker_msg *m, const delivery_spec *sp
                               uint16_t packet_id, uint64_t seq);
 /* Restoring: arms the expiry of a disconnected session for the time it has left. */
 bool session_arm_expiry(session *s, uint32_t seconds);
+/* Restoring: the will a stopped broker left pending, published in `due_in_ms` (at once, on
+ * the loop's first turn, when <= 0) unless the client reconnects first. Takes its own
+ * reference to `will`. False on allocation failure. */
+bool session_restore_will(session *s, broker_msg *will, uint32_t delay, int64_t due_in_ms);
 
 /* Drops the queued (not yet sent) deliveries whose message `keep` refuses, e.g.
  * after a permission was revoked. Returns how many were dropped. */

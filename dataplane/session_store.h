@@ -1,13 +1,15 @@
 /* The persistence seam. The broker keeps its state in memory and tells the
  * store what changed: persistent sessions (expiry > 0), their QoS 1/2
- * deliveries, and retained messages. Clean sessions and QoS 0 traffic never
- * reach it. The durability issue backs it with disk; the default keeps nothing.
+ * deliveries, inbound QoS 2 state and will, and retained messages. Clean
+ * sessions and QoS 0 traffic never reach it. The durability issue backs it
+ * with disk; the default keeps nothing.
  *
  * Ownership: hooks receive borrowed pointers, valid for the call only. */
 #ifndef EG_SESSION_STORE_H
 #define EG_SESSION_STORE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "message.h"
 #include "mqtt_packet.h"
@@ -25,6 +27,11 @@ typedef struct session_store {
     void (*delivery_saved)(void *ctx, const struct session *s, const struct delivery *d);
     /* Acknowledged, expired, refused or handed to another session. */
     void (*delivery_deleted)(void *ctx, const struct session *s, const struct delivery *d);
+    /* Inbound QoS 2: `packet_id` received and PUBREC sent (pending), or released by PUBREL. */
+    void (*qos2_saved)(void *ctx, const struct session *s, uint16_t packet_id, bool pending);
+    /* The will: set at CONNECT (s->will), or gone (s->will == NULL: cleared or published). A
+     * broker stopping does not clear it: the next start publishes what the stop left pending. */
+    void (*will_saved)(void *ctx, const struct session *s);
     /* m == NULL: the retained message of `topic` in realm `r` was deleted. */
     void (*retained_saved)(void *ctx, const struct realm *r, mqtt_bytes topic, const broker_msg *m);
     /* `sync` mode: true while writes are not yet committed, so an ack of a

@@ -10,6 +10,11 @@ static void no_delivery(void *ctx, const struct session *s, const struct deliver
     (void)ctx, (void)s, (void)d;
 }
 
+static void no_qos2(void *ctx, const struct session *s, uint16_t packet_id, bool pending)
+{
+    (void)ctx, (void)s, (void)packet_id, (void)pending;
+}
+
 static void no_retained(void *ctx, const struct realm *r, mqtt_bytes topic, const broker_msg *m)
 {
     (void)ctx, (void)r, (void)topic, (void)m;
@@ -28,7 +33,15 @@ static bool never(void *ctx)
 
 const session_store *session_store_none(void)
 {
-    static const session_store none = {NULL,        no_session, no_session, no_delivery, no_delivery,
-                                       no_retained, never,      no_op,      no_op};
+    static const session_store none = {.session_saved = no_session,
+                                       .session_deleted = no_session,
+                                       .delivery_saved = no_delivery,
+                                       .delivery_deleted = no_delivery,
+                                       .qos2_saved = no_qos2,
+                                       .will_saved = no_session,
+                                       .retained_saved = no_retained,
+                                       .ack_must_wait = never,
+                                       .commit = no_op,
+                                       .close = no_op};
     return &none;
 }

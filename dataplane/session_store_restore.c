@@ -1,7 +1,7 @@
 /* Start-up restore of the SQLite session store: sessions with the expiry they
- * have left, their subscriptions and deliveries in order, retained messages.
- * What expired while the broker was down is deleted, not restored. Any read
- * error fails the start (session_store_sqlite_open). */
+ * have left, their subscriptions, deliveries in order, inbound QoS 2 ids and
+ * pending will, retained messages. What expired while the broker was down is
+ * deleted, not restored. Any read error fails the start (session_store_sqlite_open). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,11 +24,20 @@ static const char SQL_CLEAN[] =
     "  AND s.client_id = subs.client_id);"
     "DELETE FROM deliveries WHERE NOT EXISTS (SELECT 1 FROM sessions s WHERE s.realm = deliveries.realm"
     "  AND s.client_id = deliveries.client_id);"
+    "DELETE FROM qos2_in WHERE NOT EXISTS (SELECT 1 FROM sessions s WHERE s.realm = qos2_in.realm"
+    "  AND s.client_id = qos2_in.client_id);"
+    "DELETE FROM wills WHERE NOT EXISTS (SELECT 1 FROM sessions s WHERE s.realm = wills.realm"
+    "  AND s.client_id = wills.client_id);"
     "DELETE FROM messages WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.msg_id = messages.id)"
-    "  AND NOT EXISTS (SELECT 1 FROM retained r WHERE r.msg_id = messages.id);";
+    "  AND NOT EXISTS (SELECT 1 FROM retained r WHERE r.msg_id = messages.id)"
+    "  AND NOT EXISTS (SELECT 1 FROM wills w WHERE w.msg_id = messages.id);";
+static const char SQL_HEARTBEAT[] = "SELECT alive_at FROM meta";
 static const char SQL_SESSIONS[] =
     "SELECT realm, client_id, auth_name, expiry, disconnected_at FROM sessions";
 static const char SQL_SUBS[] = "SELECT filter, options, sub_id FROM subs WHERE realm = ?1 AND client_id = ?2";
+static const char SQL_QOS2[] = "SELECT packet_id FROM qos2_in WHERE realm = ?1 AND client_id = ?2";
+static const char SQL_WILL[] = "SELECT w.delay, " MSG_COLS " FROM wills w JOIN messages m ON m.id = w.msg_id"
+                               " WHERE w.realm = ?1 AND w.client_id = ?2";
 static const char SQL_DELIVERIES[] =
     "SELECT d.seq, d.qos, d.state, d.packet_id, d.retain, d.sub_ids, d.share_group, " MSG_COLS
     " FROM deliveries d JOIN messages m ON m.id = d.msg_id"
@@ -43,9 +52,14 @@ typedef struct restore {
     sqlstore *st;
     broker *b;
     int64_t wall_now, mono_now;
-    strmap *msgs; /* message id (8 bytes) -> broker_msg* (one reference each) */
-    uint32_t sessions, expired, deliveries, dropped, retained;
+    strmap *msgs;     /* message id (8 bytes) -> broker_msg* (one reference each) */
+    strmap *unserved; /* namespace not served -> unserved_count* (owned) */
+    uint32_t sessions, expired, deliveries, dropped, retained, wills;
 } restore;
+
+typedef struct unserved_count {
+    uint32_t kept, deleted;
+} unserved_count;
 
 static int fail(restore *r, const char *what)
 {
@@ -114,6 +128,53 @@ static int restore_subs(restore *r, session *s)
     return rc == SQLITE_DONE ? 0 : fail(r, "subscriptions");
 }
 
+static int restore_qos2(restore *r, session *s)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(r->st->db, SQL_QOS2, -1, &q, NULL) != SQLITE_OK)
+        return fail(r, "inbound QoS 2");
+    sqlstore_bind_key(q, s);
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (session_qos2_add(s, (uint16_t)sqlite3_column_int(q, 0)) < 0) {
+            sqlite3_finalize(q);
+            log_msg(LOG_ERROR, "store", "out of memory restoring inbound QoS 2 client=%s", s->client_id);
+            return -1;
+        }
+    }
+    sqlite3_finalize(q);
+    return rc == SQLITE_DONE ? 0 : fail(r, "inbound QoS 2");
+}
+
+/* The session's pending will into *will (borrowed from r->msgs): NULL when it has none, or
+ * when its message expired while the broker was down (that will is deleted). */
+static int load_will(restore *r, const char *realm_name, mqtt_bytes client_id, broker_msg **will,
+                     uint32_t *delay)
+{
+    *will = NULL;
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(r->st->db, SQL_WILL, -1, &q, NULL) != SQLITE_OK)
+        return fail(r, "wills");
+    sqlite3_bind_text(q, 1, realm_name, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 2, client_id.data, (int)client_id.len, SQLITE_STATIC);
+    int rc = sqlite3_step(q);
+    bool oom = false;
+    if (rc == SQLITE_ROW) {
+        *delay = (uint32_t)sqlite3_column_int64(q, 0);
+        *will = load_message(r, q, 1, &oom);
+    }
+    sqlite3_finalize(q);
+    if (oom) {
+        log_msg(LOG_ERROR, "store", "out of memory restoring wills");
+        return -1;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return fail(r, "wills");
+    if (rc == SQLITE_ROW && !*will) /* its message row goes with the final cleanup */
+        sqlstore_run_keyed(r->st, S_WILL_DEL, realm_name, client_id.data, (int)client_id.len);
+    return 0;
+}
+
 static void delete_delivery_row(restore *r, session *s, int64_t seq)
 {
     sqlite3_stmt *q = sqlstore_stmt(r->st, S_DELIVERY_DEL);
@@ -166,6 +227,39 @@ static int restore_deliveries(restore *r, session *s)
     return 0;
 }
 
+/* A session of a namespace this broker does not serve: kept on disk while its expiry runs (a
+ * configuration mistake must not destroy data; serving the namespace again restores it),
+ * deleted once it ran out, will included (there is no namespace to publish it in). Counted
+ * per namespace, logged once each at the end. */
+static int keep_unserved(restore *r, const char *ns, mqtt_bytes client_id, int64_t left_ms)
+{
+    unserved_count *c = strmap_get(r->unserved, ns, strlen(ns));
+    if (!c && (!(c = calloc(1, sizeof *c)) || strmap_put(r->unserved, ns, strlen(ns), c) != 0)) {
+        free(c);
+        log_msg(LOG_ERROR, "store", "out of memory restoring sessions");
+        return -1;
+    }
+    if (left_ms > 0) {
+        c->kept++;
+        return 0;
+    }
+    c->deleted++;
+    sqlstore_delete_session(r->st, ns, client_id.data, (int)client_id.len);
+    return 0;
+}
+
+static void log_unserved(void *ctx, const void *key, size_t len, void *value)
+{
+    unserved_count *c = value;
+    if (*(const bool *)ctx)
+        log_msg(
+            LOG_WARN, "store",
+            "sessions of namespace=%.*s not restored: the namespace is not served (kept=%u, deleted=%u whose "
+            "expiry ran out)",
+            (int)len, (const char *)key, c->kept, c->deleted);
+    free(c);
+}
+
 /* One session row: deleted when its expiry ran out while the broker was down,
  * else recreated with the time it has left. */
 static int restore_session(restore *r, sqlite3_stmt *q)
@@ -174,18 +268,16 @@ static int restore_session(restore *r, sqlite3_stmt *q)
     mqtt_bytes client_id = col_bytes(q, 1);
     const char *auth_name = (const char *)sqlite3_column_text(q, 2);
     int64_t expiry = sqlite3_column_int64(q, 3);
-    int64_t gone_at = sqlite3_column_int64(q, 4);
-    /* Connected when the broker crashed (a clean stop stamps it): the full expiry, from now. */
-    int64_t left_ms = expiry * 1000 - (gone_at ? r->wall_now - gone_at : 0);
+    int64_t gone_at = sqlite3_column_int64(q, 4); /* never 0 here: date_crash stamped those */
+    int64_t left_ms = expiry * 1000 - (r->wall_now - gone_at);
     realm *rl = realm_find(r->b, realm_name ? realm_name : "");
-    if (!rl) {
-        /* Kept on disk: the namespace may be served again after a configuration change. */
-        log_msg(LOG_WARN, "store",
-                "session not restored client=%.*s namespace=%s reason=namespace-not-served",
-                (int)client_id.len, (const char *)client_id.data, realm_name ? realm_name : "");
-        return 0;
-    }
-    if (left_ms <= 0) {
+    if (!rl)
+        return keep_unserved(r, realm_name ? realm_name : "", client_id, left_ms);
+    broker_msg *will;
+    uint32_t will_delay = 0;
+    if (load_will(r, rl->name, client_id, &will, &will_delay) != 0)
+        return -1;
+    if (left_ms <= 0 && !will) {
         r->expired++;
         r->b->stats.sessions_expired++;
         log_msg(LOG_INFO, "store", "session expired while down client=%.*s namespace=%s", (int)client_id.len,
@@ -200,9 +292,26 @@ static int restore_session(restore *r, sqlite3_stmt *q)
     }
     s->expiry_interval = (uint32_t)expiry;
     s->stored = true;
-    if (restore_subs(r, s) || restore_deliveries(r, s))
+    if (restore_subs(r, s) || restore_deliveries(r, s) || restore_qos2(r, s))
         return -1;
-    if (!session_arm_expiry(s, (uint32_t)((left_ms + 999) / 1000))) {
+    if (will) {
+        /* The stop closed its connection: the delay ran from then, cut short by the session's
+         * end. Due ones go out on the loop's first turn, once the namespace's snapshot gave the
+         * session its permissions (main.c), judged like any will by can_publish. */
+        int64_t wait_s = will_delay < expiry ? will_delay : expiry;
+        will->origin = s->id; /* its own publish, for No Local (not shared: one row per will) */
+        if (!session_restore_will(s, will, will_delay, gone_at + wait_s * 1000 - r->wall_now)) {
+            log_msg(LOG_ERROR, "store", "cannot restore the will of client=%s", s->client_id);
+            return -1;
+        }
+        r->wills++;
+    }
+    if (left_ms <= 0)
+        log_msg(LOG_INFO, "store",
+                "session expired while down client=%s namespace=%s: ends at start, will first", s->client_id,
+                rl->name);
+    /* An expired session with a will ends on the loop's first turn, publishing it then. */
+    if (!session_arm_expiry(s, left_ms > 0 ? (uint32_t)((left_ms + 999) / 1000) : 0)) {
         log_msg(LOG_ERROR, "store", "cannot arm the expiry of client=%s", s->client_id);
         return -1;
     }
@@ -283,6 +392,35 @@ static int read_max_ids(restore *r)
     return rc == SQLITE_ROW ? 0 : fail(r, "ids");
 }
 
+/* Sessions still marked connected (disconnected_at 0) were connected when the broker died
+ * without closing the store: they went away at its last heartbeat (now when it has none: a
+ * store from before the heartbeat). Stamped in the store too, so that a second crash does not
+ * date them again from a later heartbeat. */
+static int date_crash(restore *r)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(r->st->db, SQL_HEARTBEAT, -1, &q, NULL) != SQLITE_OK)
+        return fail(r, "heartbeat");
+    int rc = sqlite3_step(q);
+    int64_t alive_at = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+    sqlite3_finalize(q);
+    if (rc != SQLITE_ROW)
+        return fail(r, "heartbeat");
+    int64_t gone_at = alive_at > 0 && alive_at < r->wall_now ? alive_at : r->wall_now;
+    if (!(q = sqlstore_stmt(r->st, S_STAMP_CONNECTED)))
+        return -1;
+    sqlite3_bind_int64(q, 1, gone_at);
+    if (!sqlstore_run(r->st, q))
+        return -1;
+    int crashed = sqlite3_changes(r->st->db);
+    if (crashed > 0)
+        log_msg(LOG_WARN, "store",
+                "the broker stopped without closing the store (crash): %d sessions connected then count "
+                "their expiry from its last heartbeat, %lld ms ago",
+                crashed, (long long)(r->wall_now - gone_at));
+    return 0;
+}
+
 static void unref_msg(void *ctx, const void *key, size_t len, void *value)
 {
     (void)ctx, (void)key, (void)len;
@@ -292,8 +430,10 @@ static void unref_msg(void *ctx, const void *key, size_t len, void *value)
 int sqlstore_restore(sqlstore *st)
 {
     restore r = {.st = st, .b = st->broker, .wall_now = sqlstore_wall_ms(), .mono_now = broker_now_ms()};
-    if (!(r.msgs = strmap_new()))
+    if (!(r.msgs = strmap_new()) || !(r.unserved = strmap_new())) {
+        strmap_free(r.msgs);
         return -1;
+    }
     /* Deletions (expired sessions and messages) go in one transaction. */
     sqlstore_begin(st);
     char *err = NULL;
@@ -301,15 +441,20 @@ int sqlstore_restore(sqlstore *st)
     if (sqlite3_exec(st->db, SQL_CLEAN, NULL, NULL, &err) != SQLITE_OK) {
         log_msg(LOG_ERROR, "store", "cannot read session store %s: %s", st->path, err ? err : "?");
         sqlite3_free(err);
-    } else if (read_max_ids(&r) == 0 && restore_sessions(&r) == 0 && restore_retained(&r) == 0) {
+    } else if (date_crash(&r) == 0 && read_max_ids(&r) == 0 && restore_sessions(&r) == 0 &&
+               restore_retained(&r) == 0) {
         /* Messages of deliveries that expired: their last reference went above. */
         rc = sqlite3_exec(st->db, SQL_CLEAN, NULL, NULL, NULL) == SQLITE_OK ? 0 : fail(&r, "cleanup");
     }
     strmap_foreach(r.msgs, unref_msg, NULL);
     strmap_free(r.msgs);
+    bool restored = rc == 0;
+    strmap_foreach(r.unserved, log_unserved, &restored);
+    strmap_free(r.unserved);
     if (rc == 0)
         log_msg(LOG_INFO, "store",
-                "restored sessions=%u deliveries=%u retained=%u expired_sessions=%u expired_messages=%u",
-                r.sessions, r.deliveries, r.retained, r.expired, r.dropped);
+                "restored sessions=%u deliveries=%u retained=%u wills=%u expired_sessions=%u "
+                "expired_messages=%u",
+                r.sessions, r.deliveries, r.retained, r.wills, r.expired, r.dropped);
     return rc;
 }

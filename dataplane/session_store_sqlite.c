@@ -4,12 +4,15 @@
 
 #include <errno.h>
 #include <event2/event.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "broker.h"
 #include "log.h"
@@ -43,7 +46,21 @@ static const char *const migrations[] = {
     "CREATE TABLE retained(realm TEXT NOT NULL, topic BLOB NOT NULL, msg_id INTEGER NOT NULL,"
     "  PRIMARY KEY(realm, topic)) WITHOUT ROWID;"
     "CREATE INDEX retained_msg ON retained(msg_id);",
+    /* qos2_in: inbound QoS 2 packet ids awaiting PUBREL. wills: the pending will of a session
+     * (delay in seconds, counted from its disconnected_at). meta.alive_at: wall-clock ms of the
+     * last commit, the heartbeat that dates a crash. */
+    "CREATE TABLE qos2_in(realm TEXT NOT NULL, client_id BLOB NOT NULL, packet_id INTEGER NOT NULL,"
+    "  PRIMARY KEY(realm, client_id, packet_id)) WITHOUT ROWID;"
+    "CREATE TABLE wills(realm TEXT NOT NULL, client_id BLOB NOT NULL, msg_id INTEGER NOT NULL,"
+    "  delay INTEGER NOT NULL, PRIMARY KEY(realm, client_id)) WITHOUT ROWID;"
+    "CREATE INDEX wills_msg ON wills(msg_id);"
+    "CREATE TABLE meta(id INTEGER PRIMARY KEY CHECK (id = 1), alive_at INTEGER NOT NULL);"
+    "INSERT INTO meta(id, alive_at) VALUES(1, 0);",
 };
+
+/* The idle heartbeat's period floor: expiry is counted in seconds, so a finer one would only
+ * add commits (an fsync each in sync mode) to an idle broker. */
+#define HEARTBEAT_MIN_MS 1000
 
 static const char *const stmt_sql[S_COUNT] = {
     [S_BEGIN] = "BEGIN",
@@ -59,7 +76,8 @@ static const char *const stmt_sql[S_COUNT] = {
         "DELETE FROM messages WHERE id IN (SELECT msg_id FROM deliveries WHERE realm = ?1 AND client_id = ?2)"
         " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.msg_id = messages.id"
         "  AND NOT (d.realm = ?1 AND d.client_id = ?2))"
-        " AND NOT EXISTS (SELECT 1 FROM retained r WHERE r.msg_id = messages.id)",
+        " AND NOT EXISTS (SELECT 1 FROM retained r WHERE r.msg_id = messages.id)"
+        " AND NOT EXISTS (SELECT 1 FROM wills w WHERE w.msg_id = messages.id)",
     [S_SESSION_DELIVERIES_DEL] = "DELETE FROM deliveries WHERE realm = ?1 AND client_id = ?2",
     /* OR IGNORE: a message already written for another delivery is not written twice. */
     [S_MSG_PUT] = "INSERT OR IGNORE INTO messages(id, topic, payload, qos, retain, expires_at, props_present,"
@@ -67,7 +85,8 @@ static const char *const stmt_sql[S_COUNT] = {
                   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     [S_MSG_GC] =
         "DELETE FROM messages WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM deliveries WHERE msg_id = ?1)"
-        " AND NOT EXISTS (SELECT 1 FROM retained WHERE msg_id = ?1)",
+        " AND NOT EXISTS (SELECT 1 FROM retained WHERE msg_id = ?1)"
+        " AND NOT EXISTS (SELECT 1 FROM wills WHERE msg_id = ?1)",
     [S_DELIVERY_PUT] =
         "INSERT OR REPLACE INTO deliveries(realm, client_id, seq, msg_id, qos, state, packet_id,"
         " retain, sub_ids, share_group) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -76,6 +95,17 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_RETAINED_PUT] = "INSERT OR REPLACE INTO retained(realm, topic, msg_id) VALUES(?1, ?2, ?3)",
     [S_RETAINED_DEL] = "DELETE FROM retained WHERE realm = ?1 AND topic = ?2",
     [S_STAMP_CONNECTED] = "UPDATE sessions SET disconnected_at = ?1 WHERE disconnected_at = 0",
+    [S_QOS2_PUT] = "INSERT OR IGNORE INTO qos2_in(realm, client_id, packet_id) VALUES(?1, ?2, ?3)",
+    [S_QOS2_DEL] = "DELETE FROM qos2_in WHERE realm = ?1 AND client_id = ?2 AND packet_id = ?3",
+    [S_SESSION_QOS2_DEL] = "DELETE FROM qos2_in WHERE realm = ?1 AND client_id = ?2",
+    [S_WILL_PUT] = "INSERT OR REPLACE INTO wills(realm, client_id, msg_id, delay) VALUES(?1, ?2, ?3, ?4)",
+    /* The will's message, unless a publication of it shares the row (run before the will goes). */
+    [S_WILL_MSG_DEL] =
+        "DELETE FROM messages WHERE id IN (SELECT msg_id FROM wills WHERE realm = ?1 AND client_id = ?2)"
+        " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.msg_id = messages.id)"
+        " AND NOT EXISTS (SELECT 1 FROM retained r WHERE r.msg_id = messages.id)",
+    [S_WILL_DEL] = "DELETE FROM wills WHERE realm = ?1 AND client_id = ?2",
+    [S_HEARTBEAT] = "UPDATE meta SET alive_at = ?1",
 };
 
 int64_t sqlstore_wall_ms(void)
@@ -131,6 +161,12 @@ void sqlstore_commit(sqlstore *st)
     if (!st->in_tx)
         return;
     st->in_tx = false;
+    /* Every commit dates the broker alive: after a crash, the sessions it left connected count
+     * their expiry from here (sqlstore_restore). One row, in a transaction already paid for. */
+    sqlite3_stmt *q = sqlstore_stmt(st, S_HEARTBEAT);
+    if (q)
+        sqlite3_bind_int64(q, 1, sqlstore_wall_ms());
+    sqlstore_run(st, q);
     if (sqlstore_run(st, sqlstore_stmt(st, S_COMMIT)))
         st->commits++;
 }
@@ -139,6 +175,17 @@ static void commit_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     sqlstore_commit(arg);
+}
+
+/* An idle broker commits nothing: this keeps the heartbeat at most a period old. */
+static void heartbeat_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    sqlstore *st = arg;
+    if (st->in_tx)
+        return; /* the group commit due within the interval writes it */
+    sqlstore_begin(st);
+    sqlstore_commit(st);
 }
 
 /* Opens the group-commit transaction the first write of an interval needs. */
@@ -183,18 +230,26 @@ static void save_session(void *ctx, const session *s)
     }
 }
 
+bool sqlstore_run_keyed(sqlstore *st, enum sqlstore_stmt id, const char *realm, const void *client_id,
+                        int client_id_len)
+{
+    sqlite3_stmt *q = sqlstore_stmt(st, id);
+    if (!q)
+        return false;
+    sqlite3_bind_text(q, 1, realm, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 2, client_id, client_id_len, SQLITE_STATIC);
+    return sqlstore_run(st, q);
+}
+
 void sqlstore_delete_session(sqlstore *st, const char *realm, const void *client_id, int client_id_len)
 {
-    static const enum sqlstore_stmt order[] = {S_SESSION_MSGS_DEL, S_SESSION_DELIVERIES_DEL, S_SUBS_DEL,
+    /* Messages before the rows that point at them, so the queries can still find them. */
+    static const enum sqlstore_stmt order[] = {S_SESSION_MSGS_DEL, S_SESSION_DELIVERIES_DEL, S_WILL_MSG_DEL,
+                                               S_WILL_DEL,         S_SESSION_QOS2_DEL,       S_SUBS_DEL,
                                                S_SESSION_DEL};
-    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
-        sqlite3_stmt *q = sqlstore_stmt(st, order[i]);
-        if (!q)
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
+        if (!sqlstore_run_keyed(st, order[i], realm, client_id, client_id_len))
             return;
-        sqlite3_bind_text(q, 1, realm, -1, SQLITE_STATIC);
-        sqlite3_bind_blob(q, 2, client_id, client_id_len, SQLITE_STATIC);
-        sqlstore_run(st, q);
-    }
 }
 
 static void delete_session(void *ctx, const session *s)
@@ -283,6 +338,40 @@ static void delete_delivery(void *ctx, const session *s, const delivery *d)
         gc_message(st, (int64_t)d->msg->store_id);
 }
 
+static void save_qos2(void *ctx, const session *s, uint16_t packet_id, bool pending)
+{
+    sqlstore *st = ctx;
+    if (st->restoring)
+        return;
+    sqlstore_begin(st);
+    sqlite3_stmt *q = sqlstore_stmt(st, pending ? S_QOS2_PUT : S_QOS2_DEL);
+    if (!q)
+        return;
+    sqlstore_bind_key(q, s);
+    sqlite3_bind_int(q, 3, packet_id);
+    sqlstore_run(st, q);
+}
+
+static void save_will(void *ctx, const session *s)
+{
+    sqlstore *st = ctx;
+    if (st->restoring)
+        return;
+    sqlstore_begin(st);
+    /* The previous will (a reconnect replaces it) goes with its message. */
+    if (!sqlstore_run_keyed(st, S_WILL_MSG_DEL, s->realm->name, s->client_id, (int)s->client_id_len) ||
+        !sqlstore_run_keyed(st, S_WILL_DEL, s->realm->name, s->client_id, (int)s->client_id_len) || !s->will)
+        return;
+    int64_t msg_id = save_message(st, s->will);
+    sqlite3_stmt *q = sqlstore_stmt(st, S_WILL_PUT);
+    if (!q)
+        return;
+    sqlstore_bind_key(q, s);
+    sqlite3_bind_int64(q, 3, msg_id);
+    sqlite3_bind_int64(q, 4, s->will_delay);
+    sqlstore_run(st, q);
+}
+
 static void save_retained(void *ctx, const realm *r, mqtt_bytes topic, const broker_msg *m)
 {
     sqlstore *st = ctx;
@@ -328,10 +417,26 @@ static void commit(void *ctx)
     sqlstore_commit(ctx);
 }
 
+/* Frees what the store holds; the data_dir lock goes last, once the database is closed. */
+static void release(sqlstore *st)
+{
+    for (int i = 0; i < S_COUNT; i++)
+        sqlite3_finalize(st->stmts[i]);
+    if (st->timer)
+        event_free(st->timer);
+    if (st->heartbeat)
+        event_free(st->heartbeat);
+    if (sqlite3_close(st->db) != SQLITE_OK)
+        log_msg(LOG_ERROR, "store", "cannot close session store %s: %s", st->path, sqlite3_errmsg(st->db));
+    if (st->lock_fd >= 0 && close(st->lock_fd) != 0)
+        log_msg(LOG_WARN, "store", "cannot close the data_dir lock: %s", strerror(errno));
+    free(st);
+}
+
 static void close_store(void *ctx)
 {
     sqlstore *st = ctx;
-    /* Sessions still connected at a clean stop start their expiry now. */
+    /* Sessions still connected at a clean stop start their expiry (and their will delay) now. */
     sqlstore_begin(st);
     sqlite3_stmt *q = sqlstore_stmt(st, S_STAMP_CONNECTED);
     if (q) {
@@ -339,14 +444,10 @@ static void close_store(void *ctx)
         sqlstore_run(st, q);
     }
     sqlstore_commit(st);
-    for (int i = 0; i < S_COUNT; i++)
-        sqlite3_finalize(st->stmts[i]);
-    if (st->timer)
-        event_free(st->timer);
-    sqlite3_close(st->db);
+    uint64_t commits = st->commits, write_errors = st->write_errors;
+    release(st);
     log_msg(LOG_INFO, "store", "session store closed commits=%llu write_errors=%llu",
-            (unsigned long long)st->commits, (unsigned long long)st->write_errors);
-    free(st);
+            (unsigned long long)commits, (unsigned long long)write_errors);
 }
 
 static int exec(sqlstore *st, const char *sql)
@@ -389,9 +490,17 @@ static int migrate(sqlstore *st)
 
 static const session_store *install(sqlstore *st)
 {
-    st->iface = (session_store){
-        st,     save_session, delete_session, save_delivery, delete_delivery, save_retained, ack_must_wait,
-        commit, close_store};
+    st->iface = (session_store){.ctx = st,
+                                .session_saved = save_session,
+                                .session_deleted = delete_session,
+                                .delivery_saved = save_delivery,
+                                .delivery_deleted = delete_delivery,
+                                .qos2_saved = save_qos2,
+                                .will_saved = save_will,
+                                .retained_saved = save_retained,
+                                .ack_must_wait = ack_must_wait,
+                                .commit = commit,
+                                .close = close_store};
     return &st->iface;
 }
 
@@ -411,26 +520,65 @@ static int mkdir_p(const char *dir)
     return mkdir(path, 0755) != 0 && errno != EEXIST ? -1 : 0;
 }
 
+/* Two brokers over one store would each restore it, then overwrite each other's rows. The
+ * kernel drops a flock with its process, so a crash leaves no stale lock behind. */
+static int lock_data_dir(sqlstore *st, const char *dir)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/broker.lock", dir);
+    if ((st->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0) {
+        log_msg(LOG_ERROR, "store", "cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (flock(st->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno != EWOULDBLOCK) {
+            log_msg(LOG_ERROR, "store", "cannot lock %s: %s", path, strerror(errno));
+            return -1;
+        }
+        char text[24] = "";
+        ssize_t n = pread(st->lock_fd, text, sizeof text - 1, 0);
+        long pid = n > 0 ? strtol(text, NULL, 10) : 0;
+        if (pid > 0)
+            log_msg(LOG_ERROR, "store", "data_dir %s is in use by another egbroker (pid %ld, %s)", dir, pid,
+                    path);
+        else
+            log_msg(LOG_ERROR, "store", "data_dir %s is in use by another egbroker (%s is locked)", dir,
+                    path);
+        return -1;
+    }
+    /* Who holds it, for the message of the next broker that tries. */
+    char text[24];
+    int len = snprintf(text, sizeof text, "%ld\n", (long)getpid());
+    if (ftruncate(st->lock_fd, 0) != 0 || pwrite(st->lock_fd, text, (size_t)len, 0) != len)
+        log_msg(LOG_WARN, "store", "cannot write the pid into %s: %s", path, strerror(errno));
+    return 0;
+}
+
 int session_store_sqlite_open(broker *b)
 {
     const broker_config *cfg = &b->config;
+    const char *dir = cfg->data_dir[0] ? cfg->data_dir : ".";
     sqlstore *st = calloc(1, sizeof *st);
     if (!st)
         return -1;
+    st->lock_fd = -1;
     st->broker = b;
     st->sync = cfg->persistence == PERSIST_SYNC;
     st->interval_ms = cfg->persistence_interval_ms ? cfg->persistence_interval_ms : 100;
     if (cfg->data_dir[0] && mkdir_p(cfg->data_dir) != 0) {
         log_msg(LOG_ERROR, "store", "cannot create data_dir %s: %s", cfg->data_dir, strerror(errno));
-        free(st);
+        release(st);
         return -1;
     }
-    snprintf(st->path, sizeof st->path, "%s/sessions.db", cfg->data_dir[0] ? cfg->data_dir : ".");
+    if (lock_data_dir(st, dir) != 0) { /* before the database: the holder may be writing it */
+        release(st);
+        return -1;
+    }
+    snprintf(st->path, sizeof st->path, "%s/sessions.db", dir);
     if (sqlite3_open_v2(st->path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
         log_msg(LOG_ERROR, "store", "cannot open session store %s: %s", st->path,
                 st->db ? sqlite3_errmsg(st->db) : "out of memory");
-        sqlite3_close(st->db);
-        free(st);
+        release(st);
         return -1;
     }
     sqlite3_busy_timeout(st->db, 5000);
@@ -438,25 +586,25 @@ int session_store_sqlite_open(broker *b)
      * NORMAL survives a process crash; a power loss may lose the last commits. */
     const char *pragmas = st->sync ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
                                    : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;";
-    if (exec(st, pragmas) || migrate(st) || !(st->timer = evtimer_new(b->base, commit_timer_cb, st))) {
-        if (st->timer)
-            event_free(st->timer);
-        sqlite3_close(st->db);
-        free(st);
+    if (exec(st, pragmas) || migrate(st) || !(st->timer = evtimer_new(b->base, commit_timer_cb, st)) ||
+        !(st->heartbeat = event_new(b->base, -1, EV_PERSIST, heartbeat_cb, st))) {
+        release(st);
         return -1;
     }
     st->restoring = true;
     int rc = sqlstore_restore(st);
     st->restoring = false;
+    uint32_t beat_ms = st->interval_ms > HEARTBEAT_MIN_MS ? st->interval_ms : HEARTBEAT_MIN_MS;
+    struct timeval beat = {beat_ms / 1000, (beat_ms % 1000) * 1000};
+    if (rc == 0 && event_add(st->heartbeat, &beat) != 0) {
+        log_msg(LOG_ERROR, "store", "cannot arm the session store's heartbeat");
+        rc = -1;
+    }
     if (rc != 0) {
-        for (int i = 0; i < S_COUNT; i++)
-            sqlite3_finalize(st->stmts[i]);
-        event_free(st->timer);
-        sqlite3_close(st->db);
-        free(st);
+        release(st);
         return -1;
     }
-    sqlstore_commit(st); /* what the restore deleted (expired sessions, messages) */
+    sqlstore_commit(st); /* what the restore deleted (expired sessions, messages), and a heartbeat */
     b->store = install(st);
     log_msg(LOG_INFO, "store", "session store %s mode=%s interval_ms=%u", st->path,
             st->sync ? "sync" : "periodic", st->interval_ms);

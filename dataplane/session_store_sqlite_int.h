@@ -29,6 +29,13 @@ enum sqlstore_stmt {
     S_RETAINED_PUT,
     S_RETAINED_DEL,
     S_STAMP_CONNECTED,
+    S_QOS2_PUT,
+    S_QOS2_DEL,
+    S_SESSION_QOS2_DEL,
+    S_WILL_PUT,
+    S_WILL_MSG_DEL,
+    S_WILL_DEL,
+    S_HEARTBEAT,
     S_COUNT
 };
 
@@ -42,7 +49,9 @@ typedef struct sqlstore {
     bool in_tx;     /* the group-commit transaction is open */
     bool restoring; /* hooks are ignored while the store feeds the broker */
     uint32_t interval_ms;
-    struct event *timer; /* commits the open transaction */
+    struct event *timer;     /* commits the open transaction */
+    struct event *heartbeat; /* commits "alive" when nothing else did (idle broker) */
+    int lock_fd;             /* {data_dir}/broker.lock, flock()ed for the store's life */
     uint64_t next_msg_id;
     uint64_t write_errors;
     uint64_t commits; /* logged at close: with acks counted by clients, shows the grouping */
@@ -53,12 +62,15 @@ int64_t sqlstore_wall_ms(void);
 sqlite3_stmt *sqlstore_stmt(sqlstore *st, enum sqlstore_stmt id);
 /* Steps a write to its end; false on error (logged). */
 bool sqlstore_run(sqlstore *st, sqlite3_stmt *s);
+/* Runs a statement whose only parameters are ?1 realm name and ?2 client id. */
+bool sqlstore_run_keyed(sqlstore *st, enum sqlstore_stmt id, const char *realm, const void *client_id,
+                        int client_id_len);
 /* Binds ?1 realm name and ?2 client id of `ses`. */
 struct session;
 void sqlstore_bind_key(sqlite3_stmt *s, const struct session *ses);
 void sqlstore_begin(sqlstore *st);
 void sqlstore_commit(sqlstore *st);
-/* Deletes a session's rows, its deliveries and the messages only they used. */
+/* Deletes a session's rows, its deliveries, will and QoS 2 state, and the messages only they used. */
 void sqlstore_delete_session(sqlstore *st, const char *realm, const void *client_id, int client_id_len);
 
 /* Reads everything back into the broker's realms (session_store_restore.c).

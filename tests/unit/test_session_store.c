@@ -16,6 +16,7 @@
 
 typedef struct recording {
     int session_saved, session_deleted, delivery_saved, delivery_deleted, retained_saved, retained_deleted;
+    int qos2_saved, qos2_deleted, will_saved, will_deleted;
 } recording;
 
 static void rec_session_saved(void *ctx, const struct session *s)
@@ -41,6 +42,23 @@ static void rec_delivery_deleted(void *ctx, const struct session *s, const struc
 {
     (void)s, (void)d;
     ((recording *)ctx)->delivery_deleted++;
+}
+
+static void rec_qos2(void *ctx, const struct session *s, uint16_t packet_id, bool pending)
+{
+    (void)s, (void)packet_id;
+    if (pending)
+        ((recording *)ctx)->qos2_saved++;
+    else
+        ((recording *)ctx)->qos2_deleted++;
+}
+
+static void rec_will(void *ctx, const struct session *s)
+{
+    if (s->will)
+        ((recording *)ctx)->will_saved++;
+    else
+        ((recording *)ctx)->will_deleted++;
 }
 
 static void rec_retained(void *ctx, const struct realm *r, mqtt_bytes topic, const broker_msg *m)
@@ -79,15 +97,17 @@ static int setup(void **state)
     cfg.limits.queue_max_messages = 3;
     f.base = event_base_new();
     f.broker = broker_new(f.base, &cfg);
-    f.store = (session_store){&f.rec,
-                              rec_session_saved,
-                              rec_session_deleted,
-                              rec_delivery_saved,
-                              rec_delivery_deleted,
-                              rec_retained,
-                              rec_never,
-                              rec_noop,
-                              rec_noop};
+    f.store = (session_store){.ctx = &f.rec,
+                              .session_saved = rec_session_saved,
+                              .session_deleted = rec_session_deleted,
+                              .delivery_saved = rec_delivery_saved,
+                              .delivery_deleted = rec_delivery_deleted,
+                              .qos2_saved = rec_qos2,
+                              .will_saved = rec_will,
+                              .retained_saved = rec_retained,
+                              .ack_must_wait = rec_never,
+                              .commit = rec_noop,
+                              .close = rec_noop};
     f.broker->store = &f.store;
     *state = &f;
     return 0;
@@ -174,6 +194,43 @@ static void test_retained_saved_and_deleted(void **state)
     assert_int_equal(f->rec.retained_deleted, 1);
 }
 
+static void test_qos2_and_will_of_persistent_sessions_only(void **state)
+{
+    fixture *f = *state;
+    session *clean = session_create(f->broker->realms[0], mqtt_bytes_from_cstr("clean"));
+    session *kept = session_create(f->broker->realms[0], mqtt_bytes_from_cstr("kept"));
+    kept->expiry_interval = 60;
+    session_save(kept);
+    for (int i = 0; i < 2; i++) {
+        session *s = i ? kept : clean;
+        assert_int_equal(session_qos2_add(s, 7), 1);
+        assert_int_equal(session_qos2_add(s, 7), 0); /* a resend: already pending, not stored again */
+        assert_true(session_qos2_remove(s, 7));
+        assert_false(session_qos2_remove(s, 7)); /* unknown id: nothing to release */
+        session_set_will(s, message("will/x", 1, false, "gone"), 5);
+        session_clear_will(s);
+        session_clear_will(s); /* no will left: nothing to tell the store */
+    }
+    assert_int_equal(f->rec.qos2_saved, 1);
+    assert_int_equal(f->rec.qos2_deleted, 1);
+    assert_int_equal(f->rec.will_saved, 1);
+    assert_int_equal(f->rec.will_deleted, 1);
+    /* A published will leaves the store once published. */
+    session_set_will(kept, message("will/x", 1, false, "gone"), 0);
+    session_trigger_will(kept);
+    assert_null(kept->will);
+    assert_int_equal(f->rec.will_saved, 2);
+    assert_int_equal(f->rec.will_deleted, 2);
+    /* A broker stopping leaves the will on disk for the restart. */
+    session_set_will(kept, message("will/x", 1, false, "gone"), 0);
+    f->broker->shutting_down = true;
+    session_clear_will(kept);
+    assert_int_equal(f->rec.will_deleted, 2);
+    f->broker->shutting_down = false;
+    session_destroy(clean);
+    session_destroy(kept);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -181,6 +238,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_persistent_session_and_deliveries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_overflow_deletes_the_session, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retained_saved_and_deleted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_qos2_and_will_of_persistent_sessions_only, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,10 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 #include <event2/event.h>
+#include <sqlite3.h>
 
 #include "broker.h"
 #include "mqtt_topic.h"
@@ -18,6 +20,7 @@
 #include "session.h"
 #include "session_store.h"
 #include "session_store_sqlite.h"
+#include "strmap.h"
 
 typedef struct fixture {
     char dir[64];
@@ -25,15 +28,25 @@ typedef struct fixture {
     broker *broker;
 } fixture;
 
-/* A broker over the fixture's data_dir with its store opened (restored). */
-static int start(fixture *f)
+/* A broker over the fixture's data_dir serving namespace `ns` (NULL: open mode), with its
+ * store opened (restored). */
+static int start_serving(fixture *f, const char *ns)
 {
     broker_config cfg;
     config_defaults(&cfg);
     snprintf(cfg.data_dir, sizeof cfg.data_dir, "%s", f->dir);
+    if (ns) {
+        cfg.served_count = 1;
+        snprintf(cfg.served[0], sizeof cfg.served[0], "%s", ns);
+    }
     f->base = event_base_new();
     f->broker = broker_new(f->base, &cfg);
     return session_store_sqlite_open(f->broker);
+}
+
+static int start(fixture *f)
+{
+    return start_serving(f, NULL);
 }
 
 static void stop(fixture *f)
@@ -61,6 +74,47 @@ static int teardown(void **state)
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
     return system(cmd) == 0 ? 0 : -1;
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Runs SQL on the store beside the broker, e.g. to leave what a crash leaves. Returns the
+ * first column of the last row (0 when none). */
+static int64_t sql(fixture *f, const char *query)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/sessions.db", f->dir);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_prepare_v2(db, query, -1, &q, NULL), SQLITE_OK);
+    int64_t value = 0;
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+        value = sqlite3_column_int64(q, 0);
+    assert_int_equal(rc, SQLITE_DONE);
+    sqlite3_finalize(q);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    return value;
+}
+
+static session *persistent(broker *b, const char *client_id, uint32_t expiry)
+{
+    session *s = session_create(b->realms[0], mqtt_bytes_from_cstr(client_id));
+    assert_non_null(s);
+    s->expiry_interval = expiry;
+    session_save(s);
+    return s;
+}
+
+static session *find(fixture *f, const char *client_id)
+{
+    return session_find(f->broker->realms[0], mqtt_bytes_from_cstr(client_id));
 }
 
 static void publish(broker *b, const char *topic, bool retain, const char *payload)
@@ -132,11 +186,141 @@ static void test_unreadable_store_refuses_to_start(void **state)
     assert_int_equal(access(path, F_OK), 0);
 }
 
+static void test_inbound_qos2_survives_restart(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(start(f), 0);
+    session *s = persistent(f->broker, "pub", 60);
+    assert_int_equal(session_qos2_add(s, 7), 1);
+    assert_int_equal(session_qos2_add(s, 9), 1);
+    assert_true(session_qos2_remove(s, 9)); /* PUBREL: released */
+    stop(f);
+
+    assert_int_equal(start(f), 0);
+    s = find(f, "pub");
+    assert_non_null(s);
+    assert_int_equal(s->qos2_count, 1);
+    assert_int_equal(s->qos2_pending[0], 7);
+    assert_int_equal(session_qos2_add(s, 7), 0); /* a re-sent PUBLISH: not routed twice */
+    assert_true(session_qos2_remove(s, 7));      /* its PUBREL: PUBCOMP 0x00 */
+    stop(f);
+
+    assert_int_equal(start(f), 0);
+    assert_int_equal(find(f, "pub")->qos2_count, 0);
+    stop(f);
+    assert_int_equal(sql(f, "SELECT count(*) FROM qos2_in"), 0);
+}
+
+static void set_will(session *s, const char *topic, uint32_t delay)
+{
+    session_set_will(s,
+                     broker_msg_new_raw(mqtt_bytes_from_cstr(topic), mqtt_bytes_from_cstr(s->client_id), 1,
+                                        false, NULL, 0, broker_now_ms()),
+                     delay);
+}
+
+static void test_pending_wills_published_at_restart(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(start(f), 0);
+    session *watcher = persistent(f->broker, "watcher", 600);
+    session_subscribe(watcher, mqtt_bytes_from_cstr("will/#"), 1, 0);
+    set_will(persistent(f->broker, "now", 600), "will/now", 0);
+    set_will(persistent(f->broker, "later", 600), "will/later", 600);
+    set_will(persistent(f->broker, "ending", 3), "will/ending", 600);
+    stop(f);
+    /* The session "ending" went away 5 s ago: its end (3 s) came before its will delay. */
+    sql(f, "UPDATE sessions SET disconnected_at = disconnected_at - 5000 WHERE client_id = CAST('ending' AS "
+           "BLOB)");
+
+    assert_int_equal(start(f), 0);
+    watcher = find(f, "watcher");
+    assert_int_equal(watcher->queue_count, 0); /* not before the loop runs (permissions come first) */
+    event_base_loop(f->base, EVLOOP_NONBLOCK);
+    assert_int_equal(watcher->queue_count, 2);
+    /* The wills of "now" and "ending" (their payload: the client id), in either order. */
+    const delivery *first = watcher->queue, *second = first->next;
+    if (first->msg->payload.len != 3)
+        first = second, second = watcher->queue;
+    assert_memory_equal(first->msg->payload.data, "now", 3);
+    assert_int_equal(second->msg->payload.len, 6);
+    assert_memory_equal(second->msg->payload.data, "ending", 6);
+    assert_null(find(f, "now")->will);
+    assert_non_null(find(f, "later")->will); /* its delay has 600 s to run */
+    assert_null(find(f, "ending"));
+    stop(f);
+    assert_int_equal(sql(f, "SELECT count(*) FROM wills"), 1);
+    /* The two queued wills and the pending one. */
+    assert_int_equal(sql(f, "SELECT count(*) FROM messages"), 3);
+}
+
+static void test_second_broker_on_the_data_dir_refused(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(start(f), 0);
+    fixture other = *f;
+    assert_int_equal(start(&other), -1);
+    stop(&other);
+    stop(f);
+    assert_int_equal(start(&other), 0); /* released with the store */
+    stop(&other);
+}
+
+static void test_crash_dates_expiry_from_the_heartbeat(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(start(f), 0);
+    persistent(f->broker, "short", 3);
+    persistent(f->broker, "long", 60);
+    stop(f);
+    /* What kill -9 leaves: sessions marked connected, the last heartbeat 5 s ago. */
+    int64_t alive_at = wall_ms() - 5000;
+    char update[128];
+    snprintf(update, sizeof update, "UPDATE meta SET alive_at = %lld", (long long)alive_at);
+    sql(f, update);
+    sql(f, "UPDATE sessions SET disconnected_at = 0");
+
+    assert_int_equal(start(f), 0);
+    assert_null(find(f, "short"));
+    assert_non_null(find(f, "long"));
+    /* Stamped at the restore: a second crash does not date it from a later heartbeat. */
+    assert_int_equal(sql(f, "SELECT disconnected_at FROM sessions"), alive_at);
+    assert_true(sql(f, "SELECT alive_at FROM meta") >= alive_at + 5000);
+    stop(f);
+}
+
+static void test_sessions_of_unserved_namespaces_kept_until_expired(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(start_serving(f, "nsa"), 0);
+    persistent(f->broker, "old", 3);
+    persistent(f->broker, "fresh", 600);
+    stop(f);
+    sql(f, "UPDATE sessions SET disconnected_at = disconnected_at - 10000 WHERE client_id = CAST('old' AS "
+           "BLOB)");
+
+    assert_int_equal(start_serving(f, "nsb"), 0); /* a configuration mistake */
+    assert_int_equal(strmap_count(f->broker->realms[0]->sessions), 0);
+    stop(f);
+    assert_int_equal(sql(f, "SELECT count(*) FROM sessions WHERE realm = 'nsa'"), 1);
+
+    assert_int_equal(start_serving(f, "nsa"), 0); /* corrected: the session is back */
+    assert_non_null(find(f, "fresh"));
+    assert_null(find(f, "old"));
+    stop(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_restart_restores_sessions_queues_and_retained, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unreadable_store_refuses_to_start, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_inbound_qos2_survives_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pending_wills_published_at_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_second_broker_on_the_data_dir_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crash_dates_expiry_from_the_heartbeat, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sessions_of_unserved_namespaces_kept_until_expired, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

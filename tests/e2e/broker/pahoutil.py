@@ -154,7 +154,7 @@ class Paho:
     """A connected paho-mqtt client with bounded waits. version: V5 or V311."""
 
     def __init__(self, client_id, version=V5, port_env="EG_PORT", clean=True, keepalive=60,
-                 connect_props=None, will=None, expect_rc=0, max_inflight=100):
+                 connect_props=None, will=None, expect_rc=0, max_inflight=100, username=None):
         self.version = version
         self.client_id = client_id
         if version == V5:
@@ -176,6 +176,8 @@ class Paho:
         self.c.on_disconnect = self._on_disconnect
         if will:
             self.c.will_set(**will)
+        if username:
+            self.c.username_pw_set(username)
         _OPEN.append(self)
         if version == V5:
             self.c.connect(HOST, port(port_env), keepalive, clean_start=clean, properties=connect_props)
