@@ -17,6 +17,7 @@ bench_workdir() {
 }
 
 bench_cleanup() {
+    [ -n "${GEN_PID:-}" ] && kill "$GEN_PID" 2>/dev/null
     [ -n "$BROKER_PID" ] && stop_broker
     if [ "${KEEP:-0}" = 1 ]; then echo "work directory kept: $WORK"; else rm -rf "$WORK"; fi
 }
@@ -47,4 +48,35 @@ idle_pct() { # percent of the CPU idle over one second
     local busy=$(((b[1] + b[2] + b[3] + b[6] + b[7]) - (a[1] + a[2] + a[3] + a[6] + a[7])))
     local idle=$(((b[4] + b[5]) - (a[4] + a[5])))
     echo $((100 * idle / (busy + idle)))
+}
+
+# raise_fd_limit N: the soft and hard limits on open files up to N if this
+# shell may (raising the hard one needs CAP_SYS_RESOURCE); sets FD_LIMIT to the
+# limit now in force, inherited by the brokers and generators started after.
+raise_fd_limit() {
+    if [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt "$1" ]; then
+        ulimit -Hn "$1" 2>/dev/null || true
+    fi
+    ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+    FD_LIMIT=$(ulimit -n)
+    [ "$FD_LIMIT" = unlimited ] && FD_LIMIT=$(cat /proc/sys/fs/nr_open)
+    return 0
+}
+
+# proc_kb PID FIELD: a field of /proc/PID/status in kB (VmRSS, RssAnon...), empty if gone.
+proc_kb() {
+    awk -v f="$2:" '$1 == f {print $2}' "/proc/$1/status" 2>/dev/null
+}
+
+# malloc_in_use PID LOG: bytes the process has allocated with malloc and not
+# freed (glibc's malloc_stats, "Total (incl. mmap)", all arenas), called in the
+# process through gdb; it prints to the process's stderr, which must go to LOG.
+# Empty without gdb or if the call fails. The process stops for about a second.
+malloc_in_use() {
+    command -v gdb >/dev/null 2>&1 || return 0
+    local offset
+    offset=$(stat -c %s "$2")
+    timeout 60 gdb -p "$1" -batch -nx -ex 'call (void) malloc_stats()' >/dev/null 2>&1 || return 0
+    sleep 0.1
+    tail -c +"$((offset + 1))" "$2" | awk '/^Total \(incl. mmap\):/ {t = 1} t && /^in use bytes/ {print $NF; exit}'
 }

@@ -110,6 +110,12 @@ lg_client *lg_client_start(struct event_base *base, const struct sockaddr_in *ad
     c->h = *handlers;
     c->ctx = ctx;
     c->state = ST_TCP_CONNECTING;
+    /* A source address of its own, the port left to connect() so that a port
+     * is only taken per (source, destination) pair: each source address of
+     * 127.0.0.0/8 brings the whole ephemeral port range again. */
+    if (cfg->source && (setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one) != 0 ||
+                        bind(c->fd, (const struct sockaddr *)cfg->source, sizeof *cfg->source) != 0))
+        goto fail;
     if (connect(c->fd, (const struct sockaddr *)addr, sizeof *addr) != 0 && errno != EINPROGRESS)
         goto fail;
     /* Writable means connected (or failed): on_writable finds out which. */

@@ -37,11 +37,12 @@ typedef struct lg_client_handlers {
 
 typedef struct lg_client_config {
     const char *client_id;
-    const char *username; /* NULL: CONNECT without a Username */
-    uint8_t version;      /* 4 or 5 */
-    uint16_t keep_alive;  /* seconds; runs are shorter, so no PINGREQ is ever sent */
-    size_t read_size;     /* bytes asked of each read() */
-    size_t low_water;     /* `writable` fires once at most this much output is left */
+    const char *username;             /* NULL: CONNECT without a Username */
+    uint8_t version;                  /* 4 or 5 */
+    uint16_t keep_alive;              /* seconds; runs are shorter, so no PINGREQ is ever sent */
+    const struct sockaddr_in *source; /* bound to before connecting (NULL: the kernel picks) */
+    size_t read_size;                 /* bytes asked of each read() */
+    size_t low_water;                 /* `writable` fires once at most this much output is left */
     /* TLS when set: the context (shared, verification set up in it), the
      * name sent as SNI (NULL: none), and a session to resume (NULL: none). */
     SSL_CTX *tls_ctx;

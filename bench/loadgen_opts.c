@@ -32,6 +32,14 @@ void lg_opts_usage(FILE *out)
             "  --connect-only N       connect N clients, report the time, disconnect\n"
             "  --connect-concurrency N  connections being set up at once (200)\n"
             "  --connect-timeout SEC  for all clients to connect and subscribe (30)\n"
+            "  --hold SEC             with --connect-only: keep the clients connected and idle this\n"
+            "                         long after the last CONNACK, then sample the broker's memory\n"
+            "                         (--broker-pid) and disconnect (0)\n"
+            "  --pause-file FILE      with --hold: after it, create FILE and keep the clients until\n"
+            "                         FILE is deleted (at most %d s), e.g. to measure the broker's heap\n"
+            "  --keep-alive SEC       CONNECT Keep Alive, longer than any hold (600)\n"
+            "  --source-addrs K       bind the clients to 127.0.0.1 .. 127.0.0.K in turn (0: enough\n"
+            "                         that each uses at most 1/8 of ip_local_port_range)\n"
             "  --name STR             scenario name in the report (TOPOLOGY-qQOS-SIZE, or connect)\n"
             "  --label STR            free text copied into the report\n"
             "  --broker-pid PID       also report the broker's CPU use during the measurement\n"
@@ -45,7 +53,7 @@ void lg_opts_usage(FILE *out)
             "                         session, disconnect, and measure the reconnect that resumes it\n"
             "Prints one JSON line: sent, delivered, msg/s, lost, duplicates, latency\n"
             "percentiles (microseconds), connect time.\n",
-            LG_STAMP_SIZE);
+            LG_STAMP_SIZE, LG_PAUSE_MAX_S);
 }
 
 const char *lg_topology_name(enum lg_topology t)
@@ -120,6 +128,7 @@ static void defaults(lg_opts *o)
     o->connect_concurrency = 200;
     o->connect_timeout = 30;
     o->drain = 5;
+    o->keep_alive = 600;
 }
 
 enum {
@@ -142,6 +151,10 @@ enum {
     OPT_CONNECT_ONLY,
     OPT_CONCURRENCY,
     OPT_CONNECT_TIMEOUT,
+    OPT_HOLD,
+    OPT_PAUSE_FILE,
+    OPT_KEEP_ALIVE,
+    OPT_SOURCE_ADDRS,
     OPT_NAME,
     OPT_LABEL,
     OPT_BROKER_PID,
@@ -205,6 +218,14 @@ static int apply(lg_opts *o, int id, const char *opt, const char *v)
     case OPT_CONNECT_ONLY: return parse_uint(opt, v, 1, 1000000, &o->connect_only);
     case OPT_CONCURRENCY: return parse_uint(opt, v, 1, 100000, &o->connect_concurrency);
     case OPT_CONNECT_TIMEOUT: return parse_seconds(opt, v, 0.1, 3600, &o->connect_timeout);
+    case OPT_HOLD: return parse_seconds(opt, v, 0, 86400, &o->hold);
+    case OPT_PAUSE_FILE: return copy_path(opt, v, o->pause_file, sizeof o->pause_file);
+    case OPT_KEEP_ALIVE:
+        if (parse_uint(opt, v, 0, 65535, &n))
+            return -1;
+        o->keep_alive = (uint16_t)n;
+        return 0;
+    case OPT_SOURCE_ADDRS: return parse_uint(opt, v, 0, 254, &o->source_addrs);
     case OPT_NAME: return copy_text(opt, v, o->name, sizeof o->name);
     case OPT_LABEL: return copy_text(opt, v, o->label, sizeof o->label);
     case OPT_BROKER_PID: return parse_uint(opt, v, 1, 4194304, &o->broker_pid);
@@ -246,6 +267,20 @@ static int validate(lg_opts *o)
         fprintf(stderr, "mqttload: --tls-resume is for --connect-only runs\n");
         return -1;
     }
+    if ((o->hold > 0 || o->pause_file[0]) && !o->connect_only) {
+        fprintf(stderr, "mqttload: --hold and --pause-file are for --connect-only runs\n");
+        return -1;
+    }
+    if (o->pause_file[0] && o->hold <= 0) {
+        fprintf(stderr, "mqttload: --pause-file needs --hold\n");
+        return -1;
+    }
+    /* Idle clients send no PINGREQ: the broker must not time them out (it allows 1.5 x Keep Alive). */
+    if (o->hold > 0 && o->keep_alive && o->hold + (o->pause_file[0] ? LG_PAUSE_MAX_S : 0) >= o->keep_alive) {
+        fprintf(stderr, "mqttload: --keep-alive %u is not longer than --hold%s\n", o->keep_alive,
+                o->pause_file[0] ? " plus the longest pause" : "");
+        return -1;
+    }
     if (o->connect_only)
         return 0;
     if (o->publishers == 0 || o->subscribers == 0) {
@@ -283,6 +318,10 @@ int lg_opts_parse(lg_opts *o, int argc, char **argv)
         {"connect-only", required_argument, NULL, OPT_CONNECT_ONLY},
         {"connect-concurrency", required_argument, NULL, OPT_CONCURRENCY},
         {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
+        {"hold", required_argument, NULL, OPT_HOLD},
+        {"pause-file", required_argument, NULL, OPT_PAUSE_FILE},
+        {"keep-alive", required_argument, NULL, OPT_KEEP_ALIVE},
+        {"source-addrs", required_argument, NULL, OPT_SOURCE_ADDRS},
         {"name", required_argument, NULL, OPT_NAME},
         {"label", required_argument, NULL, OPT_LABEL},
         {"broker-pid", required_argument, NULL, OPT_BROKER_PID},

@@ -6,6 +6,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* --pause-file: the longest wait for the file to be deleted. */
+#define LG_PAUSE_MAX_S 120
+
 enum lg_topology {
     LG_FANIN,  /* every publisher to its own topic, every subscriber to all of them (`+`) */
     LG_FANOUT, /* every publisher to one topic, every subscriber to it */
@@ -29,10 +32,17 @@ typedef struct lg_opts {
     uint32_t connect_only;        /* > 0: only connect this many clients and report the time */
     uint32_t connect_concurrency; /* connections being set up at once, over all threads */
     double connect_timeout;       /* seconds for every client to be connected and subscribed */
-    double drain;                 /* seconds to wait for messages still in flight at the end */
-    char name[64];                /* scenario name in the report; default topology-qQ-SIZE */
-    char label[64];               /* free text copied into the report, e.g. the broker's name */
-    uint32_t broker_pid;          /* > 0: report this process's CPU use during the window */
+    /* --connect-only at scale: keep the clients connected and idle this long
+     * after the last CONNACK (0: disconnect at once), then sample the broker's
+     * memory; with pause_file, create it and keep them until it is deleted. */
+    double hold;
+    char pause_file[512];
+    uint16_t keep_alive;   /* CONNECT Keep Alive, seconds */
+    uint32_t source_addrs; /* clients bind to 127.0.0.1 .. 127.0.0.K in turn; 0: as many as the ports need */
+    double drain;          /* seconds to wait for messages still in flight at the end */
+    char name[64];         /* scenario name in the report; default topology-qQ-SIZE */
+    char label[64];        /* free text copied into the report, e.g. the broker's name */
+    uint32_t broker_pid;   /* > 0: report this process's CPU use during the window */
     /* TLS (--tls): the broker's certificate is verified against cafile, and
      * its name against servername (also sent as SNI) or else the host address. */
     bool tls;

@@ -63,6 +63,20 @@ void lg_report_json(FILE *out, const lg_opts *o, const lg_result *r)
         if (r->gen_cpu_pct >= 0)
             fprintf(out, ",\"gen_cpu_ms\":%.0f", r->gen_cpu_pct * r->window_s * 10);
     }
+    if (o->connect_only)
+        fprintf(out, ",\"failed\":%" PRIu64 ",\"source_addrs\":%u", n->failed, r->source_addrs);
+    if (o->hold > 0 && r->hold_s > 0) {
+        fprintf(out, ",\"hold_s\":%.1f,\"keep_alive\":%u", r->hold_s, o->keep_alive);
+        const char *names[] = {"hold_broker_cpu_pct",   "hold_other_cpu_pct", "broker_rss_kb_before",
+                               "broker_anon_kb_before", "broker_rss_kb",      "broker_anon_kb",
+                               "broker_hwm_kb",         "gen_rss_kb"};
+        double v[] = {r->hold_broker_cpu_pct,   r->hold_other_cpu_pct, r->broker_before.rss_kb,
+                      r->broker_before.anon_kb, r->broker_held.rss_kb, r->broker_held.anon_kb,
+                      r->broker_held.hwm_kb,    r->gen_held.rss_kb};
+        for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+            if (v[i] >= 0)
+                fprintf(out, i < 2 ? ",\"%s\":%.1f" : ",\"%s\":%.0f", names[i], v[i]);
+    }
     if (o->tls)
         fprintf(out,
                 ",\"tls_version\":\"%s\",\"tls_cipher\":\"%s\",\"tls_resume\":%s,\"tls_resumed\":%" PRIu64,

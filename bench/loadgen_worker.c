@@ -2,6 +2,7 @@
  * paced), receiving and accounting, all on one event loop. */
 #include "loadgen_worker.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +28,8 @@ typedef struct peer {
     struct lg_worker *w;
     lg_client *client;
     enum role role;
-    uint32_t index; /* publisher or subscriber number, client number for plain ones */
+    uint32_t index;  /* publisher or subscriber number, client number for plain ones */
+    uint32_t number; /* client number over the whole run (chooses the source address) */
     int64_t started_ns;
     bool connected;
     /* publisher */
@@ -69,7 +71,7 @@ struct lg_worker {
     lg_counts n;
     lg_hist *latency, *connect_latency;
     /* progress for the main thread, refreshed on every tick */
-    _Atomic uint64_t p_connected, p_failed, p_subscribed, p_sent, p_unique;
+    _Atomic uint64_t p_connected, p_failed, p_subscribed, p_disconnects, p_sent, p_unique;
     _Atomic int64_t p_last_connected, p_measure_start;
     _Atomic bool p_done;
     int64_t last_connected_ns;
@@ -317,13 +319,19 @@ static void start_one(lg_worker *w, peer *p)
     char user[80];
     snprintf(user, sizeof user, "%s%04u", w->o->username_prefix, p->index);
     size_t packet = (size_t)w->o->size + 300;
+    /* Subscribers take many PUBLISHes per read(); the others only get acks,
+     * and clients held idle by the thousand only their CONNACK. */
+    size_t read_size = p->role == ROLE_SUBSCRIBER ? (packet * 4 > 65536 ? packet * 4 : 65536)
+                       : w->o->hold > 0           ? 256
+                                                  : 4096;
+    const lg_run *run = w->run;
     lg_client_config cfg = {
         .client_id = id,
         .username = w->o->username_prefix[0] ? user : NULL,
         .version = w->o->version,
-        .keep_alive = 600,
-        /* Subscribers take many PUBLISHes per read(); the others only get acks. */
-        .read_size = p->role == ROLE_SUBSCRIBER ? (packet * 4 > 65536 ? packet * 4 : 65536) : 4096,
+        .keep_alive = w->o->keep_alive,
+        .source = run->source_count ? &run->sources[p->number % run->source_count] : NULL,
+        .read_size = read_size,
         .low_water = w->high_water / 2,
         .tls_ctx = w->run->tls_ctx,
         .tls_servername = w->o->servername[0] ? w->o->servername : NULL,
@@ -333,7 +341,9 @@ static void start_one(lg_worker *w, peer *p)
     w->connecting++;
     p->client = lg_client_start(w->base, &w->run->addr, &cfg, &handlers, p);
     if (!p->client) {
-        report_error(w, p, "cannot open a socket");
+        char why[96];
+        snprintf(why, sizeof why, "cannot open a socket: %s", strerror(errno));
+        report_error(w, p, why);
         w->connecting--;
         w->n.failed++;
     }
@@ -372,6 +382,7 @@ static int setup_peers(lg_worker *w)
         peer *p = &w->peers[i];
         uint32_t k = w->index + i * threads;
         p->w = w;
+        p->number = k;
         if (o->connect_only) {
             p->role = ROLE_PLAIN;
             p->index = k;
@@ -399,6 +410,7 @@ static void publish_progress(lg_worker *w)
     atomic_store_explicit(&w->p_connected, w->n.connected, memory_order_relaxed);
     atomic_store_explicit(&w->p_failed, w->n.failed, memory_order_relaxed);
     atomic_store_explicit(&w->p_subscribed, w->n.subscribed, memory_order_relaxed);
+    atomic_store_explicit(&w->p_disconnects, w->n.disconnects, memory_order_relaxed);
     atomic_store_explicit(&w->p_sent, w->n.sent_total, memory_order_relaxed);
     atomic_store_explicit(&w->p_unique, w->n.unique_total, memory_order_relaxed);
     atomic_store_explicit(&w->p_last_connected, w->last_connected_ns, memory_order_relaxed);
@@ -542,6 +554,7 @@ void lg_worker_poll(const lg_worker *w, lg_snapshot *out)
     out->connected = atomic_load_explicit(&w->p_connected, memory_order_relaxed);
     out->failed = atomic_load_explicit(&w->p_failed, memory_order_relaxed);
     out->subscribed = atomic_load_explicit(&w->p_subscribed, memory_order_relaxed);
+    out->disconnects = atomic_load_explicit(&w->p_disconnects, memory_order_relaxed);
     out->sent = atomic_load_explicit(&w->p_sent, memory_order_relaxed);
     out->unique = atomic_load_explicit(&w->p_unique, memory_order_relaxed);
     out->last_connected_ns = atomic_load_explicit(&w->p_last_connected, memory_order_relaxed);

@@ -30,6 +30,10 @@ typedef struct lg_run {
     const lg_opts *opts;
     uint32_t id; /* stamped into every message: see loadgen_track.h */
     struct sockaddr_in addr;
+    /* Source addresses the clients bind to, client k to sources[k % source_count]
+     * (none: the kernel picks, 127.0.0.1). */
+    const struct sockaddr_in *sources;
+    uint32_t source_count;
     SSL_CTX *tls_ctx; /* NULL: plain TCP */
     _Atomic int phase;
     _Atomic int64_t t0_ns;
@@ -37,7 +41,7 @@ typedef struct lg_run {
 
 /* What a worker has done so far, as polled by the main thread. */
 typedef struct lg_snapshot {
-    uint64_t connected, failed, subscribed;
+    uint64_t connected, failed, subscribed, disconnects;
     uint64_t sent, unique;
     int64_t last_connected_ns;
     int64_t measure_start_ns; /* when the measured connections started (--tls-resume: the reconnects); 0: not

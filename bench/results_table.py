@@ -3,7 +3,7 @@
 
   results_table.py --progress LINE              one line of progress for a result
   results_table.py --latency-rate JSONL NAME    PUBLISH/s for the latency run of NAME
-  results_table.py --report JSONL [--section plain|tls] --machine M --versions V --date D
+  results_table.py --report JSONL [--section plain|tls|conns] --machine M --versions V --date D
                    --elapsed S --idle B/A --params P --results FILE
                                                 print the tables, write them into FILE
                                                 (each section between its own markers)
@@ -17,6 +17,8 @@ BEGIN = "<!-- run.sh:begin (generated, do not edit by hand) -->"
 END = "<!-- run.sh:end -->"
 TLS_BEGIN = "<!-- run.sh:tls:begin (generated, do not edit by hand) -->"
 TLS_END = "<!-- run.sh:tls:end -->"
+CONNS_BEGIN = "<!-- run.sh:conns:begin (generated, do not edit by hand) -->"
+CONNS_END = "<!-- run.sh:conns:end -->"
 
 
 def load(path):
@@ -44,7 +46,7 @@ def index(results):
         groups.setdefault((r.get("phase"), r.get("scenario"), r.get("label")), []).append(r)
     by = {}
     for k, runs in groups.items():
-        if k[0] in ("connect", "tls-connect"):
+        if k[0] in ("connect", "tls-connect", "conns"):
             by[k] = median_run(runs, lambda r: r["connect_ms"])
         elif k[0] == "latency":
             by[k] = median_run(runs, lambda r: r["latency_us"]["p99"])
@@ -101,10 +103,17 @@ def progress(line):
         print(f"  {name} ERROR: {r['error']}")
     elif "clients" in r:  # --connect-only
         extra = ""
+        if r.get("failed"):
+            extra += f"  {r['failed']} failed"
         if "broker_cpu_ms" in r:
             extra += f"  broker CPU {r['broker_cpu_ms']:.0f} ms"
         if "tls_version" in r:
             extra += f"  {r['tls_version']} {r['tls_cipher']}, {r['tls_resumed']} resumed"
+        rss, heap = per_conn(r, "rss"), per_conn(r, "heap")
+        if rss is not None:
+            extra += f"  broker RSS {r['broker_rss_kb'] / 1024:,.1f} MiB, {rss:,.0f} B per connection"
+        if heap is not None:
+            extra += f", heap {heap:,.0f} B per connection"
         print(f"  {name} {r['connected']} clients in {r['connect_ms']:.0f} ms{extra}")
     else:
         p = r["latency_us"]
@@ -200,6 +209,113 @@ def handshake_table(by, names):
     return rows
 
 
+def per_conn(r, what):
+    """Broker memory per connected client, bytes: rss (VmRSS), anon (RssAnon) or
+    heap (malloc in use), loaded minus before any client; None if unknown."""
+    if not r or not r.get("connected"):
+        return None
+    keys = {"rss": ("broker_rss_kb", "broker_rss_kb_before", 1024),
+            "anon": ("broker_anon_kb", "broker_anon_kb_before", 1024),
+            "heap": ("broker_heap", "broker_heap_before", 1)}[what]
+    if keys[0] not in r or keys[1] not in r:
+        return None
+    return (r[keys[0]] - r[keys[1]]) * keys[2] / r["connected"]
+
+
+def conns_tables(by, names):
+    """Connections at scale: time to connect, and the broker's memory per connection."""
+    time_rows = ["| transport | clients | egbroker s | mosquitto s | egbroker/mosquitto (time) "
+                 "| connects/s egbroker / mosquitto | broker CPU per connection µs: egbroker / mosquitto "
+                 "| failed egbroker / mosquitto | CPU % egbroker run: broker / mqttload / other "
+                 "| CPU % mosquitto run |",
+                 "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    mem_rows = ["| transport | clients | broker RSS MiB, idle → loaded: egbroker | mosquitto "
+                "| RSS per connection, bytes: egbroker | mosquitto | egbroker/mosquitto "
+                "| heap per connection, bytes: egbroker | mosquitto | egbroker/mosquitto "
+                "| broker CPU % while idle: egbroker / mosquitto |",
+                "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    notes = []
+    for n in names:
+        eg, mq = (by.get(("conns", n, b)) for b in BROKERS)
+        ref = eg or mq
+        transport, clients = ref.get("transport", n.split("-")[0]), ref.get("clients", "?")
+        for b, r in zip(BROKERS, (eg, mq)):
+            if r and "error" in r:
+                notes.append(f"- {transport} {num(clients)}, {b}: {r['error']}"
+                             + ("" if r.get("broker_alive", True) else " (the broker had exited)"))
+        if all(r and r.get("error", "").startswith("skipped") for r in (eg, mq)):
+            continue
+
+        def secs(r):
+            # The time is meaningful when every client connected.
+            ok = r and r.get("connected") and r.get("connected") == r.get("clients")
+            return r["connect_ms"] / 1000 if ok else None
+
+        def rate(r):
+            return num(r.get("connects_per_s")) if secs(r) else "n/a"
+
+        def cpu_per(r):
+            if not r or "broker_cpu_ms" not in r or not r.get("connected"):
+                return "n/a"
+            return f"{1000.0 * r['broker_cpu_ms'] / r['connected']:,.0f}"
+
+        def failed_count(r):
+            return "n/a" if not r or "failed" not in r else f"{r['failed']:,}"
+
+        def mib(r):
+            if not r or "broker_rss_kb" not in r:
+                return "n/a"
+            return f"{r['broker_rss_kb_before'] / 1024:,.1f} → {r['broker_rss_kb'] / 1024:,.1f}"
+
+        def idle_cpu(r):
+            return f"{r['hold_broker_cpu_pct']:.1f}" if r and "hold_broker_cpu_pct" in r else "n/a"
+
+        e, m = secs(eg), secs(mq)
+        time_rows.append(
+            f"| {transport} | {num(clients)} | {'n/a' if e is None else f'{e:,.2f}'} "
+            f"| {'n/a' if m is None else f'{m:,.2f}'} | **{ratio(e, m)}** | {rate(eg)} / {rate(mq)} "
+            f"| {cpu_per(eg)} / {cpu_per(mq)} | {failed_count(eg)} / {failed_count(mq)} "
+            f"| {cpu(eg) if secs(eg) else 'n/a'} | {cpu(mq) if secs(mq) else 'n/a'} |")
+        re_, rm = per_conn(eg, "rss"), per_conn(mq, "rss")
+        he, hm = per_conn(eg, "heap"), per_conn(mq, "heap")
+        mem_rows.append(
+            f"| {transport} | {num(clients)} | {mib(eg)} | {mib(mq)} | {num(re_)} | {num(rm)} "
+            f"| **{ratio(re_, rm)}** | {num(he)} | {num(hm)} | **{ratio(he, hm)}** "
+            f"| {idle_cpu(eg)} / {idle_cpu(mq)} |")
+    return time_rows, mem_rows, notes
+
+
+def conns_lines(a, results):
+    by, counts = index(results)
+    repeats = max([n for (phase, _, _), n in counts.items() if phase == "conns"] or [1])
+    time_rows, mem_rows, notes = conns_tables(by, ordered_scenarios(results, "conns"))
+    lines = [f"### Connections at scale: run of {a.date}",
+             "",
+             f"- machine: {a.machine}",
+             f"- software: {a.versions}",
+             f"- parameters: {a.params}; whole run {a.elapsed} s",
+             f"- CPU idle before / after the run: {a.idle} %; CPU columns as in the other tables "
+             "(broker / generator / every other process, 100 = one core), while the clients connected",
+             f"- negotiated over TLS: {negotiated(results)}",
+             "",
+             "Time until every client has its CONNACK (lower is better), the clients then staying "
+             f"connected and idle; of {repeats} run(s) per broker, the median. Broker CPU per connection: "
+             "its CPU time while the clients connected, divided by the clients.",
+             "",
+             *time_rows,
+             "",
+             "Broker memory with every client connected and idle: RSS (VmRSS) before any client and "
+             "after the hold; per connection = (RSS loaded − RSS idle) / clients. Heap per connection: "
+             "the same difference of glibc malloc's bytes in use (malloc_stats, all arenas, through "
+             "gdb), which leaves out what the kernel keeps for each socket. Lower is better.",
+             "",
+             *mem_rows,
+             ""]
+    if notes:
+        lines += ["Not measured, or not as asked:", "", *notes, ""]
+    return lines
+
+
 def negotiated(results):
     """What each broker negotiated with mqttload, e.g. 'egbroker: TLSv1.3 TLS_AES_256_GCM_SHA384, ...'."""
     seen = {}
@@ -258,6 +374,10 @@ def report(a):
         out = [TLS_BEGIN, *tls_lines(a, results), *raw_block(results), TLS_END]
         write_section(a, out, TLS_BEGIN, TLS_END, "## TLS\n\n")
         return
+    if a.section == "conns":
+        out = [CONNS_BEGIN, *conns_lines(a, results), *raw_block(results), CONNS_END]
+        write_section(a, out, CONNS_BEGIN, CONNS_END, "## Connections at scale\n\n")
+        return
     by, counts = index(results)
     repeats = max([n for (phase, _, _), n in counts.items() if phase == "latency"] or [1])
     out = [BEGIN,
@@ -314,7 +434,7 @@ def main():
     p.add_argument("--progress")
     p.add_argument("--latency-rate", nargs=2, metavar=("JSONL", "NAME"))
     p.add_argument("--report")
-    p.add_argument("--section", choices=("plain", "tls"), default="plain")
+    p.add_argument("--section", choices=("plain", "tls", "conns"), default="plain")
     for opt in ("machine", "versions", "date", "elapsed", "idle", "params", "results"):
         p.add_argument("--" + opt, default="?")
     a = p.parse_args()
