@@ -15,6 +15,7 @@
 #include "session.h"
 #include "session_store.h"
 #include "sub_tree.h"
+#include "worker.h"
 
 int64_t broker_now_ms(void)
 {
@@ -33,8 +34,10 @@ broker *broker_new(struct event_base *base, const broker_config *cfg)
     b->auth = authorizer_open();
     b->store = session_store_none();
     int n = cfg->served_count ? cfg->served_count : 1;
-    if (!(b->realms = calloc((size_t)n, sizeof *b->realms))) {
-        free(b);
+    int workers = cfg->workers ? (int)cfg->workers : 1;
+    if (!(b->realms = calloc((size_t)n, sizeof *b->realms)) ||
+        !(b->workers = calloc((size_t)workers, sizeof *b->workers))) {
+        broker_free(b);
         return NULL;
     }
     for (int i = 0; i < n; i++) {
@@ -44,16 +47,34 @@ broker *broker_new(struct event_base *base, const broker_config *cfg)
         }
         b->realm_count++;
     }
+    for (int i = 0; i < workers; i++) {
+        if (!(b->workers[i] = worker_new(b, i, base))) {
+            broker_free(b);
+            return NULL;
+        }
+        b->worker_count++;
+    }
     return b;
+}
+
+/* Closes every connection of every worker (conn_close may free the connection at once). */
+static void close_all(broker *b, bool now)
+{
+    for (int i = 0; i < b->worker_count; i++) {
+        worker *w = b->workers[i];
+        for (conn *c = w->conns, *next; c; c = next) {
+            next = c->next;
+            conn_close(c, MQTT_RC_SERVER_SHUTTING_DOWN, true, "server shutting down");
+        }
+        while (now && w->conns) /* still flushing their DISCONNECT: let them go now */
+            conn_free_now(w->conns);
+    }
 }
 
 void broker_shutdown(broker *b)
 {
     b->shutting_down = true;
-    for (conn *c = b->conns, *next; c; c = next) {
-        next = c->next; /* conn_close may free c at once */
-        conn_close(c, MQTT_RC_SERVER_SHUTTING_DOWN, true, "server shutting down");
-    }
+    close_all(b, false);
 }
 
 void broker_free(broker *b)
@@ -61,24 +82,42 @@ void broker_free(broker *b)
     if (!b)
         return;
     b->shutting_down = true;
-    while (b->conns) {
-        conn *c = b->conns;
-        conn_close(c, MQTT_RC_SERVER_SHUTTING_DOWN, true, "server shutting down");
-        if (b->conns == c) /* still flushing its DISCONNECT: let it go now */
-            conn_free_now(c);
-    }
+    close_all(b, true);
     /* Written and closed before the sessions go: freeing them is not deleting them. */
-    b->store->close(b->store->ctx);
-    if (b->group_commit)
-        event_free(b->group_commit);
+    if (b->store)
+        b->store->close(b->store->ctx);
     b->store = session_store_none();
-    for (int i = 0; i < b->realm_count; i++)
-        realm_destroy_sessions(b->realms[i]);
+    for (int i = 0; i < b->worker_count; i++)
+        worker_destroy_sessions(b->workers[i]);
+    for (int i = 0; i < b->worker_count; i++)
+        worker_free(b->workers[i]);
+    free(b->workers);
     for (int i = 0; i < b->realm_count; i++)
         realm_free(b->realms[i]);
     free(b->realms);
     enforcer_free(b->enforcer); /* after the sessions: they release their permissions through it */
     free(b);
+}
+
+void broker_stats_total(const broker *b, broker_stats *out)
+{
+    /* The counters are 64-bit fields summed field by field: the struct is all uint64_t. */
+    uint64_t *sum = (uint64_t *)out;
+    size_t fields = sizeof *out / sizeof(uint64_t);
+    memset(out, 0, sizeof *out);
+    for (int i = 0; i < b->worker_count; i++) {
+        const uint64_t *one = (const uint64_t *)&b->workers[i]->stats;
+        for (size_t f = 0; f < fields; f++)
+            sum[f] += one[f];
+    }
+}
+
+bool broker_has_connections(const broker *b)
+{
+    for (int i = 0; i < b->worker_count; i++)
+        if (b->workers[i]->conns)
+            return true;
+    return false;
 }
 
 /* One recipient of a message, merged over all its matching subscriptions. */
@@ -169,8 +208,16 @@ static void route_add(void *ctx, void *subscriber, uint8_t options, uint32_t sub
 static int route_message(realm *rl, route *r)
 {
     broker_msg *m = r->msg;
-    r->gen = ++rl->broker->route_gen;
-    sub_tree_match(rl->subs, m->topic, session_eligible, route_add, r);
+    /* Every worker's tree holds the subscriptions of its own sessions. */
+    for (int i = 0; i < rl->broker->worker_count; i++) {
+        worker *w = rl->broker->workers[i];
+        r->gen = worker_next_id(w, &w->route_gen);
+        sub_tree_match(worker_realm_of(w, rl->index)->subs, m->topic, session_eligible, route_add, r);
+    }
+    /* Shared groups: a member matched here is a second target even when its session also has
+     * a matching ordinary subscription, which MQTT allows (two copies, MQTT 5 4.8.2). */
+    r->gen = (++rl->shared_route_gen << WORKER_ID_BITS) | WORKER_SHARED_PASS;
+    sub_tree_match(rl->shared, m->topic, session_eligible, route_add, r);
     if (r->oom)
         log_msg(LOG_ERROR, "route", "out of memory routing topic=%.*s: some subscribers missed it",
                 (int)m->topic.len, (const char *)m->topic.data);

@@ -2,8 +2,8 @@
  * session registry, subscription tree, retained messages), and routing of
  * messages to subscribers within a realm.
  *
- * Ownership: the broker owns its realms (which own their sessions) and every
- * connection (list). Single-threaded: everything runs on `base`. */
+ * Ownership: the broker owns its realms and its workers (which own the
+ * connections and the sessions, worker.h). */
 #ifndef EG_BROKER_H
 #define EG_BROKER_H
 
@@ -20,6 +20,7 @@ struct realm;
 struct authorizer;
 struct session_store;
 struct enforcer;
+struct worker;
 
 typedef struct broker_stats {
     uint64_t connections_opened, connections_closed;
@@ -32,25 +33,22 @@ typedef struct broker_stats {
 } broker_stats;
 
 typedef struct broker {
-    struct event_base *base;
+    struct event_base *base; /* the main loop: listeners, admin endpoint, session store */
     broker_config config;
     struct realm **realms; /* owned; realms[0]: the top-level namespace (or "" in open mode) */
     int realm_count;
+    struct worker **workers; /* owned; the connections and sessions (worker.h) */
+    int worker_count;
     const struct authorizer *auth;
     struct enforcer *enforcer; /* owned; NULL in open mode (then auth is authorizer_open()) */
     const struct session_store *store;
-    struct conn *conns;   /* doubly linked list of live connections (owned) */
-    struct conn *written; /* connections with output to flush at the end of the current read */
-    uint64_t next_session_id;
-    uint64_t next_conn_id;
-    uint64_t next_delivery_seq; /* delivery.seq; continues past the restored ones */
-    uint64_t route_gen;         /* stamps sessions while one message is routed */
     bool shutting_down;
-    struct conn *held;           /* connections whose output waits for the group commit (sync mode) */
-    struct event *group_commit;  /* runs after the loop turn's reads: commit, then release `held` */
-    uint32_t congested_sessions; /* connected sessions past their queue high-water mark */
-    broker_stats stats;
 } broker;
+
+/* The counters of every worker, summed. */
+void broker_stats_total(const broker *b, broker_stats *out);
+/* Whether any worker still has a connection (shutdown drains them). */
+bool broker_has_connections(const broker *b);
 
 /* Monotonic milliseconds. */
 int64_t broker_now_ms(void);

@@ -306,7 +306,7 @@ int config_load_file(broker_config *cfg, const char *path, char *err, size_t err
     static const char *const keys[] = {
         "listeners", "limits",     "data_dir",   "log_level",   "admin",
         "namespace", "sni_domain", "namespaces", "persistence", "persistence_interval_ms",
-        NULL};
+        "workers",   NULL};
     json_error_t jerr;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
@@ -377,6 +377,8 @@ int config_load_file(broker_config *cfg, const char *path, char *err, size_t err
     }
     if (read_uint(root, "persistence_interval_ms", 1, 60000, &cfg->persistence_interval_ms,
                   sizeof cfg->persistence_interval_ms, err, err_len))
+        goto out;
+    if (read_uint(root, "workers", 1, 255, &cfg->workers, sizeof cfg->workers, err, err_len))
         goto out;
     const char *level = json_string_value(json_object_get(root, "log_level"));
     if (level)

@@ -17,6 +17,7 @@
 #include "mqtt_evbuffer.h"
 #include "session.h"
 #include "session_store.h"
+#include "worker.h"
 
 static void conn_read_cb(struct bufferevent *bev, void *arg);
 static void conn_write_cb(struct bufferevent *bev, void *arg);
@@ -43,30 +44,32 @@ static void connect_timeout_cb(evutil_socket_t fd, short what, void *arg)
     conn_close(arg, MQTT_RC_MAXIMUM_CONNECT_TIME, false, "no CONNECT in time");
 }
 
-conn *conn_new(broker *b, struct realm *r, struct bufferevent *bev, const char *peer)
+conn *conn_new(worker *w, struct realm *r, struct bufferevent *bev, const char *peer)
 {
+    broker *b = w->broker;
     conn *c = calloc(1, sizeof *c);
     if (!c) {
         bufferevent_free(bev);
         return NULL;
     }
     c->broker = b;
+    c->worker = w;
     c->realm = r;
     c->bev = bev;
-    c->id = ++b->next_conn_id;
+    c->id = worker_next_id(w, &w->next_conn_id);
     c->client_receive_maximum = UINT16_MAX;
     c->client_max_packet = MQTT_PACKET_SIZE_MAX;
     snprintf(c->peer, sizeof c->peer, "%s", peer);
-    c->next = b->conns;
-    if (b->conns)
-        b->conns->prev = c;
-    b->conns = c;
-    b->stats.connections_opened++;
+    c->next = w->conns;
+    if (w->conns)
+        w->conns->prev = c;
+    w->conns = c;
+    w->stats.connections_opened++;
     bufferevent_setcb(bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
     /* The write callback runs when output drains below half the high-water mark. */
     bufferevent_setwatermark(bev, EV_WRITE, b->config.limits.output_high_water / 2, 0);
     struct timeval connect_tv = {b->config.limits.connect_timeout, 0};
-    c->connect_timer = evtimer_new(b->base, connect_timeout_cb, c);
+    c->connect_timer = evtimer_new(w->base, connect_timeout_cb, c);
     if (!c->connect_timer || evtimer_add(c->connect_timer, &connect_tv) != 0) {
         conn_free(c);
         return NULL;
@@ -78,11 +81,11 @@ conn *conn_new(broker *b, struct realm *r, struct bufferevent *bev, const char *
 
 static void conn_free(conn *c)
 {
-    broker *b = c->broker;
+    worker *w = c->worker;
     if (c->prev)
         c->prev->next = c->next;
     else
-        b->conns = c->next;
+        w->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
     for (uint16_t i = 0; i < c->topic_alias_count; i++)
@@ -95,7 +98,7 @@ static void conn_free(conn *c)
     if (c->connect_timer)
         event_free(c->connect_timer);
     bufferevent_free(c->bev);
-    b->stats.connections_closed++;
+    w->stats.connections_closed++;
     free(c);
 }
 
@@ -107,15 +110,15 @@ static void mark_written(conn *c)
     if (c->written || !c->direct_write)
         return;
     c->written = true;
-    c->written_next = c->broker->written;
-    c->broker->written = c;
+    c->written_next = c->worker->written;
+    c->worker->written = c;
 }
 
 static void unmark_written(conn *c)
 {
     if (!c->written)
         return;
-    for (conn **link = &c->broker->written; *link; link = &(*link)->written_next) {
+    for (conn **link = &c->worker->written; *link; link = &(*link)->written_next) {
         if (*link == c) {
             *link = c->written_next;
             break;
@@ -124,17 +127,42 @@ static void unmark_written(conn *c)
     c->written = false;
 }
 
-void conn_flush_written(broker *b)
+void conn_flush_written(worker *w)
 {
-    while (b->written) {
-        conn *c = b->written;
-        b->written = c->written_next;
+    while (w->written) {
+        conn *c = w->written;
+        w->written = c->written_next;
         c->written = false;
         struct evbuffer *out = bufferevent_get_output(c->bev);
         evutil_socket_t fd = bufferevent_getfd(c->bev);
         if (fd >= 0 && evbuffer_get_length(out) > 0)
             evbuffer_write(out, fd); /* what does not fit now is left to the write event */
     }
+}
+
+void conn_move_to(conn *c, worker *home)
+{
+    worker *from = c->worker;
+    if (from == home)
+        return;
+    bool was_written = c->written;
+    unmark_written(c);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        from->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->prev = NULL;
+    c->next = home->conns;
+    if (home->conns)
+        home->conns->prev = c;
+    home->conns = c;
+    /* Workers still share one loop (docs/design-threads.md, step 2): the bufferevent and
+     * timers stay where they are; with threads the connection is handed over instead. */
+    c->worker = home;
+    if (was_written)
+        mark_written(c);
 }
 
 void conn_free_now(conn *c)
@@ -153,7 +181,7 @@ static void release_held(conn *c)
 {
     if (!c->held)
         return;
-    for (conn **link = &c->broker->held; *link; link = &(*link)->held_next) {
+    for (conn **link = &c->worker->held; *link; link = &(*link)->held_next) {
         if (*link == c) {
             *link = c->held_next;
             break;
@@ -170,12 +198,12 @@ static void release_held(conn *c)
 
 /* The group commit: after every read of this loop turn, one commit makes all their
  * acknowledged PUBLISHes durable, then their held output is written. */
-static void group_commit(broker *b)
+static void group_commit(worker *w)
 {
-    b->store->commit(b->store->ctx);
-    while (b->held)
-        release_held(b->held);
-    conn_flush_written(b);
+    w->broker->store->commit(w->broker->store->ctx);
+    while (w->held)
+        release_held(w->held);
+    conn_flush_written(w);
 }
 
 static void group_commit_cb(evutil_socket_t fd, short what, void *arg)
@@ -187,9 +215,10 @@ static void group_commit_cb(evutil_socket_t fd, short what, void *arg)
 void conn_hold_output(conn *c)
 {
     broker *b = c->broker;
+    worker *w = c->worker;
     if (c->held)
         return;
-    if (!b->group_commit && !(b->group_commit = event_new(b->base, -1, 0, group_commit_cb, b))) {
+    if (!w->group_commit && !(w->group_commit = event_new(w->base, -1, 0, group_commit_cb, w))) {
         b->store->commit(b->store->ctx); /* no event: commit now, the ack goes out after it */
         return;
     }
@@ -197,17 +226,17 @@ void conn_hold_output(conn *c)
         b->store->commit(b->store->ctx);
         return;
     }
-    c->held_next = b->held;
-    b->held = c;
+    c->held_next = w->held;
+    w->held = c;
     /* Activated events run after those already active: every read of this turn comes first. */
-    if (!event_pending(b->group_commit, EV_TIMEOUT, NULL))
-        event_active(b->group_commit, EV_TIMEOUT, 0);
+    if (!event_pending(w->group_commit, EV_TIMEOUT, NULL))
+        event_active(w->group_commit, EV_TIMEOUT, 0);
 }
 
-static void group_commit_now(broker *b)
+static void group_commit_now(worker *w)
 {
-    if (b->held)
-        group_commit(b);
+    if (w->held)
+        group_commit(w);
 }
 
 bool conn_send(conn *c, const mqtt_packet *p)
@@ -219,7 +248,7 @@ bool conn_send(conn *c, const mqtt_packet *p)
     if (len == 0 || len > c->client_max_packet)
         return false;
     size_t n = mqtt_encode_evbuffer(conn_output(c), p, version);
-    c->broker->stats.bytes_out += n;
+    c->worker->stats.bytes_out += n;
     mark_written(c);
     return n == len;
 }
@@ -261,7 +290,7 @@ bool conn_send_publish(conn *c, const mqtt_packet *p, broker_msg *m)
         broker_msg_unref(m);
         return false; /* the head went out alone: the connection is unusable, the caller's close follows */
     }
-    c->broker->stats.bytes_out += len;
+    c->worker->stats.bytes_out += len;
     mark_written(c);
     return true;
 }
@@ -309,7 +338,7 @@ static void linger_after_flush_cb(struct bufferevent *bev, void *arg)
             return;
         }
         struct timeval tick = {0, 20 * 1000};
-        c->drain_poll = event_new(c->broker->base, -1, EV_PERSIST, drain_poll_cb, c);
+        c->drain_poll = event_new(c->worker->base, -1, EV_PERSIST, drain_poll_cb, c);
         if (!c->drain_poll || event_add(c->drain_poll, &tick) != 0)
             conn_free(c);
         return;
@@ -338,7 +367,7 @@ void conn_close(conn *c, uint8_t reason, bool send_disconnect, const char *why)
         return;
     /* Held acks go out before the close: commit now rather than wait for the turn's end. */
     if (c->held)
-        group_commit_now(c->broker);
+        group_commit_now(c->worker);
     bool was_active = c->state == CONN_ACTIVE;
     log_msg(reason ? LOG_INFO : LOG_DEBUG, "conn",
             "closing conn=%llu peer=%s client=%s reason=0x%02x why=\"%s\"", (unsigned long long)c->id,
@@ -360,7 +389,7 @@ void conn_close(conn *c, uint8_t reason, bool send_disconnect, const char *why)
         event_free(c->connect_timer);
     /* One deadline for the whole close, however the client behaves. */
     struct timeval deadline = {CLOSE_DEADLINE_SECONDS, 0};
-    c->connect_timer = evtimer_new(c->broker->base, close_deadline_cb, c);
+    c->connect_timer = evtimer_new(c->worker->base, close_deadline_cb, c);
     if (!c->connect_timer || evtimer_add(c->connect_timer, &deadline) != 0) {
         conn_free(c);
         return;
@@ -442,7 +471,7 @@ static void read_packets(struct bufferevent *bev, conn *c)
         const uint8_t *pkt = evbuffer_pullup(in, frame.total_len);
         mqtt_packet p;
         int rc = mqtt_decode(pkt, frame.total_len, c->version, MQTT_ROLE_SERVER, &p, &err);
-        c->broker->stats.bytes_in += frame.total_len;
+        c->worker->stats.bytes_in += frame.total_len;
         bool keep = dispatch(c, &p, rc, &err);
         if (!keep)
             return; /* the connection may be freed: do not touch it */
@@ -455,7 +484,9 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
     conn *c = arg;
     broker *b = c->broker; /* c may be freed by what it read */
     read_packets(bev, c);
-    conn_flush_written(b);
+    /* Workers share this loop until they get threads: a CONNECT may have moved c to another. */
+    for (int i = 0; i < b->worker_count; i++)
+        conn_flush_written(b->workers[i]);
 }
 
 /* Output drained below half its high-water mark: a congested subscriber may be free again. */
@@ -482,7 +513,7 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
         if (e)
             ERR_error_string_n(e, why, sizeof why);
         if (c->state == CONN_AWAIT_CONNECT)
-            c->broker->stats.tls_handshake_failures++;
+            c->worker->stats.tls_handshake_failures++;
         conn_close(c, MQTT_RC_UNSPECIFIED_ERROR, false, why);
         return;
     }

@@ -20,12 +20,14 @@ struct evbuffer;
 struct event;
 struct session;
 struct realm;
+struct worker;
 
 enum conn_state { CONN_AWAIT_CONNECT, CONN_ACTIVE, CONN_CLOSING };
 
 typedef struct conn {
-    struct conn *prev, *next;
+    struct conn *prev, *next; /* the worker's connection list */
     broker *broker;
+    struct worker *worker; /* serves it (runs its callbacks) */
     struct bufferevent *bev;
     struct event *connect_timer; /* CONNECT deadline (freed once connected), then the close deadline */
     struct event *drain_poll;    /* closing a framed connection: waits for the layer below to drain */
@@ -50,9 +52,9 @@ typedef struct conn {
     char peer[64];
 } conn;
 
-/* Takes ownership of an accepted socket's bufferevent; `r` is the listener's realm. NULL on
- * failure (the bufferevent is freed). */
-conn *conn_new(broker *b, struct realm *r, struct bufferevent *bev, const char *peer);
+/* Takes ownership of an accepted socket's bufferevent (built on w->base); `r` is the listener's
+ * realm. NULL on failure (the bufferevent is freed). */
+conn *conn_new(struct worker *w, struct realm *r, struct bufferevent *bev, const char *peer);
 
 /* Encodes and queues a packet for the client. Returns false if it could not
  * be encoded (e.g. over the client's Maximum Packet Size). */
@@ -88,7 +90,11 @@ STACK_OF(X509) * conn_peer_chain(const conn *c);
 void conn_describe_tls(const conn *c, char *out, size_t len);
 
 /* Writes out what the connections given output during this read have pending. */
-void conn_flush_written(broker *b);
+void conn_flush_written(struct worker *w);
+
+/* CONNECT chose a session whose home is another worker: the connection moves
+ * there, so that a session and its connection are served by one worker. */
+void conn_move_to(conn *c, struct worker *home);
 
 /* Frees a closing connection without waiting for its output (shutdown). */
 void conn_free_now(conn *c);

@@ -24,6 +24,7 @@
 #include "snapshot/client_perms.h"
 #include "snapshot/ns_policy.h"
 #include "strmap.h"
+#include "worker.h"
 
 /* Why a CONNECT was refused, for the metrics. */
 enum deny_reason {
@@ -89,14 +90,16 @@ static uint8_t deny(ns_state *e, const conn *c, enum deny_reason r, uint8_t code
 static uint32_t sessions_of(const broker *b, const realm *r, const char *auth_name, mqtt_bytes client_id)
 {
     uint32_t n = 0;
-    for (const conn *c = b->conns; c; c = c->next) {
-        const session *s = c->session;
-        if (c->state != CONN_ACTIVE || !s || s->realm != r || !s->auth_name ||
-            strcasecmp(s->auth_name, auth_name) != 0)
-            continue;
-        if (s->client_id_len == client_id.len && memcmp(s->client_id, client_id.data, client_id.len) == 0)
-            continue; /* the session being taken over */
-        n++;
+    for (int w = 0; w < b->worker_count; w++) {
+        for (const conn *c = b->workers[w]->conns; c; c = c->next) {
+            const session *s = c->session;
+            if (c->state != CONN_ACTIVE || !s || s->realm != r || !s->auth_name ||
+                strcasecmp(s->auth_name, auth_name) != 0)
+                continue;
+            if (s->client_id_len == client_id.len && memcmp(s->client_id, client_id.data, client_id.len) == 0)
+                continue; /* the session being taken over */
+            n++;
+        }
     }
     return n;
 }
@@ -281,14 +284,18 @@ static void apply_to_session(ns_state *e, session *s, const ns_policy *old)
 
 static void apply_to_sessions(ns_state *e, const ns_policy *old)
 {
-    size_t n = strmap_count(e->realm->sessions);
+    size_t n = 0;
+    for (int w = 0; w < e->b->worker_count; w++)
+        n += strmap_count(worker_realm_of(e->b->workers[w], e->realm->index)->sessions);
     session **all = n ? malloc(n * sizeof *all) : NULL;
     if (n && !all) {
         log_msg(LOG_ERROR, "auth", "out of memory applying a snapshot to %zu sessions", n);
         return;
     }
     session **cursor = all;
-    strmap_foreach(e->realm->sessions, collect_session, &cursor);
+    for (int w = 0; w < e->b->worker_count; w++)
+        strmap_foreach(worker_realm_of(e->b->workers[w], e->realm->index)->sessions, collect_session,
+                       &cursor);
     /* Ending one session never ends another, so the collected pointers stay valid. */
     for (size_t i = 0; i < n; i++)
         apply_to_session(e, all[i], old);
@@ -527,10 +534,13 @@ void enforcer_write_metrics(void *ctx, FILE *out)
         for (int i = 0; i < e->ns_count; i++)
             write_ns_metrics(&e->ns[i], out, part);
     }
-    const broker_stats *st = &e->b->stats;
+    broker_stats total;
+    broker_stats_total(e->b, &total);
+    const broker_stats *st = &total;
     size_t sessions = 0;
-    for (int i = 0; i < e->b->realm_count; i++)
-        sessions += strmap_count(e->b->realms[i]->sessions);
+    for (int w = 0; w < e->b->worker_count; w++)
+        for (int i = 0; i < e->b->realm_count; i++)
+            sessions += strmap_count(worker_realm_of(e->b->workers[w], i)->sessions);
     fprintf(out,
             "# TYPE egbroker_connections_opened_total counter\negbroker_connections_opened_total %llu\n"
             "# TYPE egbroker_connections_closed_total counter\negbroker_connections_closed_total %llu\n"

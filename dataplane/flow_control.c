@@ -6,14 +6,21 @@
 #include "conn.h"
 #include "log.h"
 #include "session.h"
+#include "worker.h"
 
-static void resume_publishers(broker *b)
+/* Publishers stay paused while any subscriber of any worker is congested. */
+static void resume_publishers_when_clear(broker *b)
 {
-    for (conn *c = b->conns; c; c = c->next) {
-        if (!c->paused)
-            continue;
-        c->paused = false;
-        conn_resume_reading(c);
+    for (int i = 0; i < b->worker_count; i++)
+        if (b->workers[i]->congested_sessions)
+            return;
+    for (int i = 0; i < b->worker_count; i++) {
+        for (conn *c = b->workers[i]->conns; c; c = c->next) {
+            if (!c->paused)
+                continue;
+            c->paused = false;
+            conn_resume_reading(c);
+        }
     }
 }
 
@@ -24,8 +31,8 @@ static void set_congested(session *s, bool congested)
         return;
     s->congested = congested;
     if (congested) {
-        b->congested_sessions++;
-        b->stats.congestion_events++;
+        s->worker->congested_sessions++;
+        s->worker->stats.congestion_events++;
         log_msg(LOG_INFO, "flow", "subscriber congested client=%s queued=%u: pausing its publishers",
                 s->client_id, s->queue_count);
         struct timeval tv = {b->config.limits.slow_subscriber_timeout, 0};
@@ -35,8 +42,8 @@ static void set_congested(session *s, bool congested)
     }
     if (s->stuck_timer)
         evtimer_del(s->stuck_timer);
-    if (--b->congested_sessions == 0)
-        resume_publishers(b);
+    if (--s->worker->congested_sessions == 0)
+        resume_publishers_when_clear(b);
 }
 
 static void stuck_timer_cb(evutil_socket_t fd, short what, void *arg)
@@ -62,7 +69,7 @@ bool flow_session_backlog_changed(session *s)
                  s->queue_bytes <= lim->queue_max_bytes / 2 && output <= lim->output_high_water / 2;
     if (over && !s->congested) {
         if (!s->stuck_timer)
-            s->stuck_timer = evtimer_new(s->broker->base, stuck_timer_cb, s);
+            s->stuck_timer = evtimer_new(s->worker->base, stuck_timer_cb, s);
         set_congested(s, true);
     } else if (under && s->congested) {
         set_congested(s, false);

@@ -9,12 +9,13 @@
 #include "log.h"
 #include "realm.h"
 #include "session.h"
+#include "worker.h"
 
 /* Answers a refused CONNECT in the client's protocol version, then closes. */
 static bool refuse(conn *c, uint8_t version, uint8_t reason, const char *why)
 {
     mqtt_packet ack = {.type = MQTT_CONNACK};
-    c->broker->stats.connect_refused++;
+    c->worker->stats.connect_refused++;
     if (version >= MQTT_V5) {
         c->version = MQTT_V5;
         ack.u.connack.reason_code = reason;
@@ -151,6 +152,7 @@ bool handle_connect(conn *c, const mqtt_packet *p, int decode_rc, const mqtt_err
 
     /* The authorizer chose the realm (the namespace SNI names, else the listener's): sessions
      * are found, taken over and created there only. */
+    conn_move_to(c, broker_home(b, c->realm, client_id));
     session *s = session_find(c->realm, client_id);
     if (s && s->conn) /* take-over: the session may be destroyed here when it has no expiry */
         conn_close(s->conn, MQTT_RC_SESSION_TAKEN_OVER, true, "session taken over");

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "session.h"
 #include "session_store.h"
+#include "worker.h"
 
 static void send_ack(conn *c, uint8_t type, uint16_t packet_id, uint8_t reason)
 {
@@ -80,11 +81,11 @@ bool handle_publish(conn *c, const mqtt_packet *p, int decode_rc)
     mqtt_bytes topic;
     if (!resolve_topic(c, pub, &topic))
         return false;
-    b->stats.publish_in++;
+    c->worker->stats.publish_in++;
     if (decode_rc == MQTT_RC_PAYLOAD_FORMAT_INVALID)
         return refuse_publish(c, pub, MQTT_RC_PAYLOAD_FORMAT_INVALID, "payload is not UTF-8 as announced");
     if (!b->auth->can_publish(b->auth->ctx, s, topic)) {
-        b->stats.publish_denied++;
+        c->worker->stats.publish_denied++;
         log_msg(LOG_INFO, "auth", "publish denied client=%s topic=%.*s", s->client_id, (int)topic.len,
                 (const char *)topic.data);
         return refuse_publish(c, pub, MQTT_RC_NOT_AUTHORIZED, "not authorized to publish");

@@ -16,6 +16,7 @@
 #include "realm.h"
 #include "tls.h"
 #include "ws.h"
+#include "worker.h"
 
 struct listener {
     broker *broker;
@@ -23,7 +24,8 @@ struct listener {
     listener_config cfg;
     struct realm *realm; /* where its clients go unless TLS SNI names another namespace */
     int port;
-    tls_server *tls; /* mqtts: owned; NULL for plain listeners */
+    tls_server *tls;      /* mqtts: owned; NULL for plain listeners */
+    unsigned next_worker; /* accepted connections go to the workers in turn */
 };
 
 static void format_peer(const struct sockaddr *sa, char *out, size_t len)
@@ -54,18 +56,19 @@ static void accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct soc
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
                sizeof one); /* MQTT packets are small and latency matters */
+    worker *w = l->broker->workers[l->next_worker++ % (unsigned)l->broker->worker_count];
     struct bufferevent *bev = NULL;
     if (l->tls) {
         SSL *ssl = tls_server_accept(l->tls);
         if (ssl)
-            bev = bufferevent_openssl_socket_new(l->broker->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+            bev = bufferevent_openssl_socket_new(w->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
                                                  BEV_OPT_CLOSE_ON_FREE);
         if (!bev)
             SSL_free(ssl);
         else /* a client that just closes without close_notify is not an error */
             bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
     } else {
-        bev = bufferevent_socket_new(l->broker->base, fd, BEV_OPT_CLOSE_ON_FREE);
+        bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
     }
     if (!bev) {
         log_msg(LOG_ERROR, "listener", "cannot allocate a connection");
@@ -79,10 +82,10 @@ static void accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct soc
     char peer[64];
     format_peer(sa, peer, sizeof peer);
     if (l->cfg.type == LISTENER_WS || l->cfg.type == LISTENER_WSS) {
-        ws_accept(l->broker, l->realm, bev, l->cfg.path, l->tls != NULL, peer);
+        ws_accept(w, l->realm, bev, l->cfg.path, l->tls != NULL, peer);
         return;
     }
-    conn *c = conn_new(l->broker, l->realm, bev, peer);
+    conn *c = conn_new(w, l->realm, bev, peer);
     if (c) {
         c->tls = l->tls != NULL;
         c->direct_write = !c->tls; /* plain TCP: the broker may write to the socket itself */

@@ -13,6 +13,7 @@
 #include "listener.h"
 #include "log.h"
 #include "session_store_sqlite.h"
+#include "worker.h"
 
 static void usage(FILE *out)
 {
@@ -36,7 +37,7 @@ static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     runtime *rt = arg;
-    if (!rt->broker->conns || broker_now_ms() >= rt->drain_deadline_ms)
+    if (!broker_has_connections(rt->broker) || broker_now_ms() >= rt->drain_deadline_ms)
         event_base_loopexit(rt->base, NULL);
 }
 
@@ -149,6 +150,17 @@ int main(int argc, char **argv)
     config_defaults(&cfg);
     if (parse_args(argc, argv, &cfg) != 0)
         return 2;
+    /* The test suite runs every end-to-end test with several workers this way. */
+    const char *workers = getenv("EGBROKER_WORKERS");
+    if (!cfg.workers && workers) {
+        char *end;
+        unsigned long n = strtoul(workers, &end, 10);
+        if (*workers == '\0' || *end != '\0' || n < 1 || n > WORKER_MAX) {
+            log_msg(LOG_ERROR, "egbroker", "EGBROKER_WORKERS must be an integer from 1 to 255");
+            return 2;
+        }
+        cfg.workers = (uint32_t)n;
+    }
     signal(SIGPIPE, SIG_IGN);
     runtime rt = {0};
     /* The changelist folds an add and a delete of the same event within one loop

@@ -8,8 +8,6 @@
 
 #include "broker.h"
 #include "retain_store.h"
-#include "session.h"
-#include "strmap.h"
 #include "sub_tree.h"
 
 realm *realm_new(broker *b, const char *name, int index)
@@ -20,46 +18,21 @@ realm *realm_new(broker *b, const char *name, int index)
     r->broker = b;
     r->index = index;
     snprintf(r->name, sizeof r->name, "%s", name);
-    r->sessions = strmap_new();
-    r->subs = sub_tree_new();
     r->retained = retain_store_new();
-    if (!r->sessions || !r->subs || !r->retained) {
+    r->shared = sub_tree_new();
+    if (!r->retained || !r->shared) {
         realm_free(r);
         return NULL;
     }
     return r;
 }
 
-static void collect_session(void *ctx, const void *key, size_t len, void *value)
-{
-    (void)key, (void)len;
-    session ***cursor = ctx;
-    *(*cursor)++ = value;
-}
-
-void realm_destroy_sessions(realm *r)
-{
-    if (!r || !r->sessions)
-        return;
-    size_t n = strmap_count(r->sessions);
-    session **all = calloc(n ? n : 1, sizeof *all), **cursor = all;
-    if (!all)
-        return;
-    strmap_foreach(r->sessions, collect_session, &cursor);
-    for (size_t i = 0; i < n; i++) {
-        session_clear_will(all[i]); /* shutting down is not the client's failure */
-        session_destroy(all[i]);
-    }
-    free(all);
-}
-
 void realm_free(realm *r)
 {
     if (!r)
         return;
-    strmap_free(r->sessions);
-    sub_tree_free(r->subs);
     retain_store_free(r->retained);
+    sub_tree_free(r->shared);
     free(r);
 }
 

@@ -1,34 +1,35 @@
-/* A realm: what one namespace's clients share and nothing more. Its own
- * session registry, subscription tree and retained messages; a session and
- * its connection belong to one realm, and routing never leaves it. One realm
- * per served namespace, or a single realm "" in open mode.
+/* A realm: what one namespace's clients share and nothing more. Its retained
+ * messages here; its sessions and subscriptions at their home workers
+ * (worker_realm, by the realm's index). A session and its connection belong
+ * to one realm, and routing never leaves it. One realm per served namespace,
+ * or a single realm "" in open mode.
  *
  * Ownership: the broker owns its realms (broker_free); a realm owns its
- * sessions, subscription tree and retained store. */
+ * retained store. */
 #ifndef EG_REALM_H
 #define EG_REALM_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct broker;
-struct strmap;
-struct sub_tree;
 struct retain_store;
+struct sub_tree;
 
 typedef struct realm {
     struct broker *broker;
-    char name[64];           /* the namespace; "" in open mode */
-    int index;               /* position in broker->realms */
-    struct strmap *sessions; /* client id -> struct session* (owned) */
-    struct sub_tree *subs;
+    char name[64]; /* the namespace; "" in open mode */
+    int index;     /* position in broker->realms, and in each worker's realms */
     struct retain_store *retained;
+    /* Shared subscriptions ($share/...) of every worker's sessions: one member of a group
+     * is chosen realm-wide. Ordinary subscriptions are in the workers' trees. */
+    struct sub_tree *shared;
+    uint64_t shared_route_gen; /* stamps sessions while the shared tree is matched */
 } realm;
 
 realm *realm_new(struct broker *b, const char *name, int index);
-/* Destroys every session (their wills are not published). */
-void realm_destroy_sessions(realm *r);
-/* Frees the realm; its sessions must be gone (realm_destroy_sessions). */
+/* Frees the realm; its sessions must be gone (worker_destroy_sessions). */
 void realm_free(realm *r);
 
 /* The realm of a namespace (exact name), NULL when not served. */

@@ -13,10 +13,22 @@
 #include "session_store.h"
 #include "strmap.h"
 #include "sub_tree.h"
+#include "worker.h"
+
+/* Where a filter of this session lives: shared subscriptions in the realm's tree
+ * (one member per group is chosen realm-wide), the others at its home worker. */
+static sub_tree *subs_of(const session *s, mqtt_bytes filter)
+{
+    static const char share[] = "$share/";
+    if (filter.len >= sizeof share - 1 && memcmp(filter.data, share, sizeof share - 1) == 0)
+        return s->realm->shared;
+    return worker_realm_of(s->worker, s->realm->index)->subs;
+}
 
 session *session_find(realm *r, mqtt_bytes client_id)
 {
-    return strmap_get(r->sessions, client_id.data, client_id.len);
+    worker *home = broker_home(r->broker, r, client_id);
+    return strmap_get(worker_realm_of(home, r->index)->sessions, client_id.data, client_id.len);
 }
 
 session *session_create(realm *r, mqtt_bytes client_id)
@@ -35,8 +47,9 @@ session *session_create(realm *r, mqtt_bytes client_id)
     s->client_id_len = client_id.len;
     s->broker = b;
     s->realm = r;
-    s->id = ++b->next_session_id;
-    if (strmap_put(r->sessions, client_id.data, client_id.len, s) != 0) {
+    s->worker = broker_home(b, r, client_id);
+    s->id = worker_next_id(s->worker, &s->worker->next_session_id);
+    if (strmap_put(worker_realm_of(s->worker, r->index)->sessions, client_id.data, client_id.len, s) != 0) {
         free(s->client_id);
         free(s);
         return NULL;
@@ -107,7 +120,7 @@ static void publish_will_now(session *s)
     const authorizer *auth = s->broker->auth;
     /* A will is a publish of the client that set it, judged by its permissions now. */
     if (!auth->can_publish(auth->ctx, s, will->topic)) {
-        s->broker->stats.publish_denied++;
+        s->worker->stats.publish_denied++;
         log_msg(LOG_INFO, "auth", "will denied client=%s topic=%.*s", s->client_id, (int)will->topic.len,
                 (const char *)will->topic.data);
     } else {
@@ -126,11 +139,15 @@ void session_destroy(session *s)
     publish_will_now(s);
     for (uint32_t i = 0; i < s->sub_count; i++) {
         mqtt_bytes f = {(const uint8_t *)s->subs[i].filter, s->subs[i].filter_len};
-        sub_tree_remove(s->realm->subs, f, s);
+        sub_tree_remove(subs_of(s, f), f, s);
         free(s->subs[i].filter);
     }
     free(s->subs);
     flow_session_forget(s);
+    /* The store may still hold writes of these deliveries for its next commit: make them now,
+     * while they exist (a stop keeps them; a session that ends deletes them just below). */
+    if (s->stored)
+        b->store->commit(b->store->ctx);
     free_delivery_list(s->inflight);
     free_delivery_list(s->queue);
     free(s->qos2_pending);
@@ -143,7 +160,7 @@ void session_destroy(session *s)
     /* A broker stopping is not the session ending: it stays on disk for the restart. */
     if (s->stored && !b->shutting_down)
         b->store->session_deleted(b->store->ctx, s);
-    strmap_remove(s->realm->sessions, s->client_id, s->client_id_len);
+    strmap_remove(worker_realm_of(s->worker, s->realm->index)->sessions, s->client_id, s->client_id_len);
     b->auth->release(b->auth->ctx, s->auth_perms);
     free(s->auth_name);
     free(s->client_id);
@@ -186,7 +203,7 @@ int session_subscribe(session *s, mqtt_bytes filter, uint8_t options, uint32_t s
         s->subs = grown;
         s->sub_cap = cap;
     }
-    if (sub_tree_add(s->realm->subs, filter, s, options, subscription_id) < 0)
+    if (sub_tree_add(subs_of(s, filter), filter, s, options, subscription_id) < 0)
         return -1;
     if (existing) {
         existing->options = options;
@@ -197,7 +214,7 @@ int session_subscribe(session *s, mqtt_bytes filter, uint8_t options, uint32_t s
     session_sub *sub = &s->subs[s->sub_count];
     sub->filter = malloc(filter.len + 1);
     if (!sub->filter) {
-        sub_tree_remove(s->realm->subs, filter, s);
+        sub_tree_remove(subs_of(s, filter), filter, s);
         return -1;
     }
     memcpy(sub->filter, filter.data, filter.len);
@@ -215,7 +232,7 @@ bool session_unsubscribe(session *s, mqtt_bytes filter)
     session_sub *sub = find_sub(s, filter);
     if (!sub)
         return false;
-    sub_tree_remove(s->realm->subs, filter, s);
+    sub_tree_remove(subs_of(s, filter), filter, s);
     free(sub->filter);
     *sub = s->subs[--s->sub_count];
     session_save(s);
@@ -239,7 +256,6 @@ static uint32_t window(const session *s)
  * (bigger than its Maximum Packet Size): the caller drops it for this client. */
 static bool send_publish(session *s, const delivery *d, bool dup)
 {
-    broker *b = s->broker;
     broker_msg *m = d->msg;
     mqtt_packet p = {.type = MQTT_PUBLISH};
     mqtt_publish *pub = &p.u.publish;
@@ -258,12 +274,12 @@ static bool send_publish(session *s, const delivery *d, bool dup)
     pub->props.subscription_ids = d->sub_ids;
     pub->props.subscription_id_count = d->sub_id_count;
     if (!conn_send_publish(s->conn, &p, d->msg)) {
-        b->stats.messages_too_large_dropped++;
+        s->worker->stats.messages_too_large_dropped++;
         log_msg(LOG_INFO, "session", "message dropped for client=%s topic=%.*s reason=too-large-for-client",
                 s->client_id, (int)m->topic.len, (const char *)m->topic.data);
         return false;
     }
-    b->stats.publish_out++;
+    s->worker->stats.publish_out++;
     return true;
 }
 
@@ -344,7 +360,7 @@ void session_flush_queue(session *s)
     while (connected(s) && s->queue && s->inflight_count < window(s)) {
         delivery *d = queue_pop(s);
         if (broker_msg_remaining_expiry(d->msg, now) == 0) {
-            s->broker->stats.messages_expired++;
+            s->worker->stats.messages_expired++;
             unstore_delivery(s, d);
             delivery_free(d);
             continue;
@@ -380,11 +396,11 @@ static void expiry_timer_cb(evutil_socket_t fd, short what, void *arg);
  * of sessions that includes this one. */
 static void terminate_overflowed(session *s)
 {
-    s->broker->stats.sessions_dropped_overflow++;
+    s->worker->stats.sessions_dropped_overflow++;
     log_msg(LOG_WARN, "session", "session terminated client=%s reason=SessionOverflow queued=%u bytes=%llu",
             s->client_id, s->queue_count, (unsigned long long)s->queue_bytes);
     s->overflowed = true;
-    if (!s->expiry_timer && !(s->expiry_timer = evtimer_new(s->broker->base, expiry_timer_cb, s)))
+    if (!s->expiry_timer && !(s->expiry_timer = evtimer_new(s->worker->base, expiry_timer_cb, s)))
         return; /* it will still expire through session_detach's path or at shutdown */
     struct timeval now = {0, 0};
     evtimer_add(s->expiry_timer, &now);
@@ -409,7 +425,7 @@ static delivery *delivery_new(session *s, broker_msg *m, const delivery_spec *sp
     delivery *d = calloc(1, sizeof *d);
     if (!d)
         return NULL;
-    d->seq = ++s->broker->next_delivery_seq;
+    d->seq = ++s->worker->next_delivery_seq;
     d->msg = broker_msg_ref(m);
     d->qos = spec->qos;
     d->retain = spec->retain;
@@ -444,7 +460,7 @@ bool session_deliver(session *s, broker_msg *m, const delivery_spec *spec)
             conn_output_pending(s->conn) < QOS0_DROP_FACTOR * b->config.limits.output_high_water)
             send_publish(s, &now, false);
         else
-            b->stats.qos0_dropped++;
+            s->worker->stats.qos0_dropped++;
         return flow_session_backlog_changed(s);
     }
     if (s->overflowed)
@@ -453,8 +469,8 @@ bool session_deliver(session *s, broker_msg *m, const delivery_spec *spec)
         if (!connected(s)) {
             terminate_overflowed(s);
         } else {
-            b->stats.qos0_dropped++;
-            b->stats.queue_full_dropped++;
+            s->worker->stats.qos0_dropped++;
+            s->worker->stats.queue_full_dropped++;
             log_msg(LOG_WARN, "session", "message dropped client=%s reason=queue-hard-limit queued=%u",
                     s->client_id, s->queue_count);
         }
@@ -624,7 +640,7 @@ static void will_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 static bool arm_will(session *s, int64_t ms)
 {
-    if (!s->will_timer && !(s->will_timer = evtimer_new(s->broker->base, will_timer_cb, s)))
+    if (!s->will_timer && !(s->will_timer = evtimer_new(s->worker->base, will_timer_cb, s)))
         return false;
     struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
     return evtimer_add(s->will_timer, &tv) == 0;
@@ -655,7 +671,7 @@ static void expiry_timer_cb(evutil_socket_t fd, short what, void *arg)
     if (s->conn)
         return; /* resumed meanwhile (the timer is also cancelled on attach) */
     if (!s->overflowed) {
-        s->broker->stats.sessions_expired++;
+        s->worker->stats.sessions_expired++;
         log_msg(LOG_INFO, "session", "session expired client=%s", s->client_id);
     }
     session_destroy(s);
@@ -736,7 +752,7 @@ void session_detach(session *s)
 
 bool session_arm_expiry(session *s, uint32_t seconds)
 {
-    if (!s->expiry_timer && !(s->expiry_timer = evtimer_new(s->broker->base, expiry_timer_cb, s)))
+    if (!s->expiry_timer && !(s->expiry_timer = evtimer_new(s->worker->base, expiry_timer_cb, s)))
         return false;
     struct timeval tv = {seconds, 0};
     evtimer_add(s->expiry_timer, &tv);
@@ -750,8 +766,9 @@ bool session_restore_delivery(session *s, broker_msg *m, const delivery_spec *sp
     if (!d)
         return false;
     d->seq = seq;
-    if (seq > s->broker->next_delivery_seq)
-        s->broker->next_delivery_seq = seq;
+    d->store_written = true; /* it comes from the store: its row exists */
+    if (seq > s->worker->next_delivery_seq)
+        s->worker->next_delivery_seq = seq;
     d->packet_id = packet_id;
     if (state == DELIVERY_QUEUED) {
         queue_append(s, d);

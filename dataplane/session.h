@@ -37,6 +37,9 @@ typedef struct delivery {
     uint16_t sub_id_count;
     uint32_t *sub_ids; /* owned, NULL when none */
     char *share_group; /* owned; set when it came through a shared subscription only */
+    /* The session store's bookkeeping, touched by it only (session_store_sqlite.c): */
+    uint32_t store_slot; /* 1 + its index in the store's writes waiting for the commit; 0: none */
+    bool store_written;  /* its row was written (the store deletes it when the delivery ends) */
 } delivery;
 
 /* How one message goes to one session (merged over its matching subscriptions). */
@@ -52,8 +55,9 @@ enum delivery_state { DELIVERY_QUEUED, DELIVERY_AWAIT_ACK, DELIVERY_AWAIT_PUBCOM
 
 typedef struct session {
     broker *broker;
-    struct realm *realm; /* the namespace it belongs to (its registry) */
-    char *client_id;     /* owned */
+    struct realm *realm;   /* the namespace it belongs to */
+    struct worker *worker; /* its home (broker_home): registry, subscription tree, timers */
+    char *client_id;       /* owned */
     uint32_t client_id_len;
     uint64_t id; /* unique per session instance (No Local, logs) */
     struct conn *conn;
@@ -89,9 +93,9 @@ typedef struct session {
     struct event *will_timer;
 } session;
 
-/* Finds a session of realm `r` by client id. */
+/* Finds a session of realm `r` by client id (in its home worker's registry). */
 session *session_find(struct realm *r, mqtt_bytes client_id);
-/* Creates and registers an empty session in realm `r`. NULL on allocation failure. */
+/* Creates and registers an empty session in realm `r`, at its home worker. NULL on allocation failure. */
 session *session_create(struct realm *r, mqtt_bytes client_id);
 /* Removes every subscription, drops queued/in-flight messages, unregisters and frees. */
 void session_destroy(session *s);

@@ -13,6 +13,7 @@
 #include "session.h"
 #include "session_store_sqlite_int.h"
 #include "strmap.h"
+#include "worker.h"
 
 /* Restore-only statements: prepared, used once, finalized. */
 #define MSG_COLS                                                                                             \
@@ -199,7 +200,7 @@ static int restore_deliveries(restore *r, session *s)
             break;
         if (!m) { /* expired while the broker was down */
             r->dropped++;
-            s->broker->stats.messages_expired++;
+            s->worker->stats.messages_expired++;
             delete_delivery_row(r, s, seq);
             continue;
         }
@@ -279,7 +280,7 @@ static int restore_session(restore *r, sqlite3_stmt *q)
         return -1;
     if (left_ms <= 0 && !will) {
         r->expired++;
-        r->b->stats.sessions_expired++;
+        broker_home(r->b, rl, client_id)->stats.sessions_expired++;
         log_msg(LOG_INFO, "store", "session expired while down client=%.*s namespace=%s", (int)client_id.len,
                 (const char *)client_id.data, rl->name);
         sqlstore_delete_session(r->st, rl->name, client_id.data, (int)client_id.len);
@@ -385,8 +386,10 @@ static int read_max_ids(restore *r)
     if (rc == SQLITE_ROW) {
         r->st->next_msg_id = (uint64_t)sqlite3_column_int64(q, 0);
         uint64_t seq = (uint64_t)sqlite3_column_int64(q, 1);
-        if (seq > r->b->next_delivery_seq)
-            r->b->next_delivery_seq = seq;
+        /* Every worker continues past it: a session may have a new home if the worker count changed. */
+        for (int i = 0; i < r->b->worker_count; i++)
+            if (seq > r->b->workers[i]->next_delivery_seq)
+                r->b->workers[i]->next_delivery_seq = seq;
     }
     sqlite3_finalize(q);
     return rc == SQLITE_ROW ? 0 : fail(r, "ids");

@@ -156,10 +156,27 @@ static void bind_bytes(sqlite3_stmt *s, int i, mqtt_bytes b)
     sqlite3_bind_blob(s, i, b.data ? (const void *)b.data : "", (int)b.len, SQLITE_STATIC);
 }
 
+static void write_delivery(sqlstore *st, const session *s, const delivery *d);
+
+/* The deliveries still pending at the commit go to disk with their current state. */
+static void write_pending(sqlstore *st)
+{
+    for (uint32_t i = 0; i < st->pending_count; i++) {
+        struct pending_put *p = &st->pending[i];
+        if (!p->d)
+            continue;
+        write_delivery(st, p->s, p->d);
+        p->d->store_slot = 0;
+        p->d->store_written = true;
+    }
+    st->pending_count = 0;
+}
+
 void sqlstore_commit(sqlstore *st)
 {
     if (!st->in_tx)
         return;
+    write_pending(st);
     st->in_tx = false;
     /* Every commit dates the broker alive: after a crash, the sessions it left connected count
      * their expiry from here (sqlstore_restore). One row, in a transaction already paid for. */
@@ -257,6 +274,10 @@ static void delete_session(void *ctx, const session *s)
     sqlstore *st = ctx;
     if (st->restoring)
         return;
+    /* Its deliveries may be freed already: their entries are dropped unread. */
+    for (uint32_t i = 0; i < st->pending_count; i++)
+        if (st->pending[i].s == s)
+            st->pending[i] = (struct pending_put){0};
     sqlstore_begin(st);
     sqlstore_delete_session(st, s->realm->name, s->client_id, (int)s->client_id_len);
 }
@@ -298,12 +319,8 @@ static void gc_message(sqlstore *st, int64_t id)
     sqlstore_run(st, q);
 }
 
-static void save_delivery(void *ctx, const session *s, const delivery *d)
+static void write_delivery(sqlstore *st, const session *s, const delivery *d)
 {
-    sqlstore *st = ctx;
-    if (st->restoring)
-        return;
-    sqlstore_begin(st);
     int64_t msg_id = save_message(st, d->msg);
     sqlite3_stmt *q = sqlstore_stmt(st, S_DELIVERY_PUT);
     if (!q)
@@ -322,11 +339,42 @@ static void save_delivery(void *ctx, const session *s, const delivery *d)
     sqlstore_run(st, q);
 }
 
+/* Written at the next commit (write_pending), in whatever state it has then. */
+static void save_delivery(void *ctx, const session *s, const delivery *d)
+{
+    sqlstore *st = ctx;
+    if (st->restoring)
+        return;
+    sqlstore_begin(st); /* the commit it waits for is armed, and acks wait for it in sync mode */
+    if (d->store_slot)
+        return;
+    if (st->pending_count == st->pending_cap) {
+        uint32_t cap = st->pending_cap ? st->pending_cap * 2 : 256;
+        struct pending_put *grown = realloc(st->pending, cap * sizeof *grown);
+        if (!grown) { /* no room to wait: written now */
+            write_delivery(st, s, d);
+            ((delivery *)d)->store_written = true;
+            return;
+        }
+        st->pending = grown;
+        st->pending_cap = cap;
+    }
+    st->pending[st->pending_count++] = (struct pending_put){s, (delivery *)d};
+    ((delivery *)d)->store_slot = st->pending_count;
+}
+
 static void delete_delivery(void *ctx, const session *s, const delivery *d)
 {
     sqlstore *st = ctx;
     if (st->restoring)
         return;
+    bool on_disk = d->store_written;
+    if (d->store_slot) {
+        st->pending[d->store_slot - 1].d = NULL;
+        ((delivery *)d)->store_slot = 0;
+    }
+    if (!on_disk)
+        return; /* acknowledged before its commit: it never reached the disk */
     sqlstore_begin(st);
     sqlite3_stmt *q = sqlstore_stmt(st, S_DELIVERY_DEL);
     if (!q)
@@ -430,6 +478,7 @@ static void release(sqlstore *st)
         log_msg(LOG_ERROR, "store", "cannot close session store %s: %s", st->path, sqlite3_errmsg(st->db));
     if (st->lock_fd >= 0 && close(st->lock_fd) != 0)
         log_msg(LOG_WARN, "store", "cannot close the data_dir lock: %s", strerror(errno));
+    free(st->pending);
     free(st);
 }
 

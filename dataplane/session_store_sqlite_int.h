@@ -55,6 +55,14 @@ typedef struct sqlstore {
     uint64_t next_msg_id;
     uint64_t write_errors;
     uint64_t commits; /* logged at close: with acks counted by clients, shows the grouping */
+    /* Deliveries saved since the last commit, written at the commit with their state then:
+     * one acknowledged before it never touches the disk. Borrowed pointers; an entry is
+     * cleared when its delivery or session ends (delivery->store_slot finds it). */
+    struct pending_put {
+        const struct session *s;
+        struct delivery *d;
+    } * pending;
+    uint32_t pending_count, pending_cap;
 } sqlstore;
 
 int64_t sqlstore_wall_ms(void);

@@ -18,6 +18,7 @@
 
 #include "conn.h"
 #include "log.h"
+#include "worker.h"
 
 #define WS_MAX_REQUEST 8192
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -26,6 +27,7 @@
 
 typedef struct ws_upgrade {
     broker *broker;
+    struct worker *worker; /* the connection's */
     struct realm *realm;
     char path[64];
     bool tls;
@@ -161,7 +163,7 @@ static void upgrade(struct bufferevent *bev, ws_upgrade *up, char *req)
         free(up);
         return;
     }
-    conn *c = conn_new(up->broker, up->realm, framed, up->peer);
+    conn *c = conn_new(up->worker, up->realm, framed, up->peer);
     if (c)
         c->tls = up->tls;
     free(up);
@@ -210,7 +212,7 @@ static void upgrade_event_cb(struct bufferevent *bev, short what, void *arg)
     bufferevent_free(bev);
 }
 
-void ws_accept(broker *b, struct realm *r, struct bufferevent *under, const char *path, bool tls,
+void ws_accept(worker *w, struct realm *r, struct bufferevent *under, const char *path, bool tls,
                const char *peer)
 {
     ws_upgrade *up = calloc(1, sizeof *up);
@@ -218,12 +220,13 @@ void ws_accept(broker *b, struct realm *r, struct bufferevent *under, const char
         bufferevent_free(under);
         return;
     }
-    up->broker = b;
+    up->worker = w;
+    up->broker = w->broker;
     up->realm = r;
     up->tls = tls;
     snprintf(up->path, sizeof up->path, "%s", path);
     snprintf(up->peer, sizeof up->peer, "%s", peer);
-    struct timeval deadline = {b->config.limits.connect_timeout, 0};
+    struct timeval deadline = {w->broker->config.limits.connect_timeout, 0};
     bufferevent_set_timeouts(under, &deadline, NULL);
     bufferevent_setcb(under, upgrade_read_cb, NULL, upgrade_event_cb, up);
     bufferevent_enable(under, EV_READ | EV_WRITE);

@@ -18,7 +18,8 @@ struct bufferevent;
 /* Serves the upgrade on `under`, then hands a bufferevent of plain MQTT bytes to conn_new. */
 struct realm;
 /* `r`: the listener's realm (namespace), the connection's until CONNECT chooses. */
-void ws_accept(broker *b, struct realm *r, struct bufferevent *under, const char *path, bool tls,
+struct worker;
+void ws_accept(struct worker *w, struct realm *r, struct bufferevent *under, const char *path, bool tls,
                const char *peer);
 
 /* Internal to the transport (ws_frames.c): stacks WebSocket framing on `under`

@@ -19,6 +19,7 @@
 #include "retain_store.h"
 #include "session.h"
 #include "session_store.h"
+#include "worker.h"
 #include "session_store_sqlite.h"
 #include "strmap.h"
 
@@ -300,7 +301,7 @@ static void test_sessions_of_unserved_namespaces_kept_until_expired(void **state
            "BLOB)");
 
     assert_int_equal(start_serving(f, "nsb"), 0); /* a configuration mistake */
-    assert_int_equal(strmap_count(f->broker->realms[0]->sessions), 0);
+    assert_int_equal(strmap_count(worker_realm_of(f->broker->workers[0], 0)->sessions), 0);
     stop(f);
     assert_int_equal(sql(f, "SELECT count(*) FROM sessions WHERE realm = 'nsa'"), 1);
 

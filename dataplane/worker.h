@@ -1,0 +1,70 @@
+/* A worker: one event loop and the state only it touches. Its connections
+ * (and their output batching lists), the sessions whose home it is (per realm:
+ * the registry and the subscription tree), and its counters. The broker runs
+ * one worker on the main thread today; the multi-threaded data plane
+ * (docs/design-threads.md) runs N, each on its own thread, and a session is
+ * only ever touched by its home worker.
+ *
+ * Ownership: the broker owns its workers. A worker owns its connections
+ * (list), and per realm its sessions (registry) and subscription tree; its
+ * event base is borrowed. */
+#ifndef EG_WORKER_H
+#define EG_WORKER_H
+
+#include <stdint.h>
+
+#include "broker.h"
+#include "mqtt_packet.h"
+
+struct event;
+struct event_base;
+struct conn;
+struct strmap;
+struct sub_tree;
+
+/* What a worker holds of one realm. */
+typedef struct worker_realm {
+    struct strmap *sessions; /* client id -> struct session* (owned) */
+    struct sub_tree *subs;   /* subscriptions of these sessions */
+} worker_realm;
+
+typedef struct worker {
+    broker *broker;
+    int index;
+    struct event_base *base;
+    worker_realm *realms; /* [broker->realm_count], by realm->index */
+    struct conn *conns;   /* doubly linked list of live connections (owned) */
+    struct conn *written; /* connections with output to flush at the end of the current read */
+    struct conn *held;    /* connections whose output waits for the group commit (sync mode) */
+    struct event *group_commit; /* runs after the loop turn's reads: commit, then release `held` */
+    uint64_t next_conn_id, next_session_id;
+    uint64_t next_delivery_seq;  /* delivery.seq; continues past the restored ones */
+    uint64_t route_gen;          /* stamps sessions while one message is routed */
+    uint32_t congested_sessions; /* connected sessions past their queue high-water mark */
+    broker_stats stats;          /* written by this worker only */
+} worker;
+
+/* NULL on allocation failure. */
+worker *worker_new(broker *b, int index, struct event_base *base);
+/* Destroys the sessions (their wills are not published) of every realm. */
+void worker_destroy_sessions(worker *w);
+/* Frees the worker; its connections and sessions must be gone. */
+void worker_free(worker *w);
+
+/* What worker `w` holds of realm index `realm_index`. */
+worker_realm *worker_realm_of(worker *w, int realm_index);
+
+/* Room for the worker index in ids (worker_next_id); the all-ones index is no worker's
+ * (the realm's shared-subscription pass of routing). */
+#define WORKER_ID_BITS 8
+#define WORKER_SHARED_PASS 0xff
+#define WORKER_MAX ((1 << WORKER_ID_BITS) - 1)
+
+/* Unique across workers: the worker's index in the low bits (No Local, logs). */
+uint64_t worker_next_id(const worker *w, uint64_t *counter);
+
+/* The home worker of a client id in a realm: where its session lives and its
+ * connection is served. */
+worker *broker_home(const broker *b, const struct realm *r, mqtt_bytes client_id);
+
+#endif
