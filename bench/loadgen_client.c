@@ -32,6 +32,7 @@ struct lg_client {
     size_t low_water;
     uint8_t version;
     uint16_t keep_alive;
+    uint32_t session_expiry;
     char *client_id;
     char username[80];
     lg_client_handlers h;
@@ -106,6 +107,7 @@ lg_client *lg_client_start(struct event_base *base, const struct sockaddr_in *ad
         goto fail;
     c->version = cfg->version;
     c->keep_alive = cfg->keep_alive;
+    c->session_expiry = cfg->session_expiry;
     c->low_water = cfg->low_water;
     c->h = *handlers;
     c->ctx = ctx;
@@ -156,7 +158,11 @@ static void send_connect(lg_client *c)
     mqtt_packet p = {.type = MQTT_CONNECT};
     mqtt_connect *cn = &p.u.connect;
     cn->protocol_version = c->version;
-    cn->clean_start = true;
+    cn->clean_start = c->session_expiry == 0;
+    if (c->session_expiry && c->version == MQTT_V5) {
+        cn->props.present |= MQTT_PROP_BIT(MQTT_PROP_SESSION_EXPIRY_INTERVAL);
+        cn->props.session_expiry_interval = c->session_expiry;
+    }
     cn->keep_alive = c->keep_alive;
     cn->client_id = (mqtt_bytes){(const uint8_t *)c->client_id, (uint32_t)strlen(c->client_id)};
     cn->has_username = c->username[0] != '\0';

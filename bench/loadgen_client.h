@@ -40,6 +40,7 @@ typedef struct lg_client_config {
     const char *username;             /* NULL: CONNECT without a Username */
     uint8_t version;                  /* 4 or 5 */
     uint16_t keep_alive;              /* seconds; runs are shorter, so no PINGREQ is ever sent */
+    uint32_t session_expiry;          /* 0: Clean Start 1; else Clean Start 0 and (v5) this expiry */
     const struct sockaddr_in *source; /* bound to before connecting (NULL: the kernel picks) */
     size_t read_size;                 /* bytes asked of each read() */
     size_t low_water;                 /* `writable` fires once at most this much output is left */

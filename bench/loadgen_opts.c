@@ -29,6 +29,8 @@ void lg_opts_usage(FILE *out)
             "  --drain SEC            at most this long for in-flight messages at the end (5)\n"
             "  --topic-prefix STR     first topic levels (bench)\n"
             "  --username-prefix STR  send a Username: STR + the client's number, 4 digits (none)\n"
+            "  --persistent           subscribers keep their session: Clean Start 0 (v5: Session Expiry\n"
+            "                         Interval 3600), so the broker queues and stores their messages\n"
             "  --connect-only N       connect N clients, report the time, disconnect\n"
             "  --connect-concurrency N  connections being set up at once (200)\n"
             "  --connect-timeout SEC  for all clients to connect and subscribe (30)\n"
@@ -148,6 +150,7 @@ enum {
     OPT_DRAIN,
     OPT_PREFIX,
     OPT_USERNAME_PREFIX,
+    OPT_PERSISTENT,
     OPT_CONNECT_ONLY,
     OPT_CONCURRENCY,
     OPT_CONNECT_TIMEOUT,
@@ -215,6 +218,7 @@ static int apply(lg_opts *o, int id, const char *opt, const char *v)
             return bad(opt, v, "must be a non-empty topic not starting with $");
         return copy_text(opt, v, o->topic_prefix, sizeof o->topic_prefix);
     case OPT_USERNAME_PREFIX: return copy_text(opt, v, o->username_prefix, sizeof o->username_prefix);
+    case OPT_PERSISTENT: o->persistent = true; return 0;
     case OPT_CONNECT_ONLY: return parse_uint(opt, v, 1, 1000000, &o->connect_only);
     case OPT_CONCURRENCY: return parse_uint(opt, v, 1, 100000, &o->connect_concurrency);
     case OPT_CONNECT_TIMEOUT: return parse_seconds(opt, v, 0.1, 3600, &o->connect_timeout);
@@ -315,6 +319,7 @@ int lg_opts_parse(lg_opts *o, int argc, char **argv)
         {"drain", required_argument, NULL, OPT_DRAIN},
         {"topic-prefix", required_argument, NULL, OPT_PREFIX},
         {"username-prefix", required_argument, NULL, OPT_USERNAME_PREFIX},
+        {"persistent", no_argument, NULL, OPT_PERSISTENT},
         {"connect-only", required_argument, NULL, OPT_CONNECT_ONLY},
         {"connect-concurrency", required_argument, NULL, OPT_CONCURRENCY},
         {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},

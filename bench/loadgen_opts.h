@@ -28,6 +28,7 @@ typedef struct lg_opts {
     uint32_t window;         /* QoS 1 PUBLISHes awaiting PUBACK per publisher */
     enum lg_topology topology;
     char topic_prefix[128];
+    bool persistent;              /* subscribers connect with Clean Start 0 and a session expiry */
     char username_prefix[64];     /* non-empty: CONNECT Username = prefix + %04u of the client's number */
     uint32_t connect_only;        /* > 0: only connect this many clients and report the time */
     uint32_t connect_concurrency; /* connections being set up at once, over all threads */

@@ -330,6 +330,7 @@ static void start_one(lg_worker *w, peer *p)
         .username = w->o->username_prefix[0] ? user : NULL,
         .version = w->o->version,
         .keep_alive = w->o->keep_alive,
+        .session_expiry = w->o->persistent && p->role == ROLE_SUBSCRIBER ? 3600 : 0,
         .source = run->source_count ? &run->sources[p->number % run->source_count] : NULL,
         .read_size = read_size,
         .low_water = w->high_water / 2,
