@@ -32,10 +32,10 @@ typedef struct worker {
     broker *broker;
     int index;
     struct event_base *base;
-    worker_realm *realms; /* [broker->realm_count], by realm->index */
-    struct conn *conns;   /* doubly linked list of live connections (owned) */
-    struct conn *written; /* connections with output to flush at the end of the current read */
-    struct conn *held;    /* connections whose output waits for the group commit (sync mode) */
+    worker_realm *realms;       /* [broker->realm_count], by realm->index */
+    struct conn *conns;         /* doubly linked list of live connections (owned) */
+    struct conn *written;       /* connections with output to flush at the end of the current read */
+    struct conn *held;          /* connections whose output waits for the group commit (sync mode) */
     struct event *group_commit; /* runs after the loop turn's reads: commit, then release `held` */
     uint64_t next_conn_id, next_session_id;
     uint64_t next_delivery_seq;  /* delivery.seq; continues past the restored ones */

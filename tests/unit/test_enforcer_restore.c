@@ -19,12 +19,7 @@
 #include "realm.h"
 #include "session.h"
 #include "session_store_sqlite.h"
-
-typedef struct fixture {
-    char dir[64];
-    struct event_base *base;
-    broker *broker;
-} fixture;
+#include "store_test_util.h"
 
 /* egbroker's start: the store restores, then the enforcer loads the saved snapshot. */
 static void start(fixture *f)
@@ -43,31 +38,9 @@ static void start(fixture *f)
     assert_non_null(enforcer_new(f->broker));
 }
 
-static void stop(fixture *f)
-{
-    broker_free(f->broker);
-    event_base_free(f->base);
-    f->broker = NULL;
-}
-
 static int setup(void **state)
 {
-    static fixture f;
-    memset(&f, 0, sizeof f);
-    snprintf(f.dir, sizeof f.dir, "/tmp/egenfrestore-XXXXXX");
-    assert_non_null(mkdtemp(f.dir));
-    *state = &f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    if (f->broker)
-        stop(f);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return store_fixture_setup(state, "/tmp/egenfrestore-XXXXXX");
 }
 
 /* A snapshot of ns1 (controlplane/snapshot.c's shape): client reader, and gone unless

@@ -21,13 +21,8 @@
 #include "session_store.h"
 #include "worker.h"
 #include "session_store_sqlite.h"
+#include "store_test_util.h"
 #include "strmap.h"
-
-typedef struct fixture {
-    char dir[64];
-    struct event_base *base;
-    broker *broker;
-} fixture;
 
 /* A broker over the fixture's data_dir serving namespace `ns` (NULL: open mode), with its
  * store opened (restored). */
@@ -50,31 +45,9 @@ static int start(fixture *f)
     return start_serving(f, NULL);
 }
 
-static void stop(fixture *f)
-{
-    broker_free(f->broker); /* closes the store: everything pending is committed */
-    event_base_free(f->base);
-    f->broker = NULL;
-}
-
 static int setup(void **state)
 {
-    static fixture f;
-    memset(&f, 0, sizeof f);
-    snprintf(f.dir, sizeof f.dir, "/tmp/egstore-XXXXXX");
-    assert_non_null(mkdtemp(f.dir));
-    *state = &f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    if (f->broker)
-        stop(f);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return store_fixture_setup(state, "/tmp/egstore-XXXXXX");
 }
 
 static int64_t wall_ms(void)
