@@ -23,7 +23,8 @@ static void conn_read_cb(struct bufferevent *bev, void *arg);
 static void conn_write_cb(struct bufferevent *bev, void *arg);
 static void conn_free(conn *c);
 static void unmark_written(conn *c);
-static void release_held(conn *c);
+static struct evbuffer *unlink_held(conn *c);
+static void group_commit_now(worker *w);
 static void close_event_cb(struct bufferevent *bev, short what, void *arg);
 
 /* Longest a closing connection may take to flush its last packet and see the client go. */
@@ -44,6 +45,27 @@ static void connect_timeout_cb(evutil_socket_t fd, short what, void *arg)
     conn_close(arg, MQTT_RC_MAXIMUM_CONNECT_TIME, false, "no CONNECT in time");
 }
 
+/* The worker's list of connections. */
+static void link_conn(worker *w, conn *c)
+{
+    c->worker = w;
+    c->prev = NULL;
+    c->next = w->conns;
+    if (w->conns)
+        w->conns->prev = c;
+    w->conns = c;
+}
+
+static void unlink_conn(conn *c)
+{
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        c->worker->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+}
+
 conn *conn_new(worker *w, struct realm *r, struct bufferevent *bev, const char *peer)
 {
     broker *b = w->broker;
@@ -53,17 +75,13 @@ conn *conn_new(worker *w, struct realm *r, struct bufferevent *bev, const char *
         return NULL;
     }
     c->broker = b;
-    c->worker = w;
     c->realm = r;
     c->bev = bev;
     c->id = worker_next_id(w, &w->next_conn_id);
     c->client_receive_maximum = UINT16_MAX;
     c->client_max_packet = MQTT_PACKET_SIZE_MAX;
     snprintf(c->peer, sizeof c->peer, "%s", peer);
-    c->next = w->conns;
-    if (w->conns)
-        w->conns->prev = c;
-    w->conns = c;
+    link_conn(w, c);
     w->stats.connections_opened++;
     bufferevent_setcb(bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
     /* The write callback runs when output drains below half the high-water mark. */
@@ -82,17 +100,14 @@ conn *conn_new(worker *w, struct realm *r, struct bufferevent *bev, const char *
 static void conn_free(conn *c)
 {
     worker *w = c->worker;
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        w->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+    unlink_conn(c);
     for (uint16_t i = 0; i < c->topic_alias_count; i++)
         free(c->topic_aliases[i]);
     free(c->topic_aliases);
     unmark_written(c);
-    release_held(c);
+    struct evbuffer *held = unlink_held(c); /* closing committed it: normally none left */
+    if (held)
+        evbuffer_free(held);
     if (c->drain_poll)
         event_free(c->drain_poll);
     if (c->connect_timer)
@@ -145,22 +160,14 @@ void conn_move_to(conn *c, worker *home)
     worker *from = c->worker;
     if (from == home)
         return;
+    if (c->held) /* its acks wait for the old worker's commit: let them go first */
+        group_commit_now(from);
     bool was_written = c->written;
     unmark_written(c);
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        from->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    c->prev = NULL;
-    c->next = home->conns;
-    if (home->conns)
-        home->conns->prev = c;
-    home->conns = c;
+    unlink_conn(c);
     /* Workers still share one loop (docs/design-threads.md, step 2): the bufferevent and
      * timers stay where they are; with threads the connection is handed over instead. */
-    c->worker = home;
+    link_conn(home, c);
     if (was_written)
         mark_written(c);
 }
@@ -176,11 +183,11 @@ static struct evbuffer *conn_output(const conn *c)
     return c->held ? c->held : bufferevent_get_output(c->bev);
 }
 
-/* Moves a connection's held output behind what is already queued to the socket. */
-static void release_held(conn *c)
+/* Takes the connection out of its worker's held list; returns its held output (NULL: none). */
+static struct evbuffer *unlink_held(conn *c)
 {
     if (!c->held)
-        return;
+        return NULL;
     for (conn **link = &c->worker->held; *link; link = &(*link)->held_next) {
         if (*link == c) {
             *link = c->held_next;
@@ -189,6 +196,15 @@ static void release_held(conn *c)
     }
     struct evbuffer *held = c->held;
     c->held = NULL;
+    return held;
+}
+
+/* Moves a connection's held output behind what is already queued to the socket. */
+static void release_held(conn *c)
+{
+    struct evbuffer *held = unlink_held(c);
+    if (!held)
+        return;
     if (evbuffer_add_buffer(bufferevent_get_output(c->bev), held) != 0)
         log_msg(LOG_ERROR, "conn", "out of memory releasing held output conn=%llu",
                 (unsigned long long)c->id);
@@ -484,7 +500,8 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
     conn *c = arg;
     broker *b = c->broker; /* c may be freed by what it read */
     read_packets(bev, c);
-    /* Workers share this loop until they get threads: a CONNECT may have moved c to another. */
+    /* Workers share this loop until they get threads: routing gave output to connections of
+     * every worker, and a CONNECT may have moved c to another. */
     for (int i = 0; i < b->worker_count; i++)
         conn_flush_written(b->workers[i]);
 }

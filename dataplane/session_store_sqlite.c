@@ -274,10 +274,15 @@ static void delete_session(void *ctx, const session *s)
     sqlstore *st = ctx;
     if (st->restoring)
         return;
-    /* Its deliveries may be freed already: their entries are dropped unread. */
-    for (uint32_t i = 0; i < st->pending_count; i++)
-        if (st->pending[i].s == s)
-            st->pending[i] = (struct pending_put){0};
+    /* A session that ends committed its pending deliveries first (session_destroy); one that
+     * stays in memory but stops being persistent (expiry 0) still has them: unmark them. */
+    for (uint32_t i = 0; i < st->pending_count; i++) {
+        struct pending_put *p = &st->pending[i];
+        if (p->s != s || !p->d)
+            continue;
+        p->d->store_slot = 0;
+        *p = (struct pending_put){0};
+    }
     sqlstore_begin(st);
     sqlstore_delete_session(st, s->realm->name, s->client_id, (int)s->client_id_len);
 }

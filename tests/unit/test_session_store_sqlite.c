@@ -284,11 +284,54 @@ static void test_sessions_of_unserved_namespaces_kept_until_expired(void **state
     stop(f);
 }
 
+static bool keep_payload(void *ctx, const broker_msg *m)
+{
+    const char *want = ctx;
+    return m->payload.len == strlen(want) && memcmp(m->payload.data, want, m->payload.len) == 0;
+}
+
+/* Deliveries are written at the commit: one dropped before it never reaches the disk, and a
+ * session that stops being persistent and becomes so again keeps the bookkeeping straight
+ * (its older deliveries are not on disk; a newer one is written and restored). */
+static void test_deferred_delivery_writes(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(start(f), 0);
+    const session_store *st = f->broker->store;
+    session *s = persistent(f->broker, "toggling", 60);
+    session_subscribe(s, mqtt_bytes_from_cstr("d/#"), 1, 0);
+    publish(f->broker, "d/1", false, "dropped");
+    assert_int_equal(session_drop_queued(s, keep_payload, "none"), 1);
+    publish(f->broker, "d/1", false, "old");
+    s->expiry_interval = 0; /* resumed with expiry 0: off the disk, "old" stays in memory */
+    session_save(s);
+    st->commit(st->ctx);
+    s->expiry_interval = 60;
+    session_save(s);
+    publish(f->broker, "d/1", false, "new"); /* pending again from the first slot: "old"'s */
+    publish(f->broker, "d/1", false, "new"); /* slot must not be taken for its own */
+    assert_int_equal(session_drop_queued(s, keep_payload, "new"), 1); /* "old" goes */
+    stop(f);
+    assert_int_equal(sql(f, "SELECT count(*) FROM deliveries"), 2);
+    assert_int_equal(sql(f, "SELECT count(*) FROM messages"), 2);
+
+    assert_int_equal(start(f), 0);
+    s = find(f, "toggling");
+    assert_non_null(s);
+    assert_int_equal(s->queue_count, 2);
+    assert_true(keep_payload("new", s->queue->msg));
+    assert_int_equal(session_drop_queued(s, keep_payload, "none"), 2); /* restored: deleted from disk */
+    stop(f);
+    assert_int_equal(sql(f, "SELECT count(*) FROM deliveries"), 0);
+    assert_int_equal(sql(f, "SELECT count(*) FROM messages"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_restart_restores_sessions_queues_and_retained, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unreadable_store_refuses_to_start, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deferred_delivery_writes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_inbound_qos2_survives_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pending_wills_published_at_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_second_broker_on_the_data_dir_refused, setup, teardown),
