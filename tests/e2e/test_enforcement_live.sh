@@ -9,10 +9,7 @@ set -u
 cd "$(dirname "$0")/../.."
 . tests/e2e/lib.sh
 . tests/e2e/enforcement/enf_lib.sh
-e2e_init
-
-[ -x "$EG_BIN/egbroker" ] && [ -x "$EG_BIN/egcontrol" ] || bail "$EG_BIN/egbroker or egcontrol not built (make test-binaries)"
-enf_pki
+enf_init
 enf_start broker control
 enf_tutorial
 check_insync "after the tutorial flow"

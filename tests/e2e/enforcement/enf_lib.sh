@@ -66,6 +66,15 @@ thumbprint() {
 #   dnsdev       CN not-the-name, DNS SAN dnsdev.example.com, signed by the CA
 #   expired      CN device1, signed by the CA, expired (notAfter a day before notBefore)
 #   site2        CN site2 (attribute template tests), signed by the CA
+# enf_init: what every enforcement suite starts with: the temp dir and traps (e2e_init),
+# the binaries it needs, and its test PKI (enf_pki).
+enf_init() {
+  e2e_init
+  [ -x "$EG_BIN/egbroker" ] && [ -x "$EG_BIN/egcontrol" ] ||
+    bail "$EG_BIN/egbroker or egcontrol not built (make test-binaries)"
+  enf_pki
+}
+
 enf_pki() {
   CERTS=$E2E_TMP/certs
   scripts/dev-certs.sh "$CERTS" >/dev/null || bail "cannot create test certificates"
