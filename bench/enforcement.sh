@@ -30,29 +30,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
-if [ "${QUICK:-0}" = 1 ]; then
-    : "${DURATION:=2}" "${WARMUP:=1}" "${REPEAT:=1}"
-fi
-DURATION=${DURATION:-10}
-WARMUP=${WARMUP:-2}
-REPEAT=${REPEAT:-3}
-FAN=${FAN:-50}
-PAIRS=${PAIRS:-25}
+. bench/lib.sh
+bench_settings
 CONNECTS=${CONNECTS:-1000}
 THREADS=${THREADS:-1}
 SCENARIOS=${SCENARIOS:-"fanin-q0-64 fanin-q1-64 pairs-q1-64"}
 CLIENTS=1000 # in the snapshot: dev0000 .. dev0999
 RESULTS=${RESULTS:-}
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=python3
 command -v curl >/dev/null || { echo "enforcement.sh: needs curl" >&2; exit 1; }
-
-if [ -z "${MQTTLOAD:-}" ]; then
-    echo "== building (release flags): egbroker and bench/mqttload"
-    make --no-print-directory -C bench >/dev/null
-    MQTTLOAD=$ROOT/build/bench/mqttload
-fi
-EGBROKER=${EGBROKER:-$ROOT/build/bin/egbroker}
+bench_tools
 # Enforcement needs each connection to name its client: mqttload --username-prefix.
 if ! "$MQTTLOAD" --help 2>&1 | grep -q -- --username-prefix; then
     echo "enforcement.sh: $MQTTLOAD has no --username-prefix (CONNECT Username = prefix + the" >&2
@@ -62,7 +48,6 @@ fi
 [ "$FAN" -le "$CLIENTS" ] && [ "$PAIRS" -le "$CLIENTS" ] && [ "$CONNECTS" -le "$CLIENTS" ] ||
     { echo "enforcement.sh: FAN, PAIRS and CONNECTS must be at most $CLIENTS" >&2; exit 2; }
 
-. bench/lib.sh
 bench_workdir egbench-enf
 
 TOKEN=bench-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')
@@ -247,11 +232,12 @@ for sc in $SCENARIOS; do
 done
 IDLE_AFTER=$(idle_pct)
 
-"$PY" - "$JSONL" "$RESULTS" "$MACHINE" "$VERSION" "$(date -u '+%Y-%m-%d %H:%M UTC')" \
+set +e
+"$PY" - "$JSONL" "$WORK/tables.md" "$MACHINE" "$VERSION" "$(date -u '+%Y-%m-%d %H:%M UTC')" \
     "$(($(date +%s) - START))" "$IDLE_BEFORE/$IDLE_AFTER" "$SNAPSHOT_BYTES" \
     "threads=$THREADS warmup=${WARMUP}s duration=${DURATION}s repeat=$REPEAT fan=$FAN pairs=$PAIRS connects=$CONNECTS" <<'EOF'
 import json, statistics, sys
-jsonl, results, machine, version, date, elapsed, idle, snap_bytes, params = sys.argv[1:]
+jsonl, tables, machine, version, date, elapsed, idle, snap_bytes, params = sys.argv[1:]
 rows = [json.loads(l) for l in open(jsonl)]
 med = lambda xs: statistics.median(xs) if xs else float("nan")
 out = []
@@ -301,17 +287,10 @@ p(f"Target (authorization costs < 10% of throughput, ratio >= 0.90): **{'holds' 
 text = "\n".join(out) + "\n"
 print()
 print(text)
-if results:
-    begin, end = "<!-- enforcement.sh: begin -->", "<!-- enforcement.sh: end -->"
-    try:
-        doc = open(results).read()
-    except FileNotFoundError:
-        doc = f"# Enforcement cost\n\n{begin}\n{end}\n"
-    if begin not in doc or end not in doc:
-        doc = doc.rstrip("\n") + f"\n\n{begin}\n{end}\n"
-    head, rest = doc.split(begin, 1)
-    tail = rest.split(end, 1)[1]
-    open(results, "w").write(f"{head}{begin}\n{text}{end}{tail}")
-    print(f"tables written to {results}")
+open(tables, "w").write(text)
 sys.exit(0 if holds else 3)
 EOF
+verdict=$?
+set -e
+[ -z "$RESULTS" ] || bench_write_section "$RESULTS" enforcement.sh "$(cat "$WORK/tables.md")" "Enforcement cost"
+exit $verdict

@@ -1,7 +1,8 @@
 # shellcheck shell=bash
-# Shared by bench/run.sh and bench/enforcement.sh: the work directory and its
-# cleanup, ports, the broker under test, and the machine's idle CPU.
-# Needs PY (a python3) to be set.
+# Shared by bench/run.sh, bench/enforcement.sh and bench/persistence.sh: the work
+# directory and its cleanup, ports, the broker under test, the machine's idle CPU,
+# run settings, the tools, and the sections they write into results files.
+# Needs PY (a python3), which bench_settings sets.
 
 # bench_workdir PREFIX: WORK and its results file JSONL; removed at exit (KEEP=1 keeps it),
 # killing the broker under test if one still runs.
@@ -79,4 +80,51 @@ malloc_in_use() {
     timeout 60 gdb -p "$1" -batch -nx -ex 'call (void) malloc_stats()' >/dev/null 2>&1 || return 0
     sleep 0.1
     tail -c +"$((offset + 1))" "$2" | awk '/^Total \(incl. mmap\):/ {t = 1} t && /^in use bytes/ {print $NF; exit}'
+}
+
+# bench_settings: PY, and the run lengths shared by the comparisons (QUICK=1: short
+# runs that only check everything works): DURATION WARMUP REPEAT FAN PAIRS.
+bench_settings() {
+    PY=/usr/bin/python3
+    [ -x "$PY" ] || PY=python3
+    if [ "${QUICK:-0}" = 1 ]; then
+        : "${DURATION:=2}" "${WARMUP:=1}" "${REPEAT:=1}"
+    fi
+    DURATION=${DURATION:-10}
+    WARMUP=${WARMUP:-2}
+    REPEAT=${REPEAT:-3}
+    FAN=${FAN:-50}
+    PAIRS=${PAIRS:-25}
+}
+
+# bench_tools: MQTTLOAD (built with egbroker, release flags, unless given) and EGBROKER.
+bench_tools() {
+    if [ -z "${MQTTLOAD:-}" ]; then
+        echo "== building (release flags): egbroker and bench/mqttload"
+        make --no-print-directory -C bench >/dev/null
+        MQTTLOAD=$ROOT/build/bench/mqttload
+    fi
+    EGBROKER=${EGBROKER:-$ROOT/build/bin/egbroker}
+}
+
+# bench_write_section FILE NAME TEXT [TITLE]: TEXT between FILE's "<!-- NAME: begin -->"
+# and "<!-- NAME: end -->" markers, the rest of the file kept; when the markers are not
+# there yet they are appended (under "## TITLE" when given).
+bench_write_section() {
+    "$PY" - "$@" <<'EOF'
+import sys
+path, name, text = sys.argv[1:4]
+title = sys.argv[4] if len(sys.argv) > 4 else ""
+begin, end = f"<!-- {name}: begin -->", f"<!-- {name}: end -->"
+try:
+    doc = open(path).read()
+except FileNotFoundError:
+    doc = ""
+if begin not in doc or end not in doc:
+    doc = doc.rstrip("\n") + ("\n\n## " + title if title else "") + f"\n\n{begin}\n{end}\n"
+head, rest = doc.split(begin, 1)
+tail = rest.split(end, 1)[1]
+open(path, "w").write(f"{head}{begin}\n{text.rstrip()}\n{end}{tail}")
+print(f"tables written to {path}")
+EOF
 }

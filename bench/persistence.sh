@@ -30,31 +30,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
-if [ "${QUICK:-0}" = 1 ]; then
-    : "${DURATION:=2}" "${WARMUP:=1}" "${REPEAT:=1}"
-fi
-DURATION=${DURATION:-10}
-WARMUP=${WARMUP:-2}
-REPEAT=${REPEAT:-3}
-FAN=${FAN:-50}
-PAIRS=${PAIRS:-25}
+. bench/lib.sh
+bench_settings
 SCENARIOS=${SCENARIOS:-"fanin-q1-64 fanin-q1-4096 pairs-q1-64"}
 MODES=${MODES:-"memory periodic sync mosquitto-memory mosquitto-persistent"}
 RESULTS=${RESULTS:-}
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=python3
 command -v mosquitto >/dev/null 2>&1 || PATH=$PATH:/usr/sbin
-
-if [ -z "${MQTTLOAD:-}" ]; then
-    echo "== building (release flags): egbroker and bench/mqttload"
-    make --no-print-directory -C bench >/dev/null
-    MQTTLOAD=$ROOT/build/bench/mqttload
-fi
-EGBROKER=${EGBROKER:-$ROOT/build/bin/egbroker}
+bench_tools
 "$MQTTLOAD" --help 2>&1 | grep -q -- --persistent ||
     { echo "persistence.sh: $MQTTLOAD has no --persistent" >&2; exit 1; }
 
-. bench/lib.sh
 bench_workdir egbench-persist
 chmod 755 "$WORK" # mosquitto started as root runs as user mosquitto and reads its files here
 
@@ -159,16 +144,8 @@ EOF
 echo
 echo "$TABLE"
 if [ -n "$RESULTS" ]; then
-    "$PY" - "$RESULTS" "$TABLE" "$(date -u +%Y-%m-%d), $(nproc) CPUs, Linux $(uname -r), egbroker $(git rev-parse --short HEAD), DURATION=$DURATION REPEAT=$REPEAT" <<'EOF'
-import sys, re
-path, table, meta = sys.argv[1:4]
-text = open(path).read()
-begin, end = "<!-- persistence.sh begin -->", "<!-- persistence.sh end -->"
-block = "%s\n%s\n\n%s\n%s" % (begin, meta, table, end)
-if begin in text:
-    text = re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda _: block, text, flags=re.S)
-else:
-    text += "\n## Durability: QoS 1 to persistent sessions (bench/persistence.sh)\n\n" + block + "\n"
-open(path, "w").write(text)
-EOF
+    META="$(date -u +%Y-%m-%d), $(nproc) CPUs, Linux $(uname -r), egbroker $(git rev-parse --short HEAD), DURATION=$DURATION REPEAT=$REPEAT"
+    bench_write_section "$RESULTS" persistence.sh "$META
+
+$TABLE" "Durability: QoS 1 to persistent sessions (bench/persistence.sh)"
 fi
