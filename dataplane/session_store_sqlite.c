@@ -91,6 +91,8 @@ static const char *const stmt_sql[S_COUNT] = {
         "INSERT OR REPLACE INTO deliveries(realm, client_id, seq, msg_id, qos, state, packet_id,"
         " retain, sub_ids, share_group) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     [S_DELIVERY_DEL] = "DELETE FROM deliveries WHERE realm = ?1 AND client_id = ?2 AND seq = ?3",
+    [S_DELIVERY_STATE] =
+        "UPDATE deliveries SET state = ?4, packet_id = ?5 WHERE realm = ?1 AND client_id = ?2 AND seq = ?3",
     [S_RETAINED_GET] = "SELECT msg_id FROM retained WHERE realm = ?1 AND topic = ?2",
     [S_RETAINED_PUT] = "INSERT OR REPLACE INTO retained(realm, topic, msg_id) VALUES(?1, ?2, ?3)",
     [S_RETAINED_DEL] = "DELETE FROM retained WHERE realm = ?1 AND topic = ?2",
@@ -326,6 +328,17 @@ static void gc_message(sqlstore *st, int64_t id)
 
 static void write_delivery(sqlstore *st, const session *s, const delivery *d)
 {
+    if (d->store_written) { /* on disk already, with its message: only sending changes it */
+        sqlite3_stmt *q = sqlstore_stmt(st, S_DELIVERY_STATE);
+        if (!q)
+            return;
+        sqlstore_bind_key(q, s);
+        sqlite3_bind_int64(q, 3, (int64_t)d->seq);
+        sqlite3_bind_int(q, 4, d->state);
+        sqlite3_bind_int(q, 5, d->packet_id);
+        sqlstore_run(st, q);
+        return;
+    }
     int64_t msg_id = save_message(st, d->msg);
     sqlite3_stmt *q = sqlstore_stmt(st, S_DELIVERY_PUT);
     if (!q)

@@ -25,6 +25,7 @@ enum sqlstore_stmt {
     S_MSG_GC,
     S_DELIVERY_PUT,
     S_DELIVERY_DEL,
+    S_DELIVERY_STATE,
     S_RETAINED_GET,
     S_RETAINED_PUT,
     S_RETAINED_DEL,
