@@ -59,6 +59,9 @@ tls_server *tls_server_new(const char *cert_path, const char *key_path, bool req
     SSL_CTX_set_min_proto_version(t->ctx, TLS1_2_VERSION);
     SSL_CTX_set_max_proto_version(t->ctx, TLS1_3_VERSION);
     SSL_CTX_set_options(t->ctx, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION);
+    /* An idle connection gives back its ~34 KB of record buffers (bench: 49 KB per idle TLS
+     * client without this); they are allocated again for the next record. */
+    SSL_CTX_set_mode(t->ctx, SSL_MODE_RELEASE_BUFFERS);
     /* TLS 1.2: forward-secret AEAD suites only (TLS 1.3 suites are all of that kind). */
     if (SSL_CTX_set_cipher_list(t->ctx, "ECDHE+AESGCM:ECDHE+CHACHA20") != 1)
         goto fail;
