@@ -35,7 +35,7 @@ obj = $(patsubst %.c,$(1)/obj/%.o,$(2))
 REL_BINS := $(BUILD)/bin/egbroker $(BUILD)/bin/egcontrol $(BUILD)/bin/egctl
 ASAN_BINS := $(BUILD)/asan/bin/egbroker $(BUILD)/asan/bin/egcontrol $(BUILD)/asan/bin/egctl
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/asan/test/%,$(UNIT_SRC))
-TSAN_BINS := $(BUILD)/tsan/test/test_xthread_ring
+TSAN_BINS := $(BUILD)/tsan/test/test_xthread_ring $(BUILD)/tsan/test/test_session_store_sqlite
 TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/asan/tools/%,$(TOOL_SRC))
 # Fuzz targets also build with gcc + sanitizers and a file-replaying main, so
 # `make test` replays the kept crash inputs without needing clang.
@@ -150,6 +150,12 @@ $(BUILD)/tsan/lib/libegshared.a: $(call obj,$(BUILD)/tsan,$(SHARED_SRC))
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/tsan/test/test_xthread_ring: $(call obj,$(BUILD)/tsan,tests/unit/test_xthread_ring.c dataplane/xthread_ring.c dataplane/message.c) $(BUILD)/tsan/lib/libegshared.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo '  LD      $@')
+	$(Q)$(CC) $(CFLAGS_TSAN) -o $@ $^ $(PKG_LIBS) $$(pkg-config --libs cmocka)
+
+# The session store commits on its own thread: its suite runs under ThreadSanitizer too.
+$(BUILD)/tsan/test/test_session_store_sqlite: $(call obj,$(BUILD)/tsan,tests/unit/test_session_store_sqlite.c $(BROKER_LIB_SRC)) $(BUILD)/tsan/lib/libegshared.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo '  LD      $@')
 	$(Q)$(CC) $(CFLAGS_TSAN) -o $@ $^ $(PKG_LIBS) $$(pkg-config --libs cmocka)

@@ -112,6 +112,12 @@ void broker_stats_total(const broker *b, broker_stats *out)
     }
 }
 
+void broker_store_committed(broker *b, uint64_t seq)
+{
+    for (int i = 0; i < b->worker_count; i++)
+        conn_release_committed(b->workers[i], seq);
+}
+
 bool broker_has_connections(const broker *b)
 {
     for (int i = 0; i < b->worker_count; i++)

@@ -47,6 +47,8 @@ typedef struct broker {
 
 /* The counters of every worker, summed. */
 void broker_stats_total(const broker *b, broker_stats *out);
+/* The session store committed batch `seq` (session_store.h): acks held for it go out. */
+void broker_store_committed(broker *b, uint64_t seq);
 /* Whether any worker still has a connection (shutdown drains them). */
 bool broker_has_connections(const broker *b);
 

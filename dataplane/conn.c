@@ -24,7 +24,7 @@ static void conn_write_cb(struct bufferevent *bev, void *arg);
 static void conn_free(conn *c);
 static void unmark_written(conn *c);
 static struct evbuffer *unlink_held(conn *c);
-static void group_commit_now(worker *w);
+static void link_held(conn *c, struct evbuffer *held, uint64_t seq);
 static void close_event_cb(struct bufferevent *bev, short what, void *arg);
 
 /* Longest a closing connection may take to flush its last packet and see the client go. */
@@ -105,7 +105,7 @@ static void conn_free(conn *c)
         free(c->topic_aliases[i]);
     free(c->topic_aliases);
     unmark_written(c);
-    struct evbuffer *held = unlink_held(c); /* closing committed it: normally none left */
+    struct evbuffer *held = unlink_held(c); /* closing dropped it: normally none left */
     if (held)
         evbuffer_free(held);
     if (c->drain_poll)
@@ -160,14 +160,16 @@ void conn_move_to(conn *c, worker *home)
     worker *from = c->worker;
     if (from == home)
         return;
-    if (c->held) /* its acks wait for the old worker's commit: let them go first */
-        group_commit_now(from);
+    uint64_t held_seq = c->held_seq;
+    struct evbuffer *held = unlink_held(c); /* its acks keep waiting, at the new worker */
     bool was_written = c->written;
     unmark_written(c);
     unlink_conn(c);
     /* Workers still share one loop (docs/design-threads.md, step 2): the bufferevent and
      * timers stay where they are; with threads the connection is handed over instead. */
     link_conn(home, c);
+    if (held)
+        link_held(c, held, held_seq);
     if (was_written)
         mark_written(c);
 }
@@ -212,14 +214,16 @@ static void release_held(conn *c)
     mark_written(c);
 }
 
-/* The group commit: after every read of this loop turn, one commit makes all their
- * acknowledged PUBLISHes durable, then their held output is written. */
+/* The group commit, after every read of this loop turn: the store commits what they wrote
+ * (on its thread), and the acks they hold wait for that batch (conn_release_committed). */
 static void group_commit(worker *w)
 {
-    w->broker->store->commit(w->broker->store->ctx);
-    while (w->held)
-        release_held(w->held);
-    conn_flush_written(w);
+    const session_store *st = w->broker->store;
+    uint64_t seq = st->commit(st->ctx);
+    for (conn *c = w->held; c; c = c->held_next)
+        if (!c->held_seq)
+            c->held_seq = seq;
+    conn_release_committed(w, st->committed(st->ctx));
 }
 
 static void group_commit_cb(evutil_socket_t fd, short what, void *arg)
@@ -228,31 +232,49 @@ static void group_commit_cb(evutil_socket_t fd, short what, void *arg)
     group_commit(arg);
 }
 
-void conn_hold_output(conn *c)
+void conn_release_committed(worker *w, uint64_t seq)
 {
-    broker *b = c->broker;
+    for (conn *c = w->held, *next; c; c = next) {
+        next = c->held_next;
+        if (c->held_seq && c->held_seq <= seq)
+            release_held(c);
+    }
+    conn_flush_written(w);
+}
+
+static void link_held(conn *c, struct evbuffer *held, uint64_t seq)
+{
     worker *w = c->worker;
-    if (c->held)
-        return;
-    if (!w->group_commit && !(w->group_commit = event_new(w->base, -1, 0, group_commit_cb, w))) {
-        b->store->commit(b->store->ctx); /* no event: commit now, the ack goes out after it */
-        return;
-    }
-    if (!(c->held = evbuffer_new())) {
-        b->store->commit(b->store->ctx);
-        return;
-    }
+    c->held = held;
+    c->held_seq = seq;
     c->held_next = w->held;
     w->held = c;
     /* Activated events run after those already active: every read of this turn comes first. */
-    if (!event_pending(w->group_commit, EV_TIMEOUT, NULL))
+    if (!seq && w->group_commit && !event_pending(w->group_commit, EV_TIMEOUT, NULL))
         event_active(w->group_commit, EV_TIMEOUT, 0);
 }
 
-static void group_commit_now(worker *w)
+void conn_hold_output(conn *c)
 {
-    if (w->held)
-        group_commit(w);
+    worker *w = c->worker;
+    if (!w->group_commit && !(w->group_commit = event_new(w->base, -1, 0, group_commit_cb, w))) {
+        log_msg(LOG_ERROR, "conn", "out of memory holding acks conn=%llu: sent now",
+                (unsigned long long)c->id);
+        return;
+    }
+    if (c->held) { /* what it holds now waits for the next batch too */
+        c->held_seq = 0;
+        if (!event_pending(w->group_commit, EV_TIMEOUT, NULL))
+            event_active(w->group_commit, EV_TIMEOUT, 0);
+        return;
+    }
+    struct evbuffer *held = evbuffer_new();
+    if (!held) {
+        log_msg(LOG_ERROR, "conn", "out of memory holding acks conn=%llu: sent now",
+                (unsigned long long)c->id);
+        return;
+    }
+    link_held(c, held, 0);
 }
 
 bool conn_send(conn *c, const mqtt_packet *p)
@@ -381,9 +403,11 @@ void conn_close(conn *c, uint8_t reason, bool send_disconnect, const char *why)
 {
     if (c->state == CONN_CLOSING)
         return;
-    /* Held acks go out before the close: commit now rather than wait for the turn's end. */
-    if (c->held)
-        group_commit_now(c->worker);
+    /* Acks still waiting for their commit are not sent: the client resends those PUBLISHes
+     * (with DUP) when it reconnects, and what they queued is committed anyway. */
+    struct evbuffer *held = unlink_held(c);
+    if (held)
+        evbuffer_free(held);
     bool was_active = c->state == CONN_ACTIVE;
     log_msg(reason ? LOG_INFO : LOG_DEBUG, "conn",
             "closing conn=%llu peer=%s client=%s reason=0x%02x why=\"%s\"", (unsigned long long)c->id,

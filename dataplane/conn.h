@@ -49,6 +49,7 @@ typedef struct conn {
     struct conn *written_next;
     struct evbuffer *held; /* output waiting for the store's group commit (owned), NULL when none */
     struct conn *held_next;
+    uint64_t held_seq; /* the store batch it waits for; 0: the next group commit assigns it */
     char peer[64];
 } conn;
 
@@ -66,6 +67,9 @@ bool conn_send_publish(conn *c, const mqtt_packet *p, broker_msg *m);
  * sent to `c` (its acks first of all) is held back, so no ack leaves before
  * what it acknowledges is on disk. One commit per loop turn serves all. */
 void conn_hold_output(conn *c);
+
+/* The store committed batch `seq`: connections whose held output waited for it are written. */
+void conn_release_committed(struct worker *w, uint64_t seq);
 
 /* Bytes waiting in the output buffer (held output included). */
 size_t conn_output_pending(const conn *c);

@@ -38,8 +38,11 @@ typedef struct session_store {
      * QoS 1/2 PUBLISH must wait for the next commit (other modes: false). */
     bool (*ack_must_wait)(void *ctx);
     /* The group commit: once per loop turn in which acks were held, covering
-     * every connection's PUBLISHes of that turn (conn_hold_output). */
-    void (*commit)(void *ctx);
+     * every connection's PUBLISHes of that turn (conn_hold_output). Returns the
+     * number that `committed` reaches once every write made so far is on disk;
+     * the store then calls broker_store_committed. */
+    uint64_t (*commit)(void *ctx);
+    uint64_t (*committed)(void *ctx);
     /* The broker stops: write what is pending and release the store. */
     void (*close)(void *ctx);
 } session_store;

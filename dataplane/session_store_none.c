@@ -25,6 +25,12 @@ static void no_op(void *ctx)
     (void)ctx;
 }
 
+static uint64_t zero(void *ctx)
+{
+    (void)ctx;
+    return 0;
+}
+
 static bool never(void *ctx)
 {
     (void)ctx;
@@ -41,7 +47,8 @@ const session_store *session_store_none(void)
                                        .will_saved = no_session,
                                        .retained_saved = no_retained,
                                        .ack_must_wait = never,
-                                       .commit = no_op,
+                                       .commit = zero,
+                                       .committed = zero,
                                        .close = no_op};
     return &none;
 }

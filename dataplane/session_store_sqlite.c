@@ -3,6 +3,7 @@
 #include "session_store_sqlite.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <event2/event.h>
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -139,7 +140,7 @@ bool sqlstore_run(sqlstore *st, sqlite3_stmt *s)
     sqlite3_reset(s);
     if (rc == SQLITE_DONE || rc == SQLITE_ROW)
         return true;
-    if (st->write_errors++ < 10)
+    if (atomic_fetch_add_explicit(&st->errors_logged, 1, memory_order_relaxed) < 10)
         log_msg(LOG_ERROR, "store", "write failed: %s", sqlite3_errmsg(st->db));
     return false;
 }
@@ -150,12 +151,6 @@ void sqlstore_bind_key(sqlite3_stmt *s, const struct session *ses)
         return;
     sqlite3_bind_text(s, 1, ses->realm->name, -1, SQLITE_STATIC);
     sqlite3_bind_blob(s, 2, ses->client_id, (int)ses->client_id_len, SQLITE_STATIC);
-}
-
-static void bind_bytes(sqlite3_stmt *s, int i, mqtt_bytes b)
-{
-    /* A zero-length blob, not NULL: NOT NULL columns take empty payloads. */
-    sqlite3_bind_blob(s, i, b.data ? (const void *)b.data : "", (int)b.len, SQLITE_STATIC);
 }
 
 static void write_delivery(sqlstore *st, const session *s, const delivery *d);
@@ -174,11 +169,10 @@ static void write_pending(sqlstore *st)
     st->pending_count = 0;
 }
 
-void sqlstore_commit(sqlstore *st)
+bool sqlstore_commit(sqlstore *st)
 {
     if (!st->in_tx)
-        return;
-    write_pending(st);
+        return false;
     st->in_tx = false;
     /* Every commit dates the broker alive: after a crash, the sessions it left connected count
      * their expiry from here (sqlstore_restore). One row, in a transaction already paid for. */
@@ -186,25 +180,28 @@ void sqlstore_commit(sqlstore *st)
     if (q)
         sqlite3_bind_int64(q, 1, sqlstore_wall_ms());
     sqlstore_run(st, q);
-    if (sqlstore_run(st, sqlstore_stmt(st, S_COMMIT)))
-        st->commits++;
+    return sqlstore_run(st, sqlstore_stmt(st, S_COMMIT));
 }
 
+/* Periodic: the batch built over the interval goes to the store thread. */
 static void commit_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
-    sqlstore_commit(arg);
+    sqlstore *st = arg;
+    write_pending(st);
+    sqlstore_submit(st);
 }
 
+/* An idle broker commits nothing: this keeps the heartbeat at most a period old. */
 /* An idle broker commits nothing: this keeps the heartbeat at most a period old. */
 static void heartbeat_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     sqlstore *st = arg;
-    if (st->in_tx)
-        return; /* the group commit due within the interval writes it */
-    sqlstore_begin(st);
-    sqlstore_commit(st);
+    if (!sqlstore_building_empty(st) || st->running)
+        return; /* a commit due within the interval writes it */
+    st->heartbeat_due = true;
+    sqlstore_submit(st);
 }
 
 /* Opens the group-commit transaction the first write of an interval needs. */
@@ -212,11 +209,24 @@ void sqlstore_begin(sqlstore *st)
 {
     if (st->in_tx)
         return;
-    if (!sqlstore_run(st, sqlstore_stmt(st, S_BEGIN)))
+    if (sqlstore_run(st, sqlstore_stmt(st, S_BEGIN)))
+        st->in_tx = true;
+}
+
+void sqlstore_arm_commit(sqlstore *st)
+{
+    if (!st->timer || evtimer_pending(st->timer, NULL))
         return;
-    st->in_tx = true;
     struct timeval tv = {st->interval_ms / 1000, (st->interval_ms % 1000) * 1000};
     evtimer_add(st->timer, &tv);
+}
+
+/* The operation for statement `id` keyed by session `s`. */
+static store_op *keyed_op(sqlstore *st, enum sqlstore_stmt id, const session *s)
+{
+    store_op *q = sqlstore_op(st, id);
+    op_key(st, q, s->realm->name, s->client_id, s->client_id_len);
+    return q;
 }
 
 static void save_session(void *ctx, const session *s)
@@ -224,28 +234,17 @@ static void save_session(void *ctx, const session *s)
     sqlstore *st = ctx;
     if (st->restoring)
         return;
-    sqlstore_begin(st);
-    sqlite3_stmt *q = sqlstore_stmt(st, S_SESSION_PUT);
-    sqlstore_bind_key(q, s);
-    if (q) {
-        sqlite3_bind_text(q, 3, s->auth_name ? s->auth_name : "", -1, SQLITE_STATIC);
-        sqlite3_bind_int64(q, 4, s->expiry_interval);
-        sqlite3_bind_int64(q, 5, s->conn ? 0 : sqlstore_wall_ms());
-    }
-    sqlstore_run(st, q);
+    store_op *q = keyed_op(st, S_SESSION_PUT, s);
+    op_text(st, q, 3, s->auth_name ? s->auth_name : "");
+    op_int(q, 4, s->expiry_interval);
+    op_int(q, 5, s->conn ? 0 : sqlstore_wall_ms());
     /* Subscriptions change rarely (SUBSCRIBE, UNSUBSCRIBE, CONNECT): rewritten whole. */
-    q = sqlstore_stmt(st, S_SUBS_DEL);
-    sqlstore_bind_key(q, s);
-    sqlstore_run(st, q);
+    keyed_op(st, S_SUBS_DEL, s);
     for (uint32_t i = 0; i < s->sub_count; i++) {
-        q = sqlstore_stmt(st, S_SUB_PUT);
-        if (!q)
-            return;
-        sqlstore_bind_key(q, s);
-        sqlite3_bind_blob(q, 3, s->subs[i].filter, (int)s->subs[i].filter_len, SQLITE_STATIC);
-        sqlite3_bind_int(q, 4, s->subs[i].options);
-        sqlite3_bind_int64(q, 5, s->subs[i].subscription_id);
-        sqlstore_run(st, q);
+        q = keyed_op(st, S_SUB_PUT, s);
+        op_bytes(st, q, 3, (mqtt_bytes){(const uint8_t *)s->subs[i].filter, s->subs[i].filter_len});
+        op_int(q, 4, s->subs[i].options);
+        op_int(q, 5, s->subs[i].subscription_id);
     }
 }
 
@@ -260,14 +259,15 @@ bool sqlstore_run_keyed(sqlstore *st, enum sqlstore_stmt id, const char *realm, 
     return sqlstore_run(st, q);
 }
 
+/* Messages before the rows that point at them, so the queries can still find them. */
+static const enum sqlstore_stmt delete_session_order[] = {
+    S_SESSION_MSGS_DEL, S_SESSION_DELIVERIES_DEL, S_WILL_MSG_DEL, S_WILL_DEL, S_SESSION_QOS2_DEL, S_SUBS_DEL,
+    S_SESSION_DEL};
+
 void sqlstore_delete_session(sqlstore *st, const char *realm, const void *client_id, int client_id_len)
 {
-    /* Messages before the rows that point at them, so the queries can still find them. */
-    static const enum sqlstore_stmt order[] = {S_SESSION_MSGS_DEL, S_SESSION_DELIVERIES_DEL, S_WILL_MSG_DEL,
-                                               S_WILL_DEL,         S_SESSION_QOS2_DEL,       S_SUBS_DEL,
-                                               S_SESSION_DEL};
-    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
-        if (!sqlstore_run_keyed(st, order[i], realm, client_id, client_id_len))
+    for (size_t i = 0; i < sizeof delete_session_order / sizeof delete_session_order[0]; i++)
+        if (!sqlstore_run_keyed(st, delete_session_order[i], realm, client_id, client_id_len))
             return;
 }
 
@@ -285,8 +285,8 @@ static void delete_session(void *ctx, const session *s)
         p->d->store_slot = 0;
         *p = (struct pending_put){0};
     }
-    sqlstore_begin(st);
-    sqlstore_delete_session(st, s->realm->name, s->client_id, (int)s->client_id_len);
+    for (size_t i = 0; i < sizeof delete_session_order / sizeof delete_session_order[0]; i++)
+        keyed_op(st, delete_session_order[i], s);
 }
 
 /* Writes the message row once; its id lives in the message itself, so every
@@ -295,66 +295,52 @@ static int64_t save_message(sqlstore *st, broker_msg *m)
 {
     if (!m->store_id)
         m->store_id = ++st->next_msg_id;
-    sqlite3_stmt *q = sqlstore_stmt(st, S_MSG_PUT);
-    if (!q)
-        return (int64_t)m->store_id;
+    store_op *q = sqlstore_op(st, S_MSG_PUT);
     int64_t expires_at = 0;
     if (m->expires_at_ms)
         expires_at = sqlstore_wall_ms() + (m->expires_at_ms - broker_now_ms());
-    sqlite3_bind_int64(q, 1, (int64_t)m->store_id);
-    bind_bytes(q, 2, m->topic);
-    bind_bytes(q, 3, m->payload);
-    sqlite3_bind_int(q, 4, m->qos);
-    sqlite3_bind_int(q, 5, m->retain);
-    sqlite3_bind_int64(q, 6, expires_at);
-    sqlite3_bind_int64(q, 7, (int64_t)m->props.present);
-    sqlite3_bind_int(q, 8, m->props.payload_format_indicator);
-    bind_bytes(q, 9, m->props.content_type);
-    bind_bytes(q, 10, m->props.response_topic);
-    bind_bytes(q, 11, m->props.correlation_data);
-    bind_bytes(q, 12, m->props.block);
-    sqlstore_run(st, q);
+    op_int(q, 1, (int64_t)m->store_id);
+    op_bytes(st, q, 2, m->topic);
+    op_bytes(st, q, 3, m->payload);
+    op_int(q, 4, m->qos);
+    op_int(q, 5, m->retain);
+    op_int(q, 6, expires_at);
+    op_int(q, 7, (int64_t)m->props.present);
+    op_int(q, 8, m->props.payload_format_indicator);
+    op_bytes(st, q, 9, m->props.content_type);
+    op_bytes(st, q, 10, m->props.response_topic);
+    op_bytes(st, q, 11, m->props.correlation_data);
+    op_bytes(st, q, 12, m->props.block);
     return (int64_t)m->store_id;
 }
 
 static void gc_message(sqlstore *st, int64_t id)
 {
-    sqlite3_stmt *q = sqlstore_stmt(st, S_MSG_GC);
-    if (!q)
-        return;
-    sqlite3_bind_int64(q, 1, id);
-    sqlstore_run(st, q);
+    op_int(sqlstore_op(st, S_MSG_GC), 1, id);
 }
 
 static void write_delivery(sqlstore *st, const session *s, const delivery *d)
 {
     if (d->store_written) { /* on disk already, with its message: only sending changes it */
-        sqlite3_stmt *q = sqlstore_stmt(st, S_DELIVERY_STATE);
-        if (!q)
-            return;
-        sqlstore_bind_key(q, s);
-        sqlite3_bind_int64(q, 3, (int64_t)d->seq);
-        sqlite3_bind_int(q, 4, d->state);
-        sqlite3_bind_int(q, 5, d->packet_id);
-        sqlstore_run(st, q);
+        store_op *q = keyed_op(st, S_DELIVERY_STATE, s);
+        op_int(q, 3, (int64_t)d->seq);
+        op_int(q, 4, d->state);
+        op_int(q, 5, d->packet_id);
         return;
     }
     int64_t msg_id = save_message(st, d->msg);
-    sqlite3_stmt *q = sqlstore_stmt(st, S_DELIVERY_PUT);
-    if (!q)
-        return;
-    sqlstore_bind_key(q, s);
-    sqlite3_bind_int64(q, 3, (int64_t)d->seq);
-    sqlite3_bind_int64(q, 4, msg_id);
-    sqlite3_bind_int(q, 5, d->qos);
-    sqlite3_bind_int(q, 6, d->state);
-    sqlite3_bind_int(q, 7, d->packet_id);
-    sqlite3_bind_int(q, 8, d->retain);
+    store_op *q = keyed_op(st, S_DELIVERY_PUT, s);
+    op_int(q, 3, (int64_t)d->seq);
+    op_int(q, 4, msg_id);
+    op_int(q, 5, d->qos);
+    op_int(q, 6, d->state);
+    op_int(q, 7, d->packet_id);
+    op_int(q, 8, d->retain);
     if (d->sub_id_count)
-        sqlite3_bind_blob(q, 9, d->sub_ids, (int)(d->sub_id_count * sizeof *d->sub_ids), SQLITE_STATIC);
+        op_bytes(st, q, 9,
+                 (mqtt_bytes){(const uint8_t *)d->sub_ids, (uint32_t)(d->sub_id_count * sizeof *d->sub_ids)});
     if (d->share_group)
-        sqlite3_bind_text(q, 10, d->share_group, -1, SQLITE_STATIC);
-    sqlstore_run(st, q);
+        op_text(st, q, 10, d->share_group);
 }
 
 /* Written at the next commit (write_pending), in whatever state it has then. */
@@ -363,7 +349,7 @@ static void save_delivery(void *ctx, const session *s, const delivery *d)
     sqlstore *st = ctx;
     if (st->restoring)
         return;
-    sqlstore_begin(st); /* the commit it waits for is armed, and acks wait for it in sync mode */
+    sqlstore_arm_commit(st); /* the commit it waits for; acks wait for it in sync mode */
     if (d->store_slot)
         return;
     if (st->pending_count == st->pending_cap) {
@@ -393,13 +379,7 @@ static void delete_delivery(void *ctx, const session *s, const delivery *d)
     }
     if (!on_disk)
         return; /* acknowledged before its commit: it never reached the disk */
-    sqlstore_begin(st);
-    sqlite3_stmt *q = sqlstore_stmt(st, S_DELIVERY_DEL);
-    if (!q)
-        return;
-    sqlstore_bind_key(q, s);
-    sqlite3_bind_int64(q, 3, (int64_t)d->seq);
-    sqlstore_run(st, q);
+    op_int(keyed_op(st, S_DELIVERY_DEL, s), 3, (int64_t)d->seq);
     if (d->msg->store_id)
         gc_message(st, (int64_t)d->msg->store_id);
 }
@@ -409,13 +389,7 @@ static void save_qos2(void *ctx, const session *s, uint16_t packet_id, bool pend
     sqlstore *st = ctx;
     if (st->restoring)
         return;
-    sqlstore_begin(st);
-    sqlite3_stmt *q = sqlstore_stmt(st, pending ? S_QOS2_PUT : S_QOS2_DEL);
-    if (!q)
-        return;
-    sqlstore_bind_key(q, s);
-    sqlite3_bind_int(q, 3, packet_id);
-    sqlstore_run(st, q);
+    op_int(keyed_op(st, pending ? S_QOS2_PUT : S_QOS2_DEL, s), 3, packet_id);
 }
 
 static void save_will(void *ctx, const session *s)
@@ -423,19 +397,15 @@ static void save_will(void *ctx, const session *s)
     sqlstore *st = ctx;
     if (st->restoring)
         return;
-    sqlstore_begin(st);
     /* The previous will (a reconnect replaces it) goes with its message. */
-    if (!sqlstore_run_keyed(st, S_WILL_MSG_DEL, s->realm->name, s->client_id, (int)s->client_id_len) ||
-        !sqlstore_run_keyed(st, S_WILL_DEL, s->realm->name, s->client_id, (int)s->client_id_len) || !s->will)
+    keyed_op(st, S_WILL_MSG_DEL, s);
+    keyed_op(st, S_WILL_DEL, s);
+    if (!s->will)
         return;
     int64_t msg_id = save_message(st, s->will);
-    sqlite3_stmt *q = sqlstore_stmt(st, S_WILL_PUT);
-    if (!q)
-        return;
-    sqlstore_bind_key(q, s);
-    sqlite3_bind_int64(q, 3, msg_id);
-    sqlite3_bind_int64(q, 4, s->will_delay);
-    sqlstore_run(st, q);
+    store_op *q = keyed_op(st, S_WILL_PUT, s);
+    op_int(q, 3, msg_id);
+    op_int(q, 4, s->will_delay);
 }
 
 static void save_retained(void *ctx, const realm *r, mqtt_bytes topic, const broker_msg *m)
@@ -443,44 +413,30 @@ static void save_retained(void *ctx, const realm *r, mqtt_bytes topic, const bro
     sqlstore *st = ctx;
     if (st->restoring)
         return;
-    sqlstore_begin(st);
-    int64_t old = 0;
-    sqlite3_stmt *q = sqlstore_stmt(st, S_RETAINED_GET);
-    if (!q)
-        return;
-    sqlite3_bind_text(q, 1, r->name, -1, SQLITE_STATIC);
-    bind_bytes(q, 2, topic);
-    if (sqlite3_step(q) == SQLITE_ROW)
-        old = sqlite3_column_int64(q, 0);
-    sqlite3_reset(q);
-    if (m) {
-        /* The store's row id is bookkeeping, not message content: the one field
-         * written after the message is shared. */
-        int64_t id = save_message(st, (broker_msg *)m);
-        if ((q = sqlstore_stmt(st, S_RETAINED_PUT))) {
-            sqlite3_bind_text(q, 1, r->name, -1, SQLITE_STATIC);
-            bind_bytes(q, 2, topic);
-            sqlite3_bind_int64(q, 3, id);
-            sqlstore_run(st, q);
-        }
-    } else if ((q = sqlstore_stmt(st, S_RETAINED_DEL))) {
-        sqlite3_bind_text(q, 1, r->name, -1, SQLITE_STATIC);
-        bind_bytes(q, 2, topic);
-        sqlstore_run(st, q);
-    }
-    if (old && (!m || (int64_t)m->store_id != old))
-        gc_message(st, old);
+    /* The store's row id is bookkeeping, not message content: the one field written after the
+     * message is shared, and only on the event loop. */
+    int64_t id = m ? save_message(st, (broker_msg *)m) : 0;
+    sqlstore_op_retained(st, r->name, topic, id);
 }
 
 static bool ack_must_wait(void *ctx)
 {
     sqlstore *st = ctx;
-    return st->sync && st->in_tx;
+    return st->sync && (st->pending_count > 0 || sqlstore_pending_seq(st) > st->committed_seq);
 }
 
-static void commit(void *ctx)
+/* Group commit (sync mode): what was written so far goes to the store thread now, or right
+ * after the batch it is committing; the acks waiting for it go when it is back. */
+static uint64_t commit(void *ctx)
 {
-    sqlstore_commit(ctx);
+    sqlstore *st = ctx;
+    write_pending(st);
+    return sqlstore_submit(st);
+}
+
+static uint64_t committed(void *ctx)
+{
+    return ((sqlstore *)ctx)->committed_seq;
 }
 
 /* Frees what the store holds; the data_dir lock goes last, once the database is closed. */
@@ -503,6 +459,8 @@ static void release(sqlstore *st)
 static void close_store(void *ctx)
 {
     sqlstore *st = ctx;
+    write_pending(st);
+    sqlstore_thread_stop(st); /* everything built is committed */
     /* Sessions still connected at a clean stop start their expiry (and their will delay) now. */
     sqlstore_begin(st);
     sqlite3_stmt *q = sqlstore_stmt(st, S_STAMP_CONNECTED);
@@ -567,6 +525,7 @@ static const session_store *install(sqlstore *st)
                                 .retained_saved = save_retained,
                                 .ack_must_wait = ack_must_wait,
                                 .commit = commit,
+                                .committed = committed,
                                 .close = close_store};
     return &st->iface;
 }
@@ -672,6 +631,11 @@ int session_store_sqlite_open(broker *b)
         return -1;
     }
     sqlstore_commit(st); /* what the restore deleted (expired sessions, messages), and a heartbeat */
+    if (sqlstore_thread_start(st) != 0) {
+        sqlstore_thread_stop(st);
+        release(st);
+        return -1;
+    }
     b->store = install(st);
     log_msg(LOG_INFO, "store", "session store %s mode=%s interval_ms=%u", st->path,
             st->sync ? "sync" : "periodic", st->interval_ms);

@@ -3,14 +3,20 @@
 #ifndef EG_SESSION_STORE_SQLITE_INT_H
 #define EG_SESSION_STORE_SQLITE_INT_H
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "mqtt_packet.h"
 #include "session_store.h"
 
 struct broker;
 struct event;
+struct xthread_ring;
+struct xthread_waker;
+typedef struct store_op store_op;
+typedef struct store_batch store_batch;
 
 enum sqlstore_stmt {
     S_BEGIN,
@@ -47,15 +53,16 @@ typedef struct sqlstore {
     sqlite3_stmt *stmts[S_COUNT]; /* prepared on first use, finalized at close */
     char path[300];
     bool sync;
-    bool in_tx;     /* the group-commit transaction is open */
+    bool in_tx;     /* a transaction is open (on the thread running a batch) */
     bool restoring; /* hooks are ignored while the store feeds the broker */
     uint32_t interval_ms;
-    struct event *timer;     /* commits the open transaction */
+    struct event *timer;     /* periodic: submits the batch being built */
     struct event *heartbeat; /* commits "alive" when nothing else did (idle broker) */
     int lock_fd;             /* {data_dir}/broker.lock, flock()ed for the store's life */
     uint64_t next_msg_id;
-    uint64_t write_errors;
-    uint64_t commits; /* logged at close: with acks counted by clients, shows the grouping */
+    uint64_t write_errors;          /* counted by the loop from each batch's failures */
+    _Atomic uint32_t errors_logged; /* the first failures are logged, by whichever thread */
+    uint64_t commits;               /* logged at close: with acks counted by clients, shows the grouping */
     /* Deliveries saved since the last commit, written at the commit with their state then:
      * one acknowledged before it never touches the disk. Borrowed pointers; an entry is
      * cleared when its delivery or session ends (delivery->store_slot finds it). */
@@ -64,6 +71,22 @@ typedef struct sqlstore {
         struct delivery *d;
     } * pending;
     uint32_t pending_count, pending_cap;
+
+    /* Batches (session_store_batch.c). The loop builds one while the store thread runs
+     * the previous one; the hand-over is under `mu`. */
+    store_batch *building, *spare;         /* loop thread */
+    bool running;                          /* a submitted batch is not back yet (loop thread) */
+    bool submit_wanted;                    /* submit again once it is back (loop thread) */
+    bool heartbeat_due;                    /* submit even an empty batch: it dates the broker alive */
+    uint64_t submitted_seq, committed_seq; /* batch numbers (loop thread) */
+    pthread_t thread;
+    bool thread_running;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    store_batch *to_run; /* under mu */
+    bool stop;           /* under mu */
+    struct xthread_ring *done;
+    struct xthread_waker *waker;
 } sqlstore;
 
 int64_t sqlstore_wall_ms(void);
@@ -77,8 +100,36 @@ bool sqlstore_run_keyed(sqlstore *st, enum sqlstore_stmt id, const char *realm, 
 /* Binds ?1 realm name and ?2 client id of `ses`. */
 struct session;
 void sqlstore_bind_key(sqlite3_stmt *s, const struct session *ses);
+/* Direct transactions: the batch runner (store thread), and the restore and the close
+ * (event loop, no store thread running). sqlstore_commit dates the broker alive and
+ * returns whether the COMMIT succeeded. */
 void sqlstore_begin(sqlstore *st);
-void sqlstore_commit(sqlstore *st);
+bool sqlstore_commit(sqlstore *st);
+/* Arms the periodic submission when a batch starts (session_store_sqlite.c). */
+void sqlstore_arm_commit(sqlstore *st);
+
+/* ---- batches (session_store_batch.c), built on the event loop only.
+ * An operation runs statement `id` with parameters bound by index (1-based); values are
+ * copied, so the caller's memory may go once the call returns. NULL on allocation
+ * failure (logged by the binders, which accept NULL). */
+store_op *sqlstore_op(sqlstore *st, enum sqlstore_stmt id);
+void op_int(store_op *op, int index, int64_t v);
+void op_bytes(sqlstore *st, store_op *op, int index, mqtt_bytes v);
+void op_text(sqlstore *st, store_op *op, int index, const char *text);
+/* ?1 realm name, ?2 client id. */
+void op_key(sqlstore *st, store_op *op, const char *realm, const void *client_id, uint32_t len);
+/* Sets (msg_id) or deletes (0) a retained message, dropping the previous message's row. */
+void sqlstore_op_retained(sqlstore *st, const char *realm, mqtt_bytes topic, int64_t msg_id);
+bool sqlstore_building_empty(const sqlstore *st);
+/* Hands the batch being built to the store thread (runs it here when there is none);
+ * when one is running, it follows once that one is back. Returns the number of the batch
+ * that holds every write made so far: committed once st->committed_seq reaches it. */
+uint64_t sqlstore_submit(sqlstore *st);
+/* The number of the batch that will hold every write made so far, without submitting. */
+uint64_t sqlstore_pending_seq(const sqlstore *st);
+int sqlstore_thread_start(sqlstore *st);
+/* Waits for the running batch, runs what is left here, stops the thread. */
+void sqlstore_thread_stop(sqlstore *st);
 /* Deletes a session's rows, its deliveries, will and QoS 2 state, and the messages only they used. */
 void sqlstore_delete_session(sqlstore *st, const char *realm, const void *client_id, int client_id_len);
 

@@ -75,6 +75,12 @@ static void rec_noop(void *ctx)
     (void)ctx;
 }
 
+static uint64_t rec_zero(void *ctx)
+{
+    (void)ctx;
+    return 0;
+}
+
 static bool rec_never(void *ctx)
 {
     (void)ctx;
@@ -106,7 +112,8 @@ static int setup(void **state)
                               .will_saved = rec_will,
                               .retained_saved = rec_retained,
                               .ack_must_wait = rec_never,
-                              .commit = rec_noop,
+                              .commit = rec_zero,
+                              .committed = rec_zero,
                               .close = rec_noop};
     f.broker->store = &f.store;
     *state = &f;

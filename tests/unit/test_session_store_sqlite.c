@@ -26,10 +26,11 @@
 
 /* A broker over the fixture's data_dir serving namespace `ns` (NULL: open mode), with its
  * store opened (restored). */
-static int start_serving(fixture *f, const char *ns)
+static int start_mode(fixture *f, const char *ns, enum persistence_mode mode)
 {
     broker_config cfg;
     config_defaults(&cfg);
+    cfg.persistence = mode;
     snprintf(cfg.data_dir, sizeof cfg.data_dir, "%s", f->dir);
     if (ns) {
         cfg.served_count = 1;
@@ -38,6 +39,11 @@ static int start_serving(fixture *f, const char *ns)
     f->base = event_base_new();
     f->broker = broker_new(f->base, &cfg);
     return session_store_sqlite_open(f->broker);
+}
+
+static int start_serving(fixture *f, const char *ns)
+{
+    return start_mode(f, ns, PERSIST_PERIODIC);
 }
 
 static int start(fixture *f)
@@ -326,12 +332,65 @@ static void test_deferred_delivery_writes(void **state)
     assert_int_equal(sql(f, "SELECT count(*) FROM messages"), 0);
 }
 
+static void run_until_committed(fixture *f, uint64_t seq)
+{
+    const session_store *st = f->broker->store;
+    for (int i = 0; i < 20000 && st->committed(st->ctx) < seq; i++) {
+        struct timeval tick = {0, 1000};
+        event_base_loopexit(f->base, &tick);
+        event_base_dispatch(f->base);
+    }
+    assert_true(st->committed(st->ctx) >= seq);
+}
+
+/* sync mode: batches commit on the store thread while the loop builds the next ones; each
+ * commit is reported back to the loop (the acks waiting for it go). ThreadSanitizer runs this. */
+static void test_sync_batches_commit_on_the_store_thread(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(start_mode(f, NULL, PERSIST_SYNC), 0);
+    f->broker->config.limits.queue_max_messages = 10000; /* 1,000 queued, no overflow */
+    f->broker->config.limits.queue_max_bytes = 1 << 24;
+    const session_store *st = f->broker->store;
+    session *s = persistent(f->broker, "batched", 600);
+    session_subscribe(s, mqtt_bytes_from_cstr("b/#"), 1, 0);
+    uint64_t last = 0;
+    for (int round = 0; round < 50; round++) {
+        for (int i = 0; i < 20; i++) {
+            char p[32];
+            snprintf(p, sizeof p, "m%d", round * 20 + i);
+            publish(f->broker, "b/1", false, p);
+        }
+        assert_true(st->ack_must_wait(st->ctx));
+        uint64_t seq = st->commit(st->ctx);
+        assert_true(seq >= last);
+        last = seq;
+        if (round % 5 == 4) /* sometimes wait, sometimes build the next batch meanwhile */
+            run_until_committed(f, seq);
+    }
+    run_until_committed(f, last);
+    assert_false(st->ack_must_wait(st->ctx));
+    stop(f);
+
+    assert_int_equal(start(f), 0);
+    s = find(f, "batched");
+    assert_non_null(s);
+    assert_int_equal(s->queue_count, 1000);
+    int i = 0;
+    for (delivery *d = s->queue; d; d = d->next, i++) {
+        char p[32];
+        snprintf(p, sizeof p, "m%d", i);
+        assert_true(keep_payload(p, d->msg));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_restart_restores_sessions_queues_and_retained, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unreadable_store_refuses_to_start, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deferred_delivery_writes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sync_batches_commit_on_the_store_thread, setup, teardown),
         cmocka_unit_test_setup_teardown(test_inbound_qos2_survives_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pending_wills_published_at_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_second_broker_on_the_data_dir_refused, setup, teardown),

@@ -1,0 +1,349 @@
+/* The session store's writes as batches (session_store_sqlite_int.h): built on
+ * the event loop as row operations with their values copied, executed as one
+ * transaction on the store's own thread, one batch at a time. The loop keeps
+ * reading and routing while a batch commits; what it writes meanwhile goes into
+ * the next batch, which grows with the commit time (group commit). */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker.h"
+#include "log.h"
+#include "realm.h"
+#include "session.h"
+#include "session_store_sqlite_int.h"
+#include "xthread_ring.h"
+
+#define OP_PARAMS 12
+
+enum op_kind { OP_STMT, OP_RETAINED };
+enum param_type { P_NULL, P_INT, P_BLOB, P_TEXT };
+
+typedef struct op_param {
+    uint8_t type;
+    int64_t i;
+    size_t off, len; /* in the batch's arena */
+} op_param;
+
+struct store_op {
+    uint8_t kind;
+    uint8_t stmt; /* enum sqlstore_stmt for OP_STMT */
+    op_param p[OP_PARAMS + 1]; /* by SQL parameter index, 1-based */
+};
+
+struct store_batch {
+    store_op *ops;
+    uint32_t count, cap;
+    uint8_t *arena; /* the values, copied: the loop may free what they came from */
+    size_t used, room;
+    uint64_t seq;
+    uint64_t errors;   /* written by the store thread */
+    bool committed;    /* written by the store thread */
+    store_batch *next; /* free list */
+};
+
+static store_batch *batch_new(void)
+{
+    return calloc(1, sizeof(store_batch));
+}
+
+static void batch_free(store_batch *b)
+{
+    if (!b)
+        return;
+    free(b->ops);
+    free(b->arena);
+    free(b);
+}
+
+static void batch_reset(store_batch *b)
+{
+    b->count = 0;
+    b->used = 0;
+    b->errors = 0;
+    b->committed = false;
+}
+
+/* The batch being built, made on first use. */
+static store_batch *building(sqlstore *st)
+{
+    if (!st->building)
+        st->building = batch_new();
+    return st->building;
+}
+
+store_op *sqlstore_op(sqlstore *st, enum sqlstore_stmt id)
+{
+    store_batch *b = building(st);
+    if (!b)
+        return NULL;
+    if (b->count == b->cap) {
+        uint32_t cap = b->cap ? b->cap * 2 : 256;
+        store_op *grown = realloc(b->ops, cap * sizeof *grown);
+        if (!grown)
+            return NULL;
+        b->ops = grown;
+        b->cap = cap;
+    }
+    store_op *op = &b->ops[b->count++];
+    memset(op, 0, sizeof *op);
+    op->kind = OP_STMT;
+    op->stmt = (uint8_t)id;
+    sqlstore_arm_commit(st);
+    return op;
+}
+
+void op_int(store_op *op, int index, int64_t v)
+{
+    if (!op)
+        return;
+    op->p[index] = (op_param){.type = P_INT, .i = v};
+}
+
+static bool copy_value(sqlstore *st, store_op *op, int index, uint8_t type, const void *data, size_t len)
+{
+    store_batch *b = st->building;
+    if (b->used + len > b->room) {
+        size_t room = b->room ? b->room : 64 * 1024;
+        while (room < b->used + len)
+            room *= 2;
+        uint8_t *grown = realloc(b->arena, room);
+        if (!grown) {
+            op->p[index] = (op_param){.type = P_NULL};
+            return false;
+        }
+        b->arena = grown;
+        b->room = room;
+    }
+    if (len)
+        memcpy(b->arena + b->used, data, len);
+    op->p[index] = (op_param){.type = type, .off = b->used, .len = len};
+    b->used += len;
+    return true;
+}
+
+void op_bytes(sqlstore *st, store_op *op, int index, mqtt_bytes v)
+{
+    if (op && !copy_value(st, op, index, P_BLOB, v.data, v.len))
+        log_msg(LOG_ERROR, "store", "out of memory queueing a write");
+}
+
+void op_text(sqlstore *st, store_op *op, int index, const char *text)
+{
+    if (op && !copy_value(st, op, index, P_TEXT, text, strlen(text)))
+        log_msg(LOG_ERROR, "store", "out of memory queueing a write");
+}
+
+void op_key(sqlstore *st, store_op *op, const char *realm, const void *client_id, uint32_t len)
+{
+    op_text(st, op, 1, realm);
+    op_bytes(st, op, 2, (mqtt_bytes){client_id, len});
+}
+
+void sqlstore_op_retained(sqlstore *st, const char *realm, mqtt_bytes topic, int64_t msg_id)
+{
+    store_op *op = sqlstore_op(st, S_RETAINED_PUT);
+    if (!op)
+        return;
+    op->kind = OP_RETAINED;
+    op_text(st, op, 1, realm);
+    op_bytes(st, op, 2, topic);
+    op_int(op, 3, msg_id);
+}
+
+bool sqlstore_building_empty(const sqlstore *st)
+{
+    return !st->building || st->building->count == 0;
+}
+
+/* ---- execution (the store thread, or the loop before the thread starts) */
+
+static void bind_op(store_batch *b, const store_op *op, sqlite3_stmt *q)
+{
+    for (int i = 1; i <= OP_PARAMS; i++) {
+        const op_param *p = &op->p[i];
+        const void *data = p->len ? (const void *)(b->arena + p->off) : "";
+        switch (p->type) {
+        case P_INT: sqlite3_bind_int64(q, i, p->i); break;
+        /* A zero-length blob, not NULL: NOT NULL columns take empty payloads. */
+        case P_BLOB: sqlite3_bind_blob(q, i, data, (int)p->len, SQLITE_STATIC); break;
+        case P_TEXT: sqlite3_bind_text(q, i, data, (int)p->len, SQLITE_STATIC); break;
+        default: break;
+        }
+    }
+}
+
+/* A retained message set (msg id) or deleted (0): the previous one's row goes when nothing
+ * else points at it. Needs a read, hence its own operation. */
+static void run_retained(sqlstore *st, store_batch *b, const store_op *op)
+{
+    int64_t old = 0;
+    sqlite3_stmt *q = sqlstore_stmt(st, S_RETAINED_GET);
+    if (!q)
+        return;
+    bind_op(b, &(store_op){.p = {[1] = op->p[1], [2] = op->p[2]}}, q);
+    if (sqlite3_step(q) == SQLITE_ROW)
+        old = sqlite3_column_int64(q, 0);
+    sqlite3_reset(q);
+    int64_t id = op->p[3].i;
+    if ((q = sqlstore_stmt(st, id ? S_RETAINED_PUT : S_RETAINED_DEL))) {
+        bind_op(b, &(store_op){.p = {[1] = op->p[1], [2] = op->p[2], [3] = id ? op->p[3] : (op_param){0}}}, q);
+        if (!sqlstore_run(st, q))
+            b->errors++;
+    }
+    if (old && old != id && (q = sqlstore_stmt(st, S_MSG_GC))) {
+        sqlite3_bind_int64(q, 1, old);
+        if (!sqlstore_run(st, q))
+            b->errors++;
+    }
+}
+
+static void run_batch(sqlstore *st, store_batch *b)
+{
+    sqlstore_begin(st);
+    for (uint32_t i = 0; i < b->count; i++) {
+        const store_op *op = &b->ops[i];
+        if (op->kind == OP_RETAINED) {
+            run_retained(st, b, op);
+            continue;
+        }
+        sqlite3_stmt *q = sqlstore_stmt(st, (enum sqlstore_stmt)op->stmt);
+        if (!q) {
+            b->errors++;
+            continue;
+        }
+        bind_op(b, op, q);
+        if (!sqlstore_run(st, q))
+            b->errors++;
+    }
+    b->committed = sqlstore_commit(st);
+}
+
+static void *store_thread(void *arg)
+{
+    sqlstore *st = arg;
+    pthread_mutex_lock(&st->mu);
+    for (;;) {
+        while (!st->to_run && !st->stop)
+            pthread_cond_wait(&st->cv, &st->mu);
+        if (!st->to_run)
+            break; /* stopping, nothing left */
+        store_batch *b = st->to_run;
+        st->to_run = NULL;
+        pthread_mutex_unlock(&st->mu);
+        run_batch(st, b);
+        /* One batch runs at a time, so the ring never holds more than one. */
+        while (!xthread_ring_push(st->done, b))
+            ;
+        xthread_waker_signal(st->waker);
+        pthread_mutex_lock(&st->mu);
+    }
+    pthread_mutex_unlock(&st->mu);
+    return NULL;
+}
+
+/* Back on the loop: the batch is committed (or failed, logged); the acks waiting for it go. */
+static bool batch_done(void *arg)
+{
+    sqlstore *st = arg;
+    store_batch *b;
+    if (xthread_ring_pop_batch(st->done, (void **)&b, 1) == 0)
+        return false;
+    st->running = false;
+    if (b->committed)
+        st->commits++;
+    st->write_errors += b->errors;
+    st->committed_seq = b->seq;
+    batch_reset(b);
+    if (st->spare)
+        batch_free(b);
+    else
+        st->spare = b;
+    if (st->submit_wanted)
+        sqlstore_submit(st);
+    broker_store_committed(st->broker, st->committed_seq);
+    return false;
+}
+
+uint64_t sqlstore_submit(sqlstore *st)
+{
+    st->submit_wanted = false;
+    if (sqlstore_building_empty(st) && !st->heartbeat_due)
+        return st->submitted_seq;
+    if (st->running) { /* one at a time: this one follows, with what arrives meanwhile */
+        st->submit_wanted = true;
+        return st->submitted_seq + 1;
+    }
+    store_batch *b = building(st);
+    if (!b)
+        return st->submitted_seq;
+    st->heartbeat_due = false;
+    b->seq = ++st->submitted_seq;
+    st->building = st->spare;
+    st->spare = NULL;
+    if (!st->thread_running) { /* before the thread starts (restore) or after it stopped */
+        run_batch(st, b);
+        if (b->committed)
+            st->commits++;
+        st->write_errors += b->errors;
+        st->committed_seq = b->seq;
+        batch_free(b);
+        return st->submitted_seq;
+    }
+    st->running = true;
+    pthread_mutex_lock(&st->mu);
+    st->to_run = b;
+    pthread_cond_signal(&st->cv);
+    pthread_mutex_unlock(&st->mu);
+    return st->submitted_seq;
+}
+
+uint64_t sqlstore_pending_seq(const sqlstore *st)
+{
+    if (!sqlstore_building_empty(st) || st->submit_wanted)
+        return st->submitted_seq + 1;
+    return st->submitted_seq;
+}
+
+int sqlstore_thread_start(sqlstore *st)
+{
+    if (!(st->done = xthread_ring_new(4)) ||
+        !(st->waker = xthread_waker_new(st->broker->base, batch_done, st)))
+        return -1;
+    if (pthread_mutex_init(&st->mu, NULL) != 0 || pthread_cond_init(&st->cv, NULL) != 0)
+        return -1;
+    st->thread_running = true;
+    int rc = pthread_create(&st->thread, NULL, store_thread, st);
+    if (rc != 0) {
+        st->thread_running = false;
+        log_msg(LOG_ERROR, "store", "cannot start the store thread: %s", strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+void sqlstore_thread_stop(sqlstore *st)
+{
+    if (st->thread_running) {
+        /* What is built goes too: wait for the running batch, then run the rest here. */
+        pthread_mutex_lock(&st->mu);
+        st->stop = true;
+        pthread_cond_signal(&st->cv);
+        pthread_mutex_unlock(&st->mu);
+        pthread_join(st->thread, NULL);
+        st->thread_running = false;
+        batch_done(st); /* the batch it ran last, if not collected yet */
+        pthread_mutex_destroy(&st->mu);
+        pthread_cond_destroy(&st->cv);
+    }
+    st->running = false;
+    sqlstore_submit(st);
+    xthread_waker_free(st->waker);
+    st->waker = NULL;
+    xthread_ring_free(st->done);
+    st->done = NULL;
+    batch_free(st->building);
+    batch_free(st->spare);
+    st->building = st->spare = NULL;
+}
