@@ -144,10 +144,8 @@ void session_destroy(session *s)
     }
     free(s->subs);
     flow_session_forget(s);
-    /* The store may still hold writes of these deliveries for its next commit: make them now,
-     * while they exist (a stop keeps them; a session that ends deletes them just below). */
-    if (s->stored)
-        b->store->commit(b->store->ctx);
+    if (s->stored) /* the store may still hold writes of these deliveries */
+        b->store->session_closing(b->store->ctx, s);
     free_delivery_list(s->inflight);
     free_delivery_list(s->queue);
     free(s->qos2_pending);

@@ -23,6 +23,8 @@ typedef struct session_store {
     /* Created, resumed, or its expiry or subscriptions changed. */
     void (*session_saved)(void *ctx, const struct session *s);
     void (*session_deleted)(void *ctx, const struct session *s);
+    /* About to be freed (ended, or the broker stops): writes waiting for it are made now. */
+    void (*session_closing)(void *ctx, const struct session *s);
     /* Queued, sent (packet id assigned) or moved to awaiting PUBCOMP. */
     void (*delivery_saved)(void *ctx, const struct session *s, const struct delivery *d);
     /* Acknowledged, expired, refused or handed to another session. */

@@ -28,7 +28,7 @@ typedef struct op_param {
 
 struct store_op {
     uint8_t kind;
-    uint8_t stmt; /* enum sqlstore_stmt for OP_STMT */
+    uint8_t stmt;              /* enum sqlstore_stmt for OP_STMT */
     op_param p[OP_PARAMS + 1]; /* by SQL parameter index, 1-based */
 };
 
@@ -188,7 +188,8 @@ static void run_retained(sqlstore *st, store_batch *b, const store_op *op)
     sqlite3_reset(q);
     int64_t id = op->p[3].i;
     if ((q = sqlstore_stmt(st, id ? S_RETAINED_PUT : S_RETAINED_DEL))) {
-        bind_op(b, &(store_op){.p = {[1] = op->p[1], [2] = op->p[2], [3] = id ? op->p[3] : (op_param){0}}}, q);
+        bind_op(b, &(store_op){.p = {[1] = op->p[1], [2] = op->p[2], [3] = id ? op->p[3] : (op_param){0}}},
+                q);
         if (!sqlstore_run(st, q))
             b->errors++;
     }
@@ -268,16 +269,23 @@ static bool batch_done(void *arg)
 
 uint64_t sqlstore_submit(sqlstore *st)
 {
-    st->submit_wanted = false;
-    if (sqlstore_building_empty(st) && !st->heartbeat_due)
-        return st->submitted_seq;
+    bool work = !sqlstore_building_empty(st) || st->pending_count || st->heartbeat_due;
     if (st->running) { /* one at a time: this one follows, with what arrives meanwhile */
+        if (!work && !st->submit_wanted)
+            return st->submitted_seq; /* every write so far is in the running batch */
         st->submit_wanted = true;
         return st->submitted_seq + 1;
     }
+    st->submit_wanted = false;
+    sqlstore_seal(st);
     store_batch *b = building(st);
-    if (!b)
+    if (!b || (b->count == 0 && !st->heartbeat_due)) {
+        /* Nothing to write (what was pending was acknowledged meanwhile): whoever waits for
+         * the next batch waits for nothing. */
+        st->committed_seq = ++st->submitted_seq;
+        broker_store_committed(st->broker, st->committed_seq);
         return st->submitted_seq;
+    }
     st->heartbeat_due = false;
     b->seq = ++st->submitted_seq;
     st->building = st->spare;
@@ -301,7 +309,7 @@ uint64_t sqlstore_submit(sqlstore *st)
 
 uint64_t sqlstore_pending_seq(const sqlstore *st)
 {
-    if (!sqlstore_building_empty(st) || st->submit_wanted)
+    if (!sqlstore_building_empty(st) || st->pending_count || st->submit_wanted)
         return st->submitted_seq + 1;
     return st->submitted_seq;
 }

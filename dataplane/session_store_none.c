@@ -41,6 +41,7 @@ const session_store *session_store_none(void)
 {
     static const session_store none = {.session_saved = no_session,
                                        .session_deleted = no_session,
+                                       .session_closing = no_session,
                                        .delivery_saved = no_delivery,
                                        .delivery_deleted = no_delivery,
                                        .qos2_saved = no_qos2,

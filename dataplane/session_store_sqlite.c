@@ -155,18 +155,31 @@ void sqlstore_bind_key(sqlite3_stmt *s, const struct session *ses)
 
 static void write_delivery(sqlstore *st, const session *s, const delivery *d);
 
-/* The deliveries still pending at the commit go to disk with their current state. */
-static void write_pending(sqlstore *st)
+/* Writes pending entry `p` into the batch being built, with the delivery's state now. */
+static void seal_one(sqlstore *st, struct pending_put *p)
 {
-    for (uint32_t i = 0; i < st->pending_count; i++) {
-        struct pending_put *p = &st->pending[i];
-        if (!p->d)
-            continue;
-        write_delivery(st, p->s, p->d);
-        p->d->store_slot = 0;
-        p->d->store_written = true;
-    }
+    write_delivery(st, p->s, p->d);
+    p->d->store_slot = 0;
+    p->d->store_written = true;
+    *p = (struct pending_put){0};
+}
+
+void sqlstore_seal(sqlstore *st)
+{
+    for (uint32_t i = 0; i < st->pending_count; i++)
+        if (st->pending[i].d)
+            seal_one(st, &st->pending[i]);
     st->pending_count = 0;
+}
+
+/* A session is about to be freed: what it has pending is written now, while it exists (a stop
+ * keeps it on disk; a session that ends has its rows deleted right after). */
+static void session_closing(void *ctx, const session *s)
+{
+    sqlstore *st = ctx;
+    for (uint32_t i = 0; i < st->pending_count; i++)
+        if (st->pending[i].d && st->pending[i].s == s)
+            seal_one(st, &st->pending[i]);
 }
 
 bool sqlstore_commit(sqlstore *st)
@@ -187,9 +200,7 @@ bool sqlstore_commit(sqlstore *st)
 static void commit_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
-    sqlstore *st = arg;
-    write_pending(st);
-    sqlstore_submit(st);
+    sqlstore_submit(arg);
 }
 
 /* An idle broker commits nothing: this keeps the heartbeat at most a period old. */
@@ -343,7 +354,8 @@ static void write_delivery(sqlstore *st, const session *s, const delivery *d)
         op_text(st, q, 10, d->share_group);
 }
 
-/* Written at the next commit (write_pending), in whatever state it has then. */
+/* Written when its batch is handed to the store thread (sqlstore_seal), in whatever state it
+ * has then: one acknowledged before that never touches the disk. */
 static void save_delivery(void *ctx, const session *s, const delivery *d)
 {
     sqlstore *st = ctx;
@@ -429,9 +441,7 @@ static bool ack_must_wait(void *ctx)
  * after the batch it is committing; the acks waiting for it go when it is back. */
 static uint64_t commit(void *ctx)
 {
-    sqlstore *st = ctx;
-    write_pending(st);
-    return sqlstore_submit(st);
+    return sqlstore_submit(ctx);
 }
 
 static uint64_t committed(void *ctx)
@@ -459,8 +469,7 @@ static void release(sqlstore *st)
 static void close_store(void *ctx)
 {
     sqlstore *st = ctx;
-    write_pending(st);
-    sqlstore_thread_stop(st); /* everything built is committed */
+    sqlstore_thread_stop(st); /* everything built or pending is committed */
     /* Sessions still connected at a clean stop start their expiry (and their will delay) now. */
     sqlstore_begin(st);
     sqlite3_stmt *q = sqlstore_stmt(st, S_STAMP_CONNECTED);
@@ -524,6 +533,7 @@ static const session_store *install(sqlstore *st)
                                 .will_saved = save_will,
                                 .retained_saved = save_retained,
                                 .ack_must_wait = ack_must_wait,
+                                .session_closing = session_closing,
                                 .commit = commit,
                                 .committed = committed,
                                 .close = close_store};

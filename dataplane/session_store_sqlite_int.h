@@ -106,6 +106,9 @@ void sqlstore_bind_key(sqlite3_stmt *s, const struct session *ses);
 void sqlstore_begin(sqlstore *st);
 bool sqlstore_commit(sqlstore *st);
 /* Arms the periodic submission when a batch starts (session_store_sqlite.c). */
+/* The deliveries waiting for a batch go into the one being built, with their state now: called
+ * when it is handed over (session_store_sqlite.c). */
+void sqlstore_seal(sqlstore *st);
 void sqlstore_arm_commit(sqlstore *st);
 
 /* ---- batches (session_store_batch.c), built on the event loop only.

@@ -75,6 +75,11 @@ static void rec_noop(void *ctx)
     (void)ctx;
 }
 
+static void rec_noop_session(void *ctx, const struct session *s)
+{
+    (void)ctx, (void)s;
+}
+
 static uint64_t rec_zero(void *ctx)
 {
     (void)ctx;
@@ -106,6 +111,7 @@ static int setup(void **state)
     f.store = (session_store){.ctx = &f.rec,
                               .session_saved = rec_session_saved,
                               .session_deleted = rec_session_deleted,
+                              .session_closing = rec_noop_session,
                               .delivery_saved = rec_delivery_saved,
                               .delivery_deleted = rec_delivery_deleted,
                               .qos2_saved = rec_qos2,
