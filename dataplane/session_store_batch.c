@@ -254,6 +254,7 @@ static bool batch_done(void *arg)
     st->running = false;
     if (b->committed)
         st->commits++;
+    st->ops += b->count;
     st->write_errors += b->errors;
     st->committed_seq = b->seq;
     batch_reset(b);

@@ -478,10 +478,10 @@ static void close_store(void *ctx)
         sqlstore_run(st, q);
     }
     sqlstore_commit(st);
-    uint64_t commits = st->commits, write_errors = st->write_errors;
+    uint64_t commits = st->commits, ops = st->ops, write_errors = st->write_errors;
     release(st);
-    log_msg(LOG_INFO, "store", "session store closed commits=%llu write_errors=%llu",
-            (unsigned long long)commits, (unsigned long long)write_errors);
+    log_msg(LOG_INFO, "store", "session store closed commits=%llu operations=%llu write_errors=%llu",
+            (unsigned long long)commits, (unsigned long long)ops, (unsigned long long)write_errors);
 }
 
 static int exec(sqlstore *st, const char *sql)

@@ -62,6 +62,7 @@ typedef struct sqlstore {
     uint64_t next_msg_id;
     uint64_t write_errors;          /* counted by the loop from each batch's failures */
     _Atomic uint32_t errors_logged; /* the first failures are logged, by whichever thread */
+    uint64_t ops;                   /* row operations committed, logged at close */
     uint64_t commits;               /* logged at close: with acks counted by clients, shows the grouping */
     /* Deliveries saved since the last commit, written at the commit with their state then:
      * one acknowledged before it never touches the disk. Borrowed pointers; an entry is
