@@ -128,3 +128,21 @@ open(path, "w").write(f"{head}{begin}\n{text.rstrip()}\n{end}{tail}")
 print(f"tables written to {path}")
 EOF
 }
+
+# start_mosquitto PORT [LINES]: mosquitto on 127.0.0.1:PORT in the background (its pid in $!),
+# on the same ground as egbroker: a QoS 1 window of 100 per subscriber (egbroker's
+# max_inflight_out), no Nagle delay, a queue large enough that no QoS 1 message is dropped, no
+# connection limit. LINES: more configuration (TLS, persistence). Log: $WORK/mosquitto.log.
+start_mosquitto() {
+    cat >"$WORK/mosquitto.conf" <<EOF
+listener $1 127.0.0.1
+${2:-}
+allow_anonymous true
+max_connections -1
+max_queued_messages 1000000
+max_inflight_messages 100
+set_tcp_nodelay true
+log_dest stderr
+EOF
+    mosquitto -c "$WORK/mosquitto.conf" 2>>"$WORK/mosquitto.log" &
+}

@@ -67,17 +67,8 @@ EOF
     mosquitto-*)
         local persist=false
         [ "$1" = mosquitto-persistent ] && persist=true
-        cat >"$WORK/mosquitto.conf" <<EOF
-listener $PORT 127.0.0.1
-allow_anonymous true
-persistence $persist
-persistence_location $WORK/data/
-max_queued_messages 1000000
-max_inflight_messages 100
-set_tcp_nodelay true
-log_dest stderr
-EOF
-        mosquitto -c "$WORK/mosquitto.conf" 2>>"$WORK/mosquitto.log" &
+        start_mosquitto "$PORT" "persistence $persist
+persistence_location $WORK/data/"
         ;;
     esac
     BROKER_PID=$!

@@ -97,27 +97,14 @@ EOF
         fi
         ;;
     mosquitto)
-        # Same ground as egbroker: no persistence, QoS 1 window of 100 per
-        # subscriber (egbroker's max_inflight_out), no Nagle delay, and a queue
-        # large enough that no QoS 1 message is dropped. TLS: the same
-        # certificate and key, no client certificate required.
+        # No persistence; TLS: the same certificate and key, no client certificate required.
         local tls_conf=""
         [ "$TLS" = 1 ] && tls_conf="cafile $CERTS/ca.pem
 certfile $CERTS/server.pem
 keyfile $CERTS/server.key
 require_certificate false"
-        cat >"$WORK/mosquitto.conf" <<EOF
-listener $PORT 127.0.0.1
-$tls_conf
-allow_anonymous true
-persistence false
-max_connections -1
-max_queued_messages 1000000
-max_inflight_messages 100
-set_tcp_nodelay true
-log_dest stderr
-EOF
-        mosquitto -c "$WORK/mosquitto.conf" 2>>"$WORK/mosquitto.log" &
+        start_mosquitto "$PORT" "persistence false
+$tls_conf"
         ;;
     esac
     BROKER_PID=$!
