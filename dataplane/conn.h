@@ -63,9 +63,10 @@ bool conn_send(conn *c, const mqtt_packet *p);
 /* Sends a PUBLISH whose payload belongs to `m`. Large payloads are not copied:
  * the output buffer references them and holds a message reference until written. */
 bool conn_send_publish(conn *c, const mqtt_packet *p, broker_msg *m);
-/* sync persistence: from now until the store's next group commit, everything
- * sent to `c` (its acks first of all) is held back, so no ack leaves before
- * what it acknowledges is on disk. One commit per loop turn serves all. */
+/* sync persistence: everything sent to `c` from now (its acks first of all) is
+ * held back until the store has committed the batch with what was written so
+ * far, so no ack leaves before what it acknowledges is on disk. One request per
+ * loop turn serves every connection (group commit). */
 void conn_hold_output(conn *c);
 
 /* The store committed batch `seq`: connections whose held output waited for it are written. */

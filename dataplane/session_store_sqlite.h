@@ -1,11 +1,17 @@
 /* The disk-backed session store: SQLite in WAL mode in {data_dir}/sessions.db.
  *
+ * The hooks run on the event loop and turn what changed into batches of row
+ * operations (session_store_batch.c); SQLite runs on the store's own thread,
+ * one batch per transaction, while the loop builds the next.
+ *
  * Modes (config "persistence"):
- *   periodic  the hooks write inside an open transaction that a timer commits
- *             every persistence_interval_ms (group commit). A crash loses at
- *             most that window; a SIGTERM loses nothing.
- *   sync      the same, plus a commit (synchronous=FULL) before a QoS 1/2
- *             PUBLISH is acknowledged, so a PUBACKed message survives kill -9.
+ *   periodic  a timer hands the batch over every persistence_interval_ms
+ *             (group commit). A crash loses at most that window; a SIGTERM
+ *             loses nothing.
+ *   sync      the same, plus: the acks of QoS 1/2 PUBLISHes (and PUBCOMPs) wait
+ *             for the batch holding what they wrote (synchronous=FULL), so a
+ *             PUBACKed message survives kill -9 and power loss. Batches are
+ *             handed over as soon as the previous one is back.
  *   off       session_store_none(): the store is never opened.
  *
  * Rows are keyed by realm (namespace) name + client id, so namespaces never
