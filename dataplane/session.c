@@ -144,8 +144,10 @@ void session_destroy(session *s)
     }
     free(s->subs);
     flow_session_forget(s);
-    if (s->stored) /* the store may still hold writes of these deliveries */
-        b->store->session_closing(b->store->ctx, s);
+    /* A broker stopping is not the session ending: it stays on disk for the restart, with the
+     * writes still pending. A session that ends goes, deliveries included (still listed). */
+    if (s->stored)
+        (b->shutting_down ? b->store->session_closing : b->store->session_deleted)(b->store->ctx, s);
     free_delivery_list(s->inflight);
     free_delivery_list(s->queue);
     free(s->qos2_pending);
@@ -155,9 +157,6 @@ void session_destroy(session *s)
         event_free(s->will_timer);
     if (s->stuck_timer)
         event_free(s->stuck_timer);
-    /* A broker stopping is not the session ending: it stays on disk for the restart. */
-    if (s->stored && !b->shutting_down)
-        b->store->session_deleted(b->store->ctx, s);
     strmap_remove(worker_realm_of(s->worker, s->realm->index)->sessions, s->client_id, s->client_id_len);
     b->auth->release(b->auth->ctx, s->auth_perms);
     free(s->auth_name);
@@ -423,7 +422,7 @@ static delivery *delivery_new(session *s, broker_msg *m, const delivery_spec *sp
     delivery *d = calloc(1, sizeof *d);
     if (!d)
         return NULL;
-    d->seq = ++s->worker->next_delivery_seq;
+    d->seq = worker_next_id(s->worker, &s->worker->next_delivery_seq);
     d->msg = broker_msg_ref(m);
     d->qos = spec->qos;
     d->retain = spec->retain;
@@ -758,15 +757,14 @@ bool session_arm_expiry(session *s, uint32_t seconds)
 }
 
 bool session_restore_delivery(session *s, broker_msg *m, const delivery_spec *spec, uint8_t state,
-                              uint16_t packet_id, uint64_t seq)
+                              uint16_t packet_id, uint64_t seq, bool inline_msg)
 {
     delivery *d = delivery_new(s, m, spec);
     if (!d)
         return false;
     d->seq = seq;
     d->store_written = true; /* it comes from the store: its row exists */
-    if (seq > s->worker->next_delivery_seq)
-        s->worker->next_delivery_seq = seq;
+    d->store_inline = inline_msg;
     d->packet_id = packet_id;
     if (state == DELIVERY_QUEUED) {
         queue_append(s, d);

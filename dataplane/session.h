@@ -40,6 +40,7 @@ typedef struct delivery {
     /* The session store's bookkeeping, touched by it only (session_store_sqlite.c): */
     uint32_t store_slot; /* 1 + its index in the store's writes waiting for the commit; 0: none */
     bool store_written;  /* its row was written (the store deletes it when the delivery ends) */
+    bool store_inline;   /* that row holds the message itself (no messages row to collect) */
 } delivery;
 
 /* How one message goes to one session (merged over its matching subscriptions). */
@@ -146,9 +147,10 @@ void session_detach(session *s);
 
 /* Restoring from the session store (before any listener starts): appends a
  * delivery, to the in-flight list when `state` is not DELIVERY_QUEUED (re-sent
- * with DUP on reconnect), else to the queue. Takes its own reference to `m`. */
+ * with DUP on reconnect), else to the queue. Takes its own reference to `m`.
+ * `seq` and `inline_msg`: its row in the store (delivery.seq, delivery.store_inline). */
 bool session_restore_delivery(session *s, broker_msg *m, const delivery_spec *spec, uint8_t state,
-                              uint16_t packet_id, uint64_t seq);
+                              uint16_t packet_id, uint64_t seq, bool inline_msg);
 /* Restoring: arms the expiry of a disconnected session for the time it has left. */
 bool session_arm_expiry(session *s, uint32_t seconds);
 /* Restoring: the will a stopped broker left pending, published in `due_in_ms` (at once, on

@@ -39,10 +39,17 @@ static const char SQL_SUBS[] = "SELECT filter, options, sub_id FROM subs WHERE r
 static const char SQL_QOS2[] = "SELECT packet_id FROM qos2_in WHERE realm = ?1 AND client_id = ?2";
 static const char SQL_WILL[] = "SELECT w.delay, " MSG_COLS " FROM wills w JOIN messages m ON m.id = w.msg_id"
                                " WHERE w.realm = ?1 AND w.client_id = ?2";
+/* Every delivery in one pass, in creation order. An inline message (msg_id NULL) is in the
+ * delivery's m_ columns; a shared one in messages (whose columns are NULL in the row). */
 static const char SQL_DELIVERIES[] =
-    "SELECT d.seq, d.qos, d.state, d.packet_id, d.retain, d.sub_ids, d.share_group, " MSG_COLS
-    " FROM deliveries d JOIN messages m ON m.id = d.msg_id"
-    " WHERE d.realm = ?1 AND d.client_id = ?2 ORDER BY d.seq";
+    "SELECT d.seq, d.realm, d.client_id, d.qos, d.state, d.packet_id, d.retain, d.sub_ids, d.share_group,"
+    " d.msg_id, coalesce(m.topic, d.m_topic), coalesce(m.payload, d.m_payload), coalesce(m.qos, d.m_qos),"
+    " coalesce(m.retain, d.m_retain), coalesce(m.expires_at, d.m_expires_at),"
+    " coalesce(m.props_present, d.m_props_present), coalesce(m.payload_format, d.m_payload_format),"
+    " coalesce(m.content_type, d.m_content_type), coalesce(m.response_topic, d.m_response_topic),"
+    " coalesce(m.correlation_data, d.m_correlation_data), coalesce(m.user_props, d.m_user_props)"
+    " FROM deliveries d LEFT JOIN messages m ON m.id = d.msg_id ORDER BY d.seq";
+static const char SQL_DELETE_DELIVERY[] = "DELETE FROM deliveries WHERE seq = ?1";
 static const char SQL_RETAINED[] =
     "SELECT r.realm, r.topic, " MSG_COLS " FROM retained r JOIN messages m ON m.id = r.msg_id";
 static const char SQL_DELETE_RETAINED[] = "DELETE FROM retained WHERE realm = ?1 AND topic = ?2";
@@ -75,12 +82,13 @@ static mqtt_bytes col_bytes(sqlite3_stmt *q, int i)
     return (mqtt_bytes){p, (uint32_t)sqlite3_column_bytes(q, i)};
 }
 
-/* The message of columns first..first+11 (MSG_COLS), shared across rows; NULL
- * when it expired while the broker was down (or on allocation failure, *oom). */
+/* The message of columns first..first+11 (MSG_COLS), shared across rows by its id (an
+ * inline one, id NULL, is its row's own); NULL when it expired while the broker was down
+ * (or on allocation failure, *oom). */
 static broker_msg *load_message(restore *r, sqlite3_stmt *q, int first, bool *oom)
 {
     int64_t id = sqlite3_column_int64(q, first);
-    broker_msg *m = strmap_get(r->msgs, &id, sizeof id);
+    broker_msg *m = id ? strmap_get(r->msgs, &id, sizeof id) : NULL;
     if (m)
         return m;
     int64_t expires_at = sqlite3_column_int64(q, first + 5);
@@ -98,7 +106,8 @@ static broker_msg *load_message(restore *r, sqlite3_stmt *q, int first, bool *oo
     m = broker_msg_new_raw(col_bytes(q, first + 1), col_bytes(q, first + 2),
                            (uint8_t)sqlite3_column_int(q, first + 3), sqlite3_column_int(q, first + 4) != 0,
                            &props, 0, r->mono_now);
-    if (!m || strmap_put(r->msgs, &id, sizeof id, m) != 0) {
+    /* Mapped, the map holds the reference; inline, the caller releases it. */
+    if (!m || (id && strmap_put(r->msgs, &id, sizeof id, m) != 0)) {
         broker_msg_unref(m);
         *oom = true;
         return NULL;
@@ -176,56 +185,100 @@ static int load_will(restore *r, const char *realm_name, mqtt_bytes client_id, b
     return 0;
 }
 
-static void delete_delivery_row(restore *r, session *s, int64_t seq)
+/* Deletes the rows of deliveries whose message expired, once the scan is over. */
+static int delete_expired_deliveries(restore *r, const int64_t *seqs, size_t n)
 {
-    sqlite3_stmt *q = sqlstore_stmt(r->st, S_DELIVERY_DEL);
-    sqlstore_bind_key(q, s);
-    if (q)
-        sqlite3_bind_int64(q, 3, seq);
-    sqlstore_run(r->st, q);
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(r->st->db, SQL_DELETE_DELIVERY, -1, &q, NULL) != SQLITE_OK)
+        return fail(r, "deliveries");
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_bind_int64(q, 1, seqs[i]);
+        sqlstore_run(r->st, q);
+    }
+    sqlite3_finalize(q);
+    return 0;
 }
 
-static int restore_deliveries(restore *r, session *s)
+/* The session a delivery row belongs to; NULL when it is not restored (its namespace is not
+ * served: the row stays; it expired: the final cleanup deletes the row). */
+static session *owner_of(restore *r, sqlite3_stmt *q)
+{
+    const char *realm_name = (const char *)sqlite3_column_text(q, 1);
+    realm *rl = realm_find(r->b, realm_name ? realm_name : "");
+    return rl ? session_find(rl, col_bytes(q, 2)) : NULL;
+}
+
+/* One delivery row into its session; false when out of memory. An expired one is counted and
+ * its seq kept for deletion in *expired. */
+static bool restore_delivery(restore *r, sqlite3_stmt *q, session *s, int64_t **expired, size_t *n_expired,
+                             size_t *cap)
+{
+    int64_t seq = sqlite3_column_int64(q, 0);
+    if (sqlite3_column_type(q, 10) == SQLITE_NULL) { /* its message row is missing */
+        log_msg(LOG_WARN, "store", "delivery without its message dropped client=%s", s->client_id);
+    } else {
+        bool oom = false;
+        broker_msg *m = load_message(r, q, 9, &oom);
+        if (oom)
+            return false;
+        if (m) {
+            mqtt_bytes group = col_bytes(q, 8);
+            delivery_spec spec = {
+                .qos = (uint8_t)sqlite3_column_int(q, 3),
+                .retain = sqlite3_column_int(q, 6) != 0,
+                .sub_ids = sqlite3_column_blob(q, 7),
+                .sub_id_count = (uint16_t)((size_t)sqlite3_column_bytes(q, 7) / sizeof(uint32_t)),
+                .share_group = group.data ? group : (mqtt_bytes){0},
+            };
+            bool inline_msg = sqlite3_column_type(q, 9) == SQLITE_NULL;
+            bool ok = session_restore_delivery(s, m, &spec, (uint8_t)sqlite3_column_int(q, 4),
+                                               (uint16_t)sqlite3_column_int(q, 5), (uint64_t)seq, inline_msg);
+            if (inline_msg)
+                broker_msg_unref(m); /* the delivery holds its own reference */
+            if (ok)
+                r->deliveries++;
+            return ok;
+        }
+        r->dropped++; /* expired while the broker was down */
+        s->worker->stats.messages_expired++;
+    }
+    if (*n_expired == *cap) {
+        size_t grown_cap = *cap ? *cap * 2 : 64;
+        int64_t *grown = realloc(*expired, grown_cap * sizeof *grown);
+        if (!grown)
+            return false;
+        *expired = grown;
+        *cap = grown_cap;
+    }
+    (*expired)[(*n_expired)++] = seq;
+    return true;
+}
+
+static int restore_deliveries(restore *r)
 {
     sqlite3_stmt *q;
     if (sqlite3_prepare_v2(r->st->db, SQL_DELIVERIES, -1, &q, NULL) != SQLITE_OK)
         return fail(r, "deliveries");
-    sqlstore_bind_key(q, s);
+    int64_t *expired = NULL;
+    size_t n_expired = 0, cap = 0;
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        int64_t seq = sqlite3_column_int64(q, 0);
-        bool oom = false;
-        broker_msg *m = load_message(r, q, 7, &oom);
-        if (oom)
-            break;
-        if (!m) { /* expired while the broker was down */
-            r->dropped++;
-            s->worker->stats.messages_expired++;
-            delete_delivery_row(r, s, seq);
-            continue;
-        }
-        mqtt_bytes group = col_bytes(q, 6);
-        delivery_spec spec = {
-            .qos = (uint8_t)sqlite3_column_int(q, 1),
-            .retain = sqlite3_column_int(q, 4) != 0,
-            .sub_ids = sqlite3_column_blob(q, 5),
-            .sub_id_count = (uint16_t)((size_t)sqlite3_column_bytes(q, 5) / sizeof(uint32_t)),
-            .share_group = group.data ? group : (mqtt_bytes){0},
-        };
-        if (!session_restore_delivery(s, m, &spec, (uint8_t)sqlite3_column_int(q, 2),
-                                      (uint16_t)sqlite3_column_int(q, 3), (uint64_t)seq)) {
+        session *s = owner_of(r, q);
+        if (s && !restore_delivery(r, q, s, &expired, &n_expired, &cap)) {
             rc = SQLITE_NOMEM;
             break;
         }
-        r->deliveries++;
     }
     sqlite3_finalize(q);
     if (rc != SQLITE_DONE) {
-        log_msg(LOG_ERROR, "store", "cannot restore the deliveries of client=%s (%s)", s->client_id,
-                rc == SQLITE_ROW || rc == SQLITE_NOMEM ? "out of memory" : sqlite3_errmsg(r->st->db));
+        free(expired);
+        log_msg(LOG_ERROR, "store", "cannot restore deliveries (%s)",
+                rc == SQLITE_NOMEM ? "out of memory" : sqlite3_errmsg(r->st->db));
         return -1;
     }
-    return 0;
+    rc = delete_expired_deliveries(r, expired, n_expired);
+    free(expired);
+    return rc;
 }
 
 /* A session of a namespace this broker does not serve: kept on disk while its expiry runs (a
@@ -293,7 +346,7 @@ static int restore_session(restore *r, sqlite3_stmt *q)
     }
     s->expiry_interval = (uint32_t)expiry;
     s->stored = true;
-    if (restore_subs(r, s) || restore_deliveries(r, s) || restore_qos2(r, s))
+    if (restore_subs(r, s) || restore_qos2(r, s))
         return -1;
     if (will) {
         /* The stop closed its connection: the delay ran from then, cut short by the session's
@@ -386,10 +439,11 @@ static int read_max_ids(restore *r)
     if (rc == SQLITE_ROW) {
         r->st->next_msg_id = (uint64_t)sqlite3_column_int64(q, 0);
         uint64_t seq = (uint64_t)sqlite3_column_int64(q, 1);
-        /* Every worker continues past it: a session may have a new home if the worker count changed. */
+        /* Every worker continues past it (its counter is the seq without the worker bits): a
+         * session may have a new home if the worker count changed. */
         for (int i = 0; i < r->b->worker_count; i++)
-            if (seq > r->b->workers[i]->next_delivery_seq)
-                r->b->workers[i]->next_delivery_seq = seq;
+            if ((seq >> WORKER_ID_BITS) > r->b->workers[i]->next_delivery_seq)
+                r->b->workers[i]->next_delivery_seq = seq >> WORKER_ID_BITS;
     }
     sqlite3_finalize(q);
     return rc == SQLITE_ROW ? 0 : fail(r, "ids");
@@ -445,7 +499,7 @@ int sqlstore_restore(sqlstore *st)
         log_msg(LOG_ERROR, "store", "cannot read session store %s: %s", st->path, err ? err : "?");
         sqlite3_free(err);
     } else if (date_crash(&r) == 0 && read_max_ids(&r) == 0 && restore_sessions(&r) == 0 &&
-               restore_retained(&r) == 0) {
+               restore_deliveries(&r) == 0 && restore_retained(&r) == 0) {
         /* Messages of deliveries that expired: their last reference went above. */
         rc = sqlite3_exec(st->db, SQL_CLEAN, NULL, NULL, NULL) == SQLITE_OK ? 0 : fail(&r, "cleanup");
     }

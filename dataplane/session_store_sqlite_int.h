@@ -25,11 +25,10 @@ enum sqlstore_stmt {
     S_SESSION_DEL,
     S_SUBS_DEL,
     S_SUB_PUT,
-    S_SESSION_MSGS_DEL,
-    S_SESSION_DELIVERIES_DEL,
     S_MSG_PUT,
     S_MSG_GC,
     S_DELIVERY_PUT,
+    S_DELIVERY_INLINE_PUT,
     S_DELIVERY_DEL,
     S_DELIVERY_STATE,
     S_RETAINED_GET,
@@ -72,6 +71,10 @@ typedef struct sqlstore {
         struct delivery *d;
     } * pending;
     uint32_t pending_count, pending_cap;
+    /* Scratch of sqlstore_seal: pending deliveries per message (open addressing), owned. */
+    const struct broker_msg **seal_keys;
+    uint32_t *seal_counts;
+    uint32_t seal_cap;
 
     /* Batches (session_store_batch.c). The loop builds one while the store thread runs
      * the previous one; the hand-over is under `mu`. */

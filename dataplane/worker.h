@@ -38,7 +38,7 @@ typedef struct worker {
     struct conn *held;          /* connections whose output waits for the group commit (sync mode) */
     struct event *group_commit; /* runs after the loop turn's reads: commit, then release `held` */
     uint64_t next_conn_id, next_session_id;
-    uint64_t next_delivery_seq;  /* delivery.seq; continues past the restored ones */
+    uint64_t next_delivery_seq;  /* counter of delivery.seq (worker_next_id); past the restored ones */
     uint64_t route_gen;          /* stamps sessions while one message is routed */
     uint32_t congested_sessions; /* connected sessions past their queue high-water mark */
     broker_stats stats;          /* written by this worker only */

@@ -319,7 +319,8 @@ static void test_deferred_delivery_writes(void **state)
     assert_int_equal(session_drop_queued(s, keep_payload, "new"), 1); /* "old" goes */
     stop(f);
     assert_int_equal(sql(f, "SELECT count(*) FROM deliveries"), 2);
-    assert_int_equal(sql(f, "SELECT count(*) FROM messages"), 2);
+    assert_int_equal(sql(f, "SELECT count(*) FROM deliveries WHERE CAST(m_payload AS TEXT) = 'new'"), 2);
+    assert_int_equal(sql(f, "SELECT count(*) FROM messages"), 0); /* one delivery each: inline */
 
     assert_int_equal(start(f), 0);
     s = find(f, "toggling");
@@ -327,6 +328,120 @@ static void test_deferred_delivery_writes(void **state)
     assert_int_equal(s->queue_count, 2);
     assert_true(keep_payload("new", s->queue->msg));
     assert_int_equal(session_drop_queued(s, keep_payload, "none"), 2); /* restored: deleted from disk */
+    stop(f);
+    assert_int_equal(sql(f, "SELECT count(*) FROM deliveries"), 0);
+    assert_int_equal(sql(f, "SELECT count(*) FROM messages"), 0);
+}
+
+/* A message stored for one delivery is inline in its row; one shared by several deliveries, or
+ * by a retained entry, is one messages row that goes with its last reference. */
+static void test_messages_inline_or_shared(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(start(f), 0);
+    session *a = persistent(f->broker, "a", 60), *b = persistent(f->broker, "b", 60);
+    session *c = persistent(f->broker, "c", 60);
+    session_subscribe(a, mqtt_bytes_from_cstr("s/#"), 1, 0);
+    session_subscribe(b, mqtt_bytes_from_cstr("s/#"), 1, 0);
+    session_subscribe(c, mqtt_bytes_from_cstr("i/#"), 1, 0);
+    session_subscribe(c, mqtt_bytes_from_cstr("r/#"), 1, 0);
+    publish(f->broker, "s/1", false, "shared");
+    publish(f->broker, "i/1", false, "inline");
+    publish(f->broker, "r/1", true, "retained");
+    stop(f);
+    assert_int_equal(sql(f, "SELECT count(*) FROM deliveries WHERE msg_id IS NULL"), 1);
+    assert_int_equal(sql(f, "SELECT count(*) FROM deliveries WHERE msg_id IS NOT NULL"), 3);
+    assert_int_equal(sql(f, "SELECT count(*) FROM messages"), 2); /* "shared", "retained" */
+
+    assert_int_equal(start(f), 0);
+    a = find(f, "a"), b = find(f, "b"), c = find(f, "c");
+    assert_int_equal(a->queue_count, 1);
+    assert_int_equal(b->queue_count, 1);
+    assert_ptr_equal(a->queue->msg, b->queue->msg); /* one message again after the restart */
+    assert_int_equal(c->queue_count, 2);
+    assert_true(keep_payload("inline", c->queue->msg));
+    assert_true(keep_payload("retained", c->queue->next->msg));
+    assert_int_equal(session_drop_queued(a, keep_payload, "none"), 1);
+    f->broker->store->commit(f->broker->store->ctx);
+    stop(f);
+    assert_int_equal(sql(f, "SELECT count(*) FROM messages"), 2); /* b still has "shared" */
+
+    assert_int_equal(start(f), 0);
+    assert_int_equal(session_drop_queued(find(f, "b"), keep_payload, "none"), 1);
+    assert_int_equal(session_drop_queued(find(f, "c"), keep_payload, "none"), 2);
+    stop(f);
+    assert_int_equal(sql(f, "SELECT count(*) FROM deliveries"), 0);
+    assert_int_equal(sql(f, "SELECT count(*) FROM messages"), 1); /* the retained one */
+    assert_int_equal(sql(f, "SELECT count(*) FROM retained"), 1);
+}
+
+/* A store written by the previous schema (deliveries keyed by session and seq, user_version
+ * 2) is migrated on open: its deliveries come back in order, and new ones follow them. */
+static void test_schema_v2_store_migrated(void **state)
+{
+    fixture *f = *state;
+    char path[128];
+    snprintf(path, sizeof path, "%s/sessions.db", f->dir);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    /* Version 2 as released (session_store_sqlite.c's first two migrations), with data. */
+    static const char v2[] =
+        "CREATE TABLE sessions(realm TEXT NOT NULL, client_id BLOB NOT NULL, auth_name TEXT NOT NULL,"
+        "  expiry INTEGER NOT NULL, disconnected_at INTEGER NOT NULL, PRIMARY KEY(realm, client_id)) WITHOUT "
+        "ROWID;"
+        "CREATE TABLE subs(realm TEXT NOT NULL, client_id BLOB NOT NULL, filter BLOB NOT NULL,"
+        "  options INTEGER NOT NULL, sub_id INTEGER NOT NULL, PRIMARY KEY(realm, client_id, filter)) WITHOUT "
+        "ROWID;"
+        "CREATE TABLE messages(id INTEGER PRIMARY KEY, topic BLOB NOT NULL, payload BLOB NOT NULL,"
+        "  qos INTEGER NOT NULL, retain INTEGER NOT NULL, expires_at INTEGER NOT NULL,"
+        "  props_present INTEGER NOT NULL, payload_format INTEGER NOT NULL, content_type BLOB,"
+        "  response_topic BLOB, correlation_data BLOB, user_props BLOB);"
+        "CREATE TABLE deliveries(realm TEXT NOT NULL, client_id BLOB NOT NULL, seq INTEGER NOT NULL,"
+        "  msg_id INTEGER NOT NULL, qos INTEGER NOT NULL, state INTEGER NOT NULL,"
+        "  packet_id INTEGER NOT NULL, retain INTEGER NOT NULL, sub_ids BLOB, share_group TEXT,"
+        "  PRIMARY KEY(realm, client_id, seq)) WITHOUT ROWID;"
+        "CREATE INDEX deliveries_msg ON deliveries(msg_id);"
+        "CREATE TABLE retained(realm TEXT NOT NULL, topic BLOB NOT NULL, msg_id INTEGER NOT NULL,"
+        "  PRIMARY KEY(realm, topic)) WITHOUT ROWID;"
+        "CREATE INDEX retained_msg ON retained(msg_id);"
+        "CREATE TABLE qos2_in(realm TEXT NOT NULL, client_id BLOB NOT NULL, packet_id INTEGER NOT NULL,"
+        "  PRIMARY KEY(realm, client_id, packet_id)) WITHOUT ROWID;"
+        "CREATE TABLE wills(realm TEXT NOT NULL, client_id BLOB NOT NULL, msg_id INTEGER NOT NULL,"
+        "  delay INTEGER NOT NULL, PRIMARY KEY(realm, client_id)) WITHOUT ROWID;"
+        "CREATE INDEX wills_msg ON wills(msg_id);"
+        "CREATE TABLE meta(id INTEGER PRIMARY KEY CHECK (id = 1), alive_at INTEGER NOT NULL);"
+        "INSERT INTO meta(id, alive_at) VALUES(1, 0);"
+        /* Client ids are blobs, as the broker binds them (X'6f6c64': "old"). */
+        "INSERT INTO sessions VALUES('', X'6f6c64', '', 600, 1);"
+        "INSERT INTO messages VALUES(1, 'o/1', 'first', 1, 0, 0, 0, 0, NULL, NULL, NULL, NULL);"
+        "INSERT INTO messages VALUES(2, 'o/1', 'second', 1, 0, 0, 0, 0, NULL, NULL, NULL, NULL);"
+        /* Two workers' counters could give two sessions the same seq: per session, in order. */
+        "INSERT INTO deliveries VALUES('', X'6f6c64', 7, 2, 1, 0, 0, 0, NULL, NULL);"
+        "INSERT INTO deliveries VALUES('', X'6f6c64', 3, 1, 1, 0, 0, 0, NULL, NULL);"
+        "PRAGMA user_version = 2;";
+    assert_int_equal(sqlite3_exec(db, v2, NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    /* disconnected_at 1 (1970): long expired unless dated now. */
+    char stamp[96];
+    snprintf(stamp, sizeof stamp, "UPDATE sessions SET disconnected_at = %lld", (long long)wall_ms());
+    sql(f, stamp);
+
+    assert_int_equal(start(f), 0);
+    session *s = find(f, "old");
+    assert_non_null(s);
+    assert_int_equal(s->queue_count, 2);
+    assert_true(keep_payload("first", s->queue->msg));
+    assert_true(keep_payload("second", s->queue->next->msg));
+    session_subscribe(s, mqtt_bytes_from_cstr("o/#"), 1, 0);
+    publish(f->broker, "o/1", false, "third");
+    stop(f);
+    assert_int_equal(sql(f, "PRAGMA user_version"), 3);
+
+    assert_int_equal(start(f), 0);
+    s = find(f, "old");
+    assert_int_equal(s->queue_count, 3);
+    assert_true(keep_payload("third", s->queue->next->next->msg));
+    assert_int_equal(session_drop_queued(s, keep_payload, "none"), 3);
     stop(f);
     assert_int_equal(sql(f, "SELECT count(*) FROM deliveries"), 0);
     assert_int_equal(sql(f, "SELECT count(*) FROM messages"), 0);
@@ -390,6 +505,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_restart_restores_sessions_queues_and_retained, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unreadable_store_refuses_to_start, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deferred_delivery_writes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_messages_inline_or_shared, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_schema_v2_store_migrated, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync_batches_commit_on_the_store_thread, setup, teardown),
         cmocka_unit_test_setup_teardown(test_inbound_qos2_survives_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pending_wills_published_at_restart, setup, teardown),
