@@ -15,26 +15,33 @@
 #include "session_store_sqlite_int.h"
 #include "xthread_ring.h"
 
-#define OP_PARAMS 12
-
 enum op_kind { OP_STMT, OP_RETAINED };
 enum param_type { P_NULL, P_INT, P_BLOB, P_TEXT };
 
 typedef struct op_param {
     uint8_t type;
-    int64_t i;
-    size_t off, len; /* in the batch's arena */
+    uint32_t len;
+    union {
+        int64_t i;
+        size_t off; /* in the batch's arena */
+    };
 } op_param;
 
+/* Its parameters are batch->params[first .. first + nparams), as many as its statement has
+ * (st->nparams), so an operation costs what it binds. */
 struct store_op {
     uint8_t kind;
-    uint8_t stmt;              /* enum sqlstore_stmt for OP_STMT */
-    op_param p[OP_PARAMS + 1]; /* by SQL parameter index, 1-based */
+    uint8_t stmt; /* enum sqlstore_stmt */
+    uint8_t nparams;
+    uint32_t first;
+    store_batch *batch;
 };
 
 struct store_batch {
     store_op *ops;
     uint32_t count, cap;
+    op_param *params;
+    uint32_t params_used, params_cap;
     uint8_t *arena; /* the values, copied: the loop may free what they came from */
     size_t used, room;
     uint64_t seq;
@@ -53,6 +60,7 @@ static void batch_free(store_batch *b)
     if (!b)
         return;
     free(b->ops);
+    free(b->params);
     free(b->arena);
     free(b);
 }
@@ -60,6 +68,7 @@ static void batch_free(store_batch *b)
 static void batch_reset(store_batch *b)
 {
     b->count = 0;
+    b->params_used = 0;
     b->used = 0;
     b->errors = 0;
     b->committed = false;
@@ -86,31 +95,55 @@ store_op *sqlstore_op(sqlstore *st, enum sqlstore_stmt id)
         b->ops = grown;
         b->cap = cap;
     }
+    uint8_t n = st->nparams[id];
+    if (b->params_used + n > b->params_cap) {
+        uint32_t cap = b->params_cap ? b->params_cap * 2 : 2048;
+        while (cap < b->params_used + n)
+            cap *= 2;
+        op_param *grown = realloc(b->params, cap * sizeof *grown);
+        if (!grown)
+            return NULL;
+        b->params = grown;
+        b->params_cap = cap;
+    }
+    memset(&b->params[b->params_used], 0, n * sizeof *b->params);
     store_op *op = &b->ops[b->count++];
-    memset(op, 0, sizeof *op);
-    op->kind = OP_STMT;
-    op->stmt = (uint8_t)id;
+    *op = (store_op){.kind = OP_STMT, .stmt = (uint8_t)id, .nparams = n, .first = b->params_used, .batch = b};
+    b->params_used += n;
     sqlstore_arm_commit(st);
     return op;
 }
 
-void op_int(store_op *op, int index, int64_t v)
+/* Parameter `index` (1-based) of `op`; NULL past its statement's count (logged: a bug). */
+static op_param *param(store_op *op, int index)
 {
-    if (!op)
-        return;
-    op->p[index] = (op_param){.type = P_INT, .i = v};
+    if (index < 1 || index > op->nparams) {
+        log_msg(LOG_ERROR, "store", "statement %d has no parameter %d", op->stmt, index);
+        return NULL;
+    }
+    return &op->batch->params[op->first + (uint32_t)index - 1];
 }
 
-static bool copy_value(sqlstore *st, store_op *op, int index, uint8_t type, const void *data, size_t len)
+void op_int(store_op *op, int index, int64_t v)
 {
-    store_batch *b = st->building;
+    op_param *p = op ? param(op, index) : NULL;
+    if (p)
+        *p = (op_param){.type = P_INT, .i = v};
+}
+
+static bool copy_value(store_op *op, int index, uint8_t type, const void *data, uint32_t len)
+{
+    store_batch *b = op->batch;
+    op_param *p = param(op, index);
+    if (!p)
+        return true; /* logged */
     if (b->used + len > b->room) {
         size_t room = b->room ? b->room : 64 * 1024;
         while (room < b->used + len)
             room *= 2;
         uint8_t *grown = realloc(b->arena, room);
         if (!grown) {
-            op->p[index] = (op_param){.type = P_NULL};
+            *p = (op_param){.type = P_NULL};
             return false;
         }
         b->arena = grown;
@@ -118,20 +151,22 @@ static bool copy_value(sqlstore *st, store_op *op, int index, uint8_t type, cons
     }
     if (len)
         memcpy(b->arena + b->used, data, len);
-    op->p[index] = (op_param){.type = type, .off = b->used, .len = len};
+    *p = (op_param){.type = type, .len = len, .off = b->used};
     b->used += len;
     return true;
 }
 
 void op_bytes(sqlstore *st, store_op *op, int index, mqtt_bytes v)
 {
-    if (op && !copy_value(st, op, index, P_BLOB, v.data, v.len))
+    (void)st;
+    if (op && !copy_value(op, index, P_BLOB, v.data, v.len))
         log_msg(LOG_ERROR, "store", "out of memory queueing a write");
 }
 
 void op_text(sqlstore *st, store_op *op, int index, const char *text)
 {
-    if (op && !copy_value(st, op, index, P_TEXT, text, strlen(text)))
+    (void)st;
+    if (op && !copy_value(op, index, P_TEXT, text, (uint32_t)strlen(text)))
         log_msg(LOG_ERROR, "store", "out of memory queueing a write");
 }
 
@@ -159,10 +194,11 @@ bool sqlstore_building_empty(const sqlstore *st)
 
 /* ---- execution (the store thread, or the loop before the thread starts) */
 
-static void bind_op(store_batch *b, const store_op *op, sqlite3_stmt *q)
+/* Binds parameters 1..n of `q` from `params`. */
+static void bind_params(const store_batch *b, const op_param *params, int n, sqlite3_stmt *q)
 {
-    for (int i = 1; i <= OP_PARAMS; i++) {
-        const op_param *p = &op->p[i];
+    for (int i = 1; i <= n; i++) {
+        const op_param *p = &params[i - 1];
         const void *data = p->len ? (const void *)(b->arena + p->off) : "";
         switch (p->type) {
         case P_INT: sqlite3_bind_int64(q, i, p->i); break;
@@ -179,17 +215,17 @@ static void bind_op(store_batch *b, const store_op *op, sqlite3_stmt *q)
 static void run_retained(sqlstore *st, store_batch *b, const store_op *op)
 {
     int64_t old = 0;
+    const op_param *p = &b->params[op->first]; /* realm, topic, msg id */
     sqlite3_stmt *q = sqlstore_stmt(st, S_RETAINED_GET);
     if (!q)
         return;
-    bind_op(b, &(store_op){.p = {[1] = op->p[1], [2] = op->p[2]}}, q);
+    bind_params(b, p, 2, q);
     if (sqlite3_step(q) == SQLITE_ROW)
         old = sqlite3_column_int64(q, 0);
     sqlite3_reset(q);
-    int64_t id = op->p[3].i;
+    int64_t id = p[2].i;
     if ((q = sqlstore_stmt(st, id ? S_RETAINED_PUT : S_RETAINED_DEL))) {
-        bind_op(b, &(store_op){.p = {[1] = op->p[1], [2] = op->p[2], [3] = id ? op->p[3] : (op_param){0}}},
-                q);
+        bind_params(b, p, id ? 3 : 2, q);
         if (!sqlstore_run(st, q))
             b->errors++;
     }
@@ -214,7 +250,7 @@ static void run_batch(sqlstore *st, store_batch *b)
             b->errors++;
             continue;
         }
-        bind_op(b, op, q);
+        bind_params(b, &b->params[op->first], op->nparams, q);
         if (!sqlstore_run(st, q))
             b->errors++;
     }

@@ -125,6 +125,18 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_HEARTBEAT] = "UPDATE meta SET alive_at = ?1",
 };
 
+/* The highest ?N of `sql`: the parameters an operation on it carries. */
+static uint8_t highest_param(const char *sql)
+{
+    long most = 0;
+    for (const char *p = strchr(sql, '?'); p; p = strchr(p + 1, '?')) {
+        long n = strtol(p + 1, NULL, 10);
+        if (n > most)
+            most = n;
+    }
+    return (uint8_t)most;
+}
+
 int64_t sqlstore_wall_ms(void)
 {
     struct timespec ts;
@@ -669,6 +681,8 @@ int session_store_sqlite_open(broker *b)
         return -1;
     st->lock_fd = -1;
     st->broker = b;
+    for (int i = 0; i < S_COUNT; i++)
+        st->nparams[i] = highest_param(stmt_sql[i]);
     st->sync = cfg->persistence == PERSIST_SYNC;
     st->interval_ms = cfg->persistence_interval_ms ? cfg->persistence_interval_ms : 100;
     if (cfg->data_dir[0] && mkdir_p(cfg->data_dir) != 0) {

@@ -50,6 +50,7 @@ typedef struct sqlstore {
     struct broker *broker;
     sqlite3 *db;
     sqlite3_stmt *stmts[S_COUNT]; /* prepared on first use, finalized at close */
+    uint8_t nparams[S_COUNT];     /* each statement's parameter count (its highest ?N) */
     char path[300];
     bool sync;
     bool in_tx;     /* a transaction is open (on the thread running a batch) */
