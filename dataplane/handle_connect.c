@@ -70,14 +70,17 @@ static bool attach_will(session *s, const mqtt_connect *in)
 {
     if (!in->will_flag)
         return true;
+    /* Its expiry counts from its publication, not from now: set then (publish_will_now). */
+    mqtt_properties props = in->will_props;
+    props.present &= ~MQTT_PROP_BIT(MQTT_PROP_MESSAGE_EXPIRY_INTERVAL);
     broker_msg *will = broker_msg_new_raw(in->will_topic, in->will_payload, in->will_qos, in->will_retain,
-                                          &in->will_props, s->id, broker_now_ms());
+                                          &props, s->id, broker_now_ms());
     if (!will)
         return false;
-    uint32_t delay = mqtt_prop_has(&in->will_props, MQTT_PROP_WILL_DELAY_INTERVAL)
-                         ? in->will_props.will_delay_interval
-                         : 0;
-    session_set_will(s, will, delay);
+    const mqtt_properties *p = &in->will_props;
+    uint32_t delay = mqtt_prop_has(p, MQTT_PROP_WILL_DELAY_INTERVAL) ? p->will_delay_interval : 0;
+    uint32_t expiry = mqtt_prop_has(p, MQTT_PROP_MESSAGE_EXPIRY_INTERVAL) ? p->message_expiry_interval : 0;
+    session_set_will(s, will, delay, expiry);
     return true;
 }
 

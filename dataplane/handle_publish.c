@@ -91,7 +91,7 @@ bool handle_publish(conn *c, const mqtt_packet *p, int decode_rc)
         return refuse_publish(c, pub, MQTT_RC_NOT_AUTHORIZED, "not authorized to publish");
     }
     if (pub->qos == 2) {
-        int added = session_qos2_add(s, pub->packet_id);
+        int added = session_qos2_add(s, pub->packet_id, pub->dup);
         if (added == 0) { /* a re-sent PUBLISH whose PUBREC was lost: not routed twice */
             send_ack(c, MQTT_PUBREC, pub->packet_id, 0);
             return true;

@@ -126,6 +126,14 @@ static void publish_will_now(session *s)
     } else {
         log_msg(LOG_INFO, "session", "publishing will client=%s topic=%.*s", s->client_id,
                 (int)will->topic.len, (const char *)will->topic.data);
+        if (s->will_expiry) {
+            /* Its lifetime starts now: it is the Publication Expiry Interval of the will when
+             * published (MQTT 5, 3.1.3.2.4). Not shared yet
+             * (the session holds the one reference), so it may still change; its stored row
+             * (no deadline) stays the will's, and the deliveries write it anew. */
+            will->expires_at_ms = broker_now_ms() + (int64_t)s->will_expiry * 1000;
+            will->store_id = 0;
+        }
         broker_publish(s->realm, will, NULL);
     }
     store_will(s); /* after the publish: the deliveries it stored keep the message's row */
@@ -571,20 +579,37 @@ void session_resume(session *s)
     session_flush_queue(s);
 }
 
-int session_qos2_add(session *s, uint16_t packet_id)
+static int qos2_append(session *s, uint16_t packet_id, bool restored)
 {
-    for (uint32_t i = 0; i < s->qos2_count; i++)
-        if (s->qos2_pending[i] == packet_id)
-            return 0;
     if (s->qos2_count == s->qos2_cap) {
         uint32_t cap = s->qos2_cap ? s->qos2_cap * 2 : 8;
-        uint16_t *grown = realloc(s->qos2_pending, cap * sizeof *grown);
+        struct qos2_id *grown = realloc(s->qos2_pending, cap * sizeof *grown);
         if (!grown)
             return -1;
         s->qos2_pending = grown;
         s->qos2_cap = cap;
     }
-    s->qos2_pending[s->qos2_count++] = packet_id;
+    s->qos2_pending[s->qos2_count++] = (struct qos2_id){packet_id, restored};
+    return 1;
+}
+
+int session_qos2_restore(session *s, uint16_t packet_id)
+{
+    return qos2_append(s, packet_id, true);
+}
+
+int session_qos2_add(session *s, uint16_t packet_id, bool dup)
+{
+    for (uint32_t i = 0; i < s->qos2_count; i++) {
+        struct qos2_id *q = &s->qos2_pending[i];
+        if (q->id != packet_id)
+            continue;
+        bool fresh = q->restored && !dup; /* the id stays pending, on disk already */
+        q->restored = false;
+        return fresh ? 1 : 0;
+    }
+    if (qos2_append(s, packet_id, false) < 0)
+        return -1;
     /* A restart must still know the id: a re-sent PUBLISH is not routed twice, and its PUBREL
      * gets PUBCOMP 0x00. */
     if (s->expiry_interval > 0)
@@ -595,7 +620,7 @@ int session_qos2_add(session *s, uint16_t packet_id)
 bool session_qos2_remove(session *s, uint16_t packet_id)
 {
     for (uint32_t i = 0; i < s->qos2_count; i++) {
-        if (s->qos2_pending[i] == packet_id) {
+        if (s->qos2_pending[i].id == packet_id) {
             s->qos2_pending[i] = s->qos2_pending[--s->qos2_count];
             if (s->stored)
                 s->broker->store->qos2_saved(s->broker->store->ctx, s, packet_id, false);
@@ -613,11 +638,12 @@ static void drop_will(session *s)
     s->will = NULL;
 }
 
-void session_set_will(session *s, broker_msg *will, uint32_t delay)
+void session_set_will(session *s, broker_msg *will, uint32_t delay, uint32_t expiry)
 {
     drop_will(s);
     s->will = will;
     s->will_delay = delay;
+    s->will_expiry = expiry;
     store_will(s);
 }
 
@@ -653,11 +679,12 @@ void session_trigger_will(session *s)
         publish_will_now(s);
 }
 
-bool session_restore_will(session *s, broker_msg *will, uint32_t delay, int64_t due_in_ms)
+bool session_restore_will(session *s, broker_msg *will, uint32_t delay, uint32_t expiry, int64_t due_in_ms)
 {
     drop_will(s);
     s->will = broker_msg_ref(will);
     s->will_delay = delay;
+    s->will_expiry = expiry;
     return arm_will(s, due_in_ms > 0 ? due_in_ms : 0);
 }
 

@@ -80,7 +80,12 @@ typedef struct session {
     uint64_t queue_bytes;
     uint16_t next_packet_id;
 
-    uint16_t *qos2_pending; /* inbound QoS 2 ids awaiting PUBREL (owned) */
+    /* Inbound QoS 2 ids awaiting PUBREL (owned). restored: read back from the store and not
+     * yet seen again (session_qos2_add). */
+    struct qos2_id {
+        uint16_t id;
+        bool restored;
+    } * qos2_pending;
     uint32_t qos2_count, qos2_cap;
 
     uint64_t match_gen; /* routing scratch: broker_publish merges overlapping matches */
@@ -89,8 +94,9 @@ typedef struct session {
     char *auth_name;  /* owned: the authentication name that holds this session ("" in open mode) */
     void *auth_perms; /* the authorizer's permissions for it (released through broker->auth) */
 
-    broker_msg *will; /* owned reference, NULL when none */
+    broker_msg *will; /* owned reference, NULL when none; it does not expire while it waits */
     uint32_t will_delay;
+    uint32_t will_expiry; /* its Message Expiry Interval (s), counted from its publication; 0: none */
     struct event *will_timer;
 } session;
 
@@ -131,13 +137,20 @@ void session_resume(session *s);
 /* Sends queued messages while the client's window allows. */
 void session_flush_queue(session *s);
 
-/* Inbound QoS 2: true if the packet id was newly recorded, false if already pending. */
-int session_qos2_add(session *s, uint16_t packet_id);
+/* Inbound QoS 2 PUBLISH with `packet_id` and DUP flag `dup`: 1 if it is a new message (the id
+ * recorded), 0 if it re-sends one already pending, -1 when out of memory. An id restored from
+ * the store that comes back with DUP 0 is a new message: periodic mode may have lost its
+ * release (the PUBCOMP went out, the crash came before the commit), and a client sets DUP on
+ * every re-send [MQTT-3.3.1-1]. */
+int session_qos2_add(session *s, uint16_t packet_id, bool dup);
+/* Restoring from the session store: an id pending before the stop. */
+int session_qos2_restore(session *s, uint16_t packet_id);
 bool session_qos2_remove(session *s, uint16_t packet_id);
 
 /* The will: set at CONNECT, cleared by DISCONNECT 0x00, published (after its
- * delay) when the connection ends otherwise, cancelled by a reconnect. */
-void session_set_will(session *s, broker_msg *will, uint32_t delay);
+ * delay) when the connection ends otherwise, cancelled by a reconnect. `expiry`: its Message
+ * Expiry Interval, which starts when it is published (`will` itself carries none). */
+void session_set_will(session *s, broker_msg *will, uint32_t delay, uint32_t expiry);
 void session_clear_will(session *s);
 void session_trigger_will(session *s);
 
@@ -156,7 +169,7 @@ bool session_arm_expiry(session *s, uint32_t seconds);
 /* Restoring: the will a stopped broker left pending, published in `due_in_ms` (at once, on
  * the loop's first turn, when <= 0) unless the client reconnects first. Takes its own
  * reference to `will`. False on allocation failure. */
-bool session_restore_will(session *s, broker_msg *will, uint32_t delay, int64_t due_in_ms);
+bool session_restore_will(session *s, broker_msg *will, uint32_t delay, uint32_t expiry, int64_t due_in_ms);
 
 /* Drops the queued (not yet sent) deliveries whose message `keep` refuses, e.g.
  * after a permission was revoked. Returns how many were dropped. */

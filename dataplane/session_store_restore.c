@@ -37,8 +37,9 @@ static const char SQL_SESSIONS[] =
     "SELECT realm, client_id, auth_name, expiry, disconnected_at FROM sessions";
 static const char SQL_SUBS[] = "SELECT filter, options, sub_id FROM subs WHERE realm = ?1 AND client_id = ?2";
 static const char SQL_QOS2[] = "SELECT packet_id FROM qos2_in WHERE realm = ?1 AND client_id = ?2";
-static const char SQL_WILL[] = "SELECT w.delay, " MSG_COLS " FROM wills w JOIN messages m ON m.id = w.msg_id"
-                               " WHERE w.realm = ?1 AND w.client_id = ?2";
+static const char SQL_WILL[] =
+    "SELECT w.delay, w.expiry, " MSG_COLS " FROM wills w JOIN messages m ON m.id = w.msg_id"
+    " WHERE w.realm = ?1 AND w.client_id = ?2";
 /* Every delivery in one pass, in creation order. An inline message (msg_id NULL) is in the
  * delivery's m_ columns; a shared one in messages (whose columns are NULL in the row). */
 static const char SQL_DELIVERIES[] =
@@ -146,7 +147,7 @@ static int restore_qos2(restore *r, session *s)
     sqlstore_bind_key(q, s);
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        if (session_qos2_add(s, (uint16_t)sqlite3_column_int(q, 0)) < 0) {
+        if (session_qos2_restore(s, (uint16_t)sqlite3_column_int(q, 0)) < 0) {
             sqlite3_finalize(q);
             log_msg(LOG_ERROR, "store", "out of memory restoring inbound QoS 2 client=%s", s->client_id);
             return -1;
@@ -159,7 +160,7 @@ static int restore_qos2(restore *r, session *s)
 /* The session's pending will into *will (borrowed from r->msgs): NULL when it has none, or
  * when its message expired while the broker was down (that will is deleted). */
 static int load_will(restore *r, const char *realm_name, mqtt_bytes client_id, broker_msg **will,
-                     uint32_t *delay)
+                     uint32_t *delay, uint32_t *expiry)
 {
     *will = NULL;
     sqlite3_stmt *q;
@@ -171,7 +172,8 @@ static int load_will(restore *r, const char *realm_name, mqtt_bytes client_id, b
     bool oom = false;
     if (rc == SQLITE_ROW) {
         *delay = (uint32_t)sqlite3_column_int64(q, 0);
-        *will = load_message(r, q, 1, &oom);
+        *expiry = (uint32_t)sqlite3_column_int64(q, 1);
+        *will = load_message(r, q, 2, &oom);
     }
     sqlite3_finalize(q);
     if (oom) {
@@ -328,8 +330,8 @@ static int restore_session(restore *r, sqlite3_stmt *q)
     if (!rl)
         return keep_unserved(r, realm_name ? realm_name : "", client_id, left_ms);
     broker_msg *will;
-    uint32_t will_delay = 0;
-    if (load_will(r, rl->name, client_id, &will, &will_delay) != 0)
+    uint32_t will_delay = 0, will_expiry = 0;
+    if (load_will(r, rl->name, client_id, &will, &will_delay, &will_expiry) != 0)
         return -1;
     if (left_ms <= 0 && !will) {
         r->expired++;
@@ -354,7 +356,7 @@ static int restore_session(restore *r, sqlite3_stmt *q)
          * session its permissions (main.c), judged like any will by can_publish. */
         int64_t wait_s = will_delay < expiry ? will_delay : expiry;
         will->origin = s->id; /* its own publish, for No Local (not shared: one row per will) */
-        if (!session_restore_will(s, will, will_delay, gone_at + wait_s * 1000 - r->wall_now)) {
+        if (!session_restore_will(s, will, will_delay, will_expiry, gone_at + wait_s * 1000 - r->wall_now)) {
             log_msg(LOG_ERROR, "store", "cannot restore the will of client=%s", s->client_id);
             return -1;
         }

@@ -72,7 +72,10 @@ static const char *const migrations[] = {
     "  ORDER BY realm, client_id, seq;"
     "DROP TABLE deliveries;"
     "ALTER TABLE deliveries_v3 RENAME TO deliveries;"
-    "CREATE INDEX deliveries_msg ON deliveries(msg_id) WHERE msg_id IS NOT NULL;",
+    "CREATE INDEX deliveries_msg ON deliveries(msg_id) WHERE msg_id IS NOT NULL;"
+    /* expiry: the will's Message Expiry Interval (s), which starts at its publication; its
+     * message row has no deadline. 0 in rows from before (their deadline ran from CONNECT). */
+    "ALTER TABLE wills ADD COLUMN expiry INTEGER NOT NULL DEFAULT 0;",
 };
 
 /* The idle heartbeat's period floor: expiry is counted in seconds, so a finer one would only
@@ -115,7 +118,8 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_QOS2_PUT] = "INSERT OR IGNORE INTO qos2_in(realm, client_id, packet_id) VALUES(?1, ?2, ?3)",
     [S_QOS2_DEL] = "DELETE FROM qos2_in WHERE realm = ?1 AND client_id = ?2 AND packet_id = ?3",
     [S_SESSION_QOS2_DEL] = "DELETE FROM qos2_in WHERE realm = ?1 AND client_id = ?2",
-    [S_WILL_PUT] = "INSERT OR REPLACE INTO wills(realm, client_id, msg_id, delay) VALUES(?1, ?2, ?3, ?4)",
+    [S_WILL_PUT] =
+        "INSERT OR REPLACE INTO wills(realm, client_id, msg_id, delay, expiry) VALUES(?1, ?2, ?3, ?4, ?5)",
     /* The will's message, unless a publication of it shares the row (run before the will goes). */
     [S_WILL_MSG_DEL] =
         "DELETE FROM messages WHERE id IN (SELECT msg_id FROM wills WHERE realm = ?1 AND client_id = ?2)"
@@ -498,6 +502,7 @@ static void save_will(void *ctx, const session *s)
     store_op *q = keyed_op(st, S_WILL_PUT, s);
     op_int(q, 3, msg_id);
     op_int(q, 4, s->will_delay);
+    op_int(q, 5, s->will_expiry);
 }
 
 static void save_retained(void *ctx, const realm *r, mqtt_bytes topic, const broker_msg *m)

@@ -218,11 +218,11 @@ static void test_qos2_and_will_of_persistent_sessions_only(void **state)
     session_save(kept);
     for (int i = 0; i < 2; i++) {
         session *s = i ? kept : clean;
-        assert_int_equal(session_qos2_add(s, 7), 1);
-        assert_int_equal(session_qos2_add(s, 7), 0); /* a resend: already pending, not stored again */
+        assert_int_equal(session_qos2_add(s, 7, false), 1);
+        assert_int_equal(session_qos2_add(s, 7, true), 0); /* a resend: already pending, not stored again */
         assert_true(session_qos2_remove(s, 7));
         assert_false(session_qos2_remove(s, 7)); /* unknown id: nothing to release */
-        session_set_will(s, message("will/x", 1, false, "gone"), 5);
+        session_set_will(s, message("will/x", 1, false, "gone"), 5, 0);
         session_clear_will(s);
         session_clear_will(s); /* no will left: nothing to tell the store */
     }
@@ -231,13 +231,13 @@ static void test_qos2_and_will_of_persistent_sessions_only(void **state)
     assert_int_equal(f->rec.will_saved, 1);
     assert_int_equal(f->rec.will_deleted, 1);
     /* A published will leaves the store once published. */
-    session_set_will(kept, message("will/x", 1, false, "gone"), 0);
+    session_set_will(kept, message("will/x", 1, false, "gone"), 0, 0);
     session_trigger_will(kept);
     assert_null(kept->will);
     assert_int_equal(f->rec.will_saved, 2);
     assert_int_equal(f->rec.will_deleted, 2);
     /* A broker stopping leaves the will on disk for the restart. */
-    session_set_will(kept, message("will/x", 1, false, "gone"), 0);
+    session_set_will(kept, message("will/x", 1, false, "gone"), 0, 0);
     f->broker->shutting_down = true;
     session_clear_will(kept);
     assert_int_equal(f->rec.will_deleted, 2);

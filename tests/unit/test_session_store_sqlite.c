@@ -171,18 +171,31 @@ static void test_inbound_qos2_survives_restart(void **state)
     fixture *f = *state;
     assert_int_equal(start(f), 0);
     session *s = persistent(f->broker, "pub", 60);
-    assert_int_equal(session_qos2_add(s, 7), 1);
-    assert_int_equal(session_qos2_add(s, 9), 1);
-    assert_true(session_qos2_remove(s, 9)); /* PUBREL: released */
+    assert_int_equal(session_qos2_add(s, 7, false), 1);
+    assert_int_equal(session_qos2_add(s, 9, false), 1);
+    assert_int_equal(session_qos2_add(s, 9, false), 0); /* live: an id pending is a resend, DUP or not */
+    assert_true(session_qos2_remove(s, 9));             /* PUBREL: released */
     stop(f);
 
     assert_int_equal(start(f), 0);
     s = find(f, "pub");
     assert_non_null(s);
     assert_int_equal(s->qos2_count, 1);
-    assert_int_equal(s->qos2_pending[0], 7);
-    assert_int_equal(session_qos2_add(s, 7), 0); /* a re-sent PUBLISH: not routed twice */
-    assert_true(session_qos2_remove(s, 7));      /* its PUBREL: PUBCOMP 0x00 */
+    assert_int_equal(s->qos2_pending[0].id, 7);
+    assert_int_equal(session_qos2_add(s, 7, true), 0);  /* a re-sent PUBLISH (DUP): not routed twice */
+    assert_int_equal(session_qos2_add(s, 7, false), 0); /* seen again: no longer in doubt */
+    assert_true(session_qos2_remove(s, 7));             /* its PUBREL: PUBCOMP 0x00 */
+    assert_int_equal(session_qos2_add(s, 8, false), 1);
+    stop(f);
+
+    /* Id 8 comes back pending (as after a periodic-mode crash that lost its release): a PUBLISH
+     * with DUP 0 is a new message with that id, routed; the id stays pending until its PUBREL. */
+    assert_int_equal(start(f), 0);
+    s = find(f, "pub");
+    assert_int_equal(s->qos2_count, 1);
+    assert_int_equal(session_qos2_add(s, 8, false), 1);
+    assert_int_equal(s->qos2_count, 1);
+    assert_true(session_qos2_remove(s, 8));
     stop(f);
 
     assert_int_equal(start(f), 0);
@@ -191,12 +204,17 @@ static void test_inbound_qos2_survives_restart(void **state)
     assert_int_equal(sql(f, "SELECT count(*) FROM qos2_in"), 0);
 }
 
-static void set_will(session *s, const char *topic, uint32_t delay)
+static void set_will_expiring(session *s, const char *topic, uint32_t delay, uint32_t expiry)
 {
     session_set_will(s,
                      broker_msg_new_raw(mqtt_bytes_from_cstr(topic), mqtt_bytes_from_cstr(s->client_id), 1,
                                         false, NULL, 0, broker_now_ms()),
-                     delay);
+                     delay, expiry);
+}
+
+static void set_will(session *s, const char *topic, uint32_t delay)
+{
+    set_will_expiring(s, topic, delay, 0);
 }
 
 static void test_pending_wills_published_at_restart(void **state)

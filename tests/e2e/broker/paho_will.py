@@ -1,11 +1,12 @@
 """Will messages: published on abrupt close and keep-alive timeout, not on a normal
 DISCONNECT, published on DISCONNECT 0x04, Will Delay Interval (cancelled by a reconnect,
-sent after the delay, sent at session end when that comes first).
+sent after the delay, sent at session end when that comes first), will Message Expiry
+counted from the publication.
 EG_PORT: broker with default limits.
 """
 import time
 
-from pahoutil import (P_CONTENT_TYPE, P_SESSION_EXPIRY, P_USER, P_WILL_DELAY, V311, V5, Paho, PacketTypes, Raw, check,
+from pahoutil import (P_CONTENT_TYPE, P_MESSAGE_EXPIRY, P_SESSION_EXPIRY, P_USER, P_WILL_DELAY, V311, V5, Paho, PacketTypes, Raw, check,
                       disconnect_with_will, eq, payloads, prop, props, run_tests, test, uid)
 
 
@@ -133,6 +134,20 @@ def t_will_delay_session_end():
     got = w.wait_messages(1, timeout=4)
     after = got[0].at - closed_at
     check(0.8 <= after <= 3.0, f"will arrived {after:.2f} s after the close, expected about 1 s (session end)")
+
+
+@test("v5 will Message Expiry 5 s with Will Delay 2 s: the expiry counts from the publication")
+def t_will_expiry_from_publication():
+    topic = f"wme/{uid()}"
+    w = watcher(topic)
+    r = raw_with_will(topic, will_props=[(P_WILL_DELAY, 2), (P_MESSAGE_EXPIRY, 5)],
+                      connect_props=[(P_SESSION_EXPIRY, 30)])
+    r.close()
+    got = w.wait_messages(1, timeout=6)
+    eq(payloads(got), [b"gone"], "will delivered after its 2 s delay")
+    left = prop(got[0].props, "MessageExpiryInterval")
+    check(left in (4, 5), f"Message Expiry Interval forwarded {left} s, expected 5 s less the time in flight "
+                          "(3 s would mean it counted from CONNECT)")
 
 
 if __name__ == "__main__":
