@@ -23,7 +23,7 @@
 # ratio to egbroker in memory (target: sync >= 0.50). egbroker logs its
 # store's commit count at exit: messages per commit shows the grouping.
 #
-#   bench/persistence.sh               # about 6 minutes on 2 cores
+#   bench/persistence.sh               # about 9 minutes on 2 cores
 #   QUICK=1 bench/persistence.sh       # 2 s per run, 1 run each
 #   RESULTS=bench/RESULTS.md bench/persistence.sh   # also write the table there
 #
@@ -35,7 +35,10 @@ ROOT=$PWD
 
 . bench/lib.sh
 bench_settings
-SCENARIOS=${SCENARIOS:-"fanin-q1-64 fanin-q1-4096 pairs-q1-64"}
+# topology-qQOS-SIZE[-wWINDOW]: WINDOW, each publisher's QoS 1 messages in flight (mqttload's
+# --window, 16 by default). In sync mode a PUBACK waits for a commit, so a publisher's rate is
+# its window over the commit latency: pairs (one publisher per subscriber) shows it most.
+SCENARIOS=${SCENARIOS:-"fanin-q1-64 fanin-q1-4096 pairs-q1-64 pairs-q1-64-w64"}
 MODES=${MODES:-"memory periodic sync mosquitto-memory mosquitto-persistent"}
 RESULTS=${RESULTS:-}
 command -v mosquitto >/dev/null 2>&1 || PATH=$PATH:/usr/sbin
@@ -75,8 +78,8 @@ persistence_location $WORK/data/"
     wait_port "$PORT" || { echo "persistence.sh: $1 did not start" >&2; KEEP=1; exit 1; }
 }
 
-run() { # mode topology qos size
-    local mode=$1 topo=$2 qos=$3 size=$4 pubs subs line commits=null
+run() { # mode scenario topology qos size [window]
+    local mode=$1 scenario=$2 topo=$3 qos=$4 size=$5 window=${6:-} pubs subs line commits=null
     case $topo in
     fanin) pubs=$FAN subs=1 ;;
     pairs) pubs=$PAIRS subs=$PAIRS ;;
@@ -85,6 +88,7 @@ run() { # mode topology qos size
     start_broker "$mode"
     line=$(timeout 180 "$MQTTLOAD" --port "$PORT" --broker-pid "$BROKER_PID" --persistent \
         --topology "$topo" --publishers "$pubs" --subscribers "$subs" --qos "$qos" --size "$size" \
+        ${window:+--window "$window"} \
         --warmup "$WARMUP" --duration "$DURATION" --label "$mode" 2>>"$WORK/mqttload.log") || true
     stop_broker
     case $mode in memory | periodic | sync)
@@ -93,18 +97,18 @@ run() { # mode topology qos size
         ;;
     esac
     [ -n "$line" ] || line="{\"scenario\":\"$topo-q$qos-$size\",\"error\":\"mqttload failed\"}"
-    "$PY" -c 'import json,sys; r=json.loads(sys.argv[1]); r["mode"]=sys.argv[2]; r["commits"]=json.loads(sys.argv[3]); print(json.dumps(r))' \
-        "$line" "$mode" "$commits" >>"$JSONL"
+    "$PY" -c 'import json,sys; r=json.loads(sys.argv[1]); r["mode"]=sys.argv[2]; r["commits"]=json.loads(sys.argv[3]); r["scenario"]=sys.argv[4]; print(json.dumps(r))' \
+        "$line" "$mode" "$commits" "$scenario" >>"$JSONL"
     "$PY" -c 'import json,sys; r=json.loads(sys.argv[1]); print("  %-22s %-16s %10s msg/s  lost %s  commits %s  %s" % (r.get("mode"), r.get("scenario"), r.get("delivered_per_s", "?"), r.get("lost", "?"), r.get("commits"), r.get("error", "")))' \
         "$(tail -1 "$JSONL")"
 }
 
 IDLE_BEFORE=$(idle_pct)
 for scenario in $SCENARIOS; do
-    IFS=- read -r topo q size <<<"$scenario"
+    IFS=- read -r topo q size win <<<"$scenario"
     echo "== $scenario"
     for _ in $(seq "$REPEAT"); do
-        for mode in $MODES; do run "$mode" "$topo" "${q#q}" "$size"; done
+        for mode in $MODES; do run "$mode" "$scenario" "$topo" "${q#q}" "$size" "${win#w}"; done
     done
 done
 IDLE_AFTER=$(idle_pct)
