@@ -10,9 +10,11 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "conn_transport.h"
 #include "flow_control.h"
 #include "handlers.h"
 #include "log.h"
+#include "realm.h"
 #include "mqtt_codec.h"
 #include "mqtt_evbuffer.h"
 #include "session.h"
@@ -22,6 +24,7 @@
 static void conn_read_cb(struct bufferevent *bev, void *arg);
 static void conn_write_cb(struct bufferevent *bev, void *arg);
 static void conn_free(conn *c);
+static bool start_io(struct worker *w, conn *c);
 static void unmark_written(conn *c);
 static struct evbuffer *unlink_held(conn *c);
 static void link_held(conn *c, struct evbuffer *held, uint64_t seq);
@@ -71,7 +74,7 @@ conn *conn_new(worker *w, struct realm *r, struct bufferevent *bev, const char *
     broker *b = w->broker;
     conn *c = calloc(1, sizeof *c);
     if (!c) {
-        bufferevent_free(bev);
+        conn_transport_free_bev(bev);
         return NULL;
     }
     c->broker = b;
@@ -81,20 +84,30 @@ conn *conn_new(worker *w, struct realm *r, struct bufferevent *bev, const char *
     c->client_receive_maximum = UINT16_MAX;
     c->client_max_packet = MQTT_PACKET_SIZE_MAX;
     snprintf(c->peer, sizeof c->peer, "%s", peer);
-    link_conn(w, c);
     w->stats.connections_opened++;
-    bufferevent_setcb(bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
-    /* The write callback runs when output drains below half the high-water mark. */
-    bufferevent_setwatermark(bev, EV_WRITE, b->config.limits.output_high_water / 2, 0);
-    struct timeval connect_tv = {b->config.limits.connect_timeout, 0};
-    c->connect_timer = evtimer_new(w->base, connect_timeout_cb, c);
-    if (!c->connect_timer || evtimer_add(c->connect_timer, &connect_tv) != 0) {
+    if (!start_io(w, c)) {
         conn_free(c);
         return NULL;
     }
-    bufferevent_enable(bev, EV_READ | EV_WRITE);
     log_msg(LOG_DEBUG, "conn", "accepted conn=%llu peer=%s", (unsigned long long)c->id, c->peer);
     return c;
+}
+
+/* Serves `c` (its bufferevent built on w->base) from worker `w`, until CONNECT: its
+ * callbacks, and the deadline for a whole CONNECT. False on allocation failure. */
+static bool start_io(worker *w, conn *c)
+{
+    broker *b = w->broker;
+    link_conn(w, c);
+    bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
+    /* The write callback runs when output drains below half the high-water mark. */
+    bufferevent_setwatermark(c->bev, EV_WRITE, b->config.limits.output_high_water / 2, 0);
+    struct timeval connect_tv = {b->config.limits.connect_timeout, 0};
+    c->connect_timer = evtimer_new(w->base, connect_timeout_cb, c);
+    if (!c->connect_timer || evtimer_add(c->connect_timer, &connect_tv) != 0)
+        return false;
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    return true;
 }
 
 static void conn_free(conn *c)
@@ -112,7 +125,8 @@ static void conn_free(conn *c)
         event_free(c->drain_poll);
     if (c->connect_timer)
         event_free(c->connect_timer);
-    bufferevent_free(c->bev);
+    if (c->bev)
+        conn_transport_free_bev(c->bev);
     w->stats.connections_closed++;
     free(c);
 }
@@ -155,23 +169,43 @@ void conn_flush_written(worker *w)
     }
 }
 
-void conn_move_to(conn *c, worker *home)
+/* The connection arrives at worker `w` with its transport (conn_move_to): rebuilt on w's
+ * base, it reads its CONNECT again there, on the loop's next turn. */
+static void adopt(worker *w, conn *c, conn_transport *t)
+{
+    c->bev = conn_transport_attach(w->base, t, &c->ws);
+    if (!c->bev || !start_io(w, c)) {
+        log_msg(LOG_ERROR, "conn", "cannot move conn=%llu to worker %d: out of memory",
+                (unsigned long long)c->id, w->index);
+        if (!c->bev) {
+            conn_transport_free(t);
+            link_conn(w, c);
+        }
+        conn_free(c);
+        return;
+    }
+    bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+}
+
+bool conn_move_to(conn *c, worker *home)
 {
     worker *from = c->worker;
     if (from == home)
-        return;
-    uint64_t held_seq = c->held_seq;
-    struct evbuffer *held = unlink_held(c); /* its acks keep waiting, at the new worker */
-    bool was_written = c->written;
+        return true;
+    conn_transport t;
+    if (!conn_transport_detach(c->bev, c->ws, &t)) {
+        conn_close(c, MQTT_RC_SERVER_UNAVAILABLE, false, "out of memory moving the connection");
+        return false;
+    }
+    c->bev = NULL;
+    c->ws = NULL;
+    /* Before CONNECT nothing is held or waiting to be written; its timer is remade there. */
     unmark_written(c);
     unlink_conn(c);
-    /* Workers still share one loop (docs/design-threads.md, step 2): the bufferevent and
-     * timers stay where they are; with threads the connection is handed over instead. */
-    link_conn(home, c);
-    if (held)
-        link_held(c, held, held_seq);
-    if (was_written)
-        mark_written(c);
+    event_free(c->connect_timer);
+    c->connect_timer = NULL;
+    adopt(home, c, &t);
+    return false;
 }
 
 void conn_free_now(conn *c)
@@ -420,6 +454,8 @@ void conn_close(conn *c, uint8_t reason, bool send_disconnect, const char *why)
     c->state = CONN_CLOSING;
     if (c->session) {
         session *s = c->session;
+        if (was_active)
+            realm_count_auth_session(s->realm, s->auth_name, -1);
         c->session = NULL;
         s->conn = NULL;
         session_detach(s);

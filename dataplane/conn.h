@@ -27,8 +27,9 @@ enum conn_state { CONN_AWAIT_CONNECT, CONN_ACTIVE, CONN_CLOSING };
 typedef struct conn {
     struct conn *prev, *next; /* the worker's connection list */
     broker *broker;
-    struct worker *worker; /* serves it (runs its callbacks) */
-    struct bufferevent *bev;
+    struct worker *worker;       /* serves it (runs its callbacks) */
+    struct bufferevent *bev;     /* the top of its transport (conn_transport.h) */
+    struct ws_filter *ws;        /* its WebSocket framing, NULL when none */
     struct event *connect_timer; /* CONNECT deadline (freed once connected), then the close deadline */
     struct event *drain_poll;    /* closing a framed connection: waits for the layer below to drain */
     struct session *session;
@@ -97,9 +98,11 @@ void conn_describe_tls(const conn *c, char *out, size_t len);
 /* Writes out what the connections given output during this read have pending. */
 void conn_flush_written(struct worker *w);
 
-/* CONNECT chose a session whose home is another worker: the connection moves
- * there, so that a session and its connection are served by one worker. */
-void conn_move_to(conn *c, struct worker *home);
+/* CONNECT chose a session whose home is another worker: the connection moves there, so
+ * that a session and its connection are served by one worker. Its transport is rebuilt on
+ * the home worker, which reads the CONNECT (still in the input) again. Returns true when `c`
+ * stays (home is its worker); false when it moved or was closed: the caller stops using it. */
+bool conn_move_to(conn *c, struct worker *home);
 
 /* Frees a closing connection without waiting for its output (shutdown). */
 void conn_free_now(conn *c);

@@ -86,21 +86,14 @@ static uint8_t deny(ns_state *e, const conn *c, enum deny_reason r, uint8_t code
     return code;
 }
 
-/* Connected sessions of realm `r` held by this authentication name, other than `client_id`'s. */
-static uint32_t sessions_of(const broker *b, const realm *r, const char *auth_name, mqtt_bytes client_id)
+/* Connected sessions of realm `r` held by this authentication name, other than `held` (the
+ * session of the CONNECT's client id, which a connection of it takes over). */
+static uint32_t sessions_of(const realm *r, const char *auth_name, const session *held)
 {
-    uint32_t n = 0;
-    for (int w = 0; w < b->worker_count; w++) {
-        for (const conn *c = b->workers[w]->conns; c; c = c->next) {
-            const session *s = c->session;
-            if (c->state != CONN_ACTIVE || !s || s->realm != r || !s->auth_name ||
-                strcasecmp(s->auth_name, auth_name) != 0)
-                continue;
-            if (s->client_id_len == client_id.len && memcmp(s->client_id, client_id.data, client_id.len) == 0)
-                continue; /* the session being taken over */
-            n++;
-        }
-    }
+    uint32_t n = realm_auth_sessions(r, auth_name);
+    if (n && held && held->conn && held->conn->state == CONN_ACTIVE && held->auth_name &&
+        strcasecmp(held->auth_name, auth_name) == 0)
+        n--;
     return n;
 }
 
@@ -144,7 +137,7 @@ static uint8_t enforcer_connect(void *ctx, conn *c, const mqtt_connect *in, mqtt
         return deny(e, c, DENY_SESSION_OWNER, MQTT_RC_NOT_AUTHORIZED,
                     "the client identifier is a session of another authentication name", why, name);
     const ns_settings *st = ns_policy_settings(p);
-    if (sessions_of(e->b, e->realm, auth_name, client_id) >= st->max_sessions_per_auth_name)
+    if (sessions_of(e->realm, auth_name, held) >= st->max_sessions_per_auth_name)
         return deny(e, c, DENY_SESSION_LIMIT, MQTT_RC_QUOTA_EXCEEDED,
                     "the authentication name has its maximum number of sessions", why, name);
     grant->perms = client_perms_build(p, client);

@@ -154,8 +154,17 @@ bool handle_connect(conn *c, const mqtt_packet *p, int decode_rc, const mqtt_err
         read_client_limits(c, in);
 
     /* The authorizer chose the realm (the namespace SNI names, else the listener's): sessions
-     * are found, taken over and created there only. */
-    conn_move_to(c, broker_home(b, c->realm, client_id));
+     * are found, taken over and created there only. An identifier of our own is drawn until
+     * its home is this worker: the connection needs no move (nor would a move end, as the
+     * home worker would draw another). */
+    for (int draws = 0; assigned[0] && broker_home(b, c->realm, client_id) != c->worker && draws < 100000;
+         draws++)
+        if (!assign_client_id(assigned, sizeof assigned))
+            return refuse(c, c->version, MQTT_RC_SERVER_UNAVAILABLE, "no randomness for a client identifier");
+    if (!conn_move_to(c, broker_home(b, c->realm, client_id))) {
+        b->auth->release(b->auth->ctx, grant.perms); /* the home worker reads the CONNECT again */
+        return false;
+    }
     session *s = session_find(c->realm, client_id);
     if (s && s->conn) /* take-over: the session may be destroyed here when it has no expiry */
         conn_close(s->conn, MQTT_RC_SESSION_TAKEN_OVER, true, "session taken over");
@@ -185,6 +194,7 @@ bool handle_connect(conn *c, const mqtt_packet *p, int decode_rc, const mqtt_err
     if (keep_alive == 0 || keep_alive > lim->max_keep_alive)
         keep_alive = lim->max_keep_alive;
     c->state = CONN_ACTIVE;
+    realm_count_auth_session(s->realm, s->auth_name, +1);
     conn_set_keep_alive(c, keep_alive);
 
     char response_info[96];

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "conn.h"
+#include "conn_transport.h"
 #include "log.h"
 #include "realm.h"
 #include "tls.h"
@@ -60,25 +61,16 @@ static void accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct soc
     struct bufferevent *bev = NULL;
     if (l->tls) {
         SSL *ssl = tls_server_accept(l->tls);
-        if (ssl)
-            bev = bufferevent_openssl_socket_new(w->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
-                                                 BEV_OPT_CLOSE_ON_FREE);
-        if (!bev)
+        if (ssl && !(bev = conn_transport_socket_bev(w->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING)))
             SSL_free(ssl);
-        else /* a client that just closes without close_notify is not an error */
-            bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
     } else {
-        bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+        bev = conn_transport_socket_bev(w->base, fd, NULL, 0);
     }
     if (!bev) {
         log_msg(LOG_ERROR, "listener", "cannot allocate a connection");
         evutil_closesocket(fd);
         return;
     }
-    /* libevent reads 4 KiB and writes 16 KiB per call by default: one 4 KiB PUBLISH
-     * would take two reads, and a busy subscriber many writes per loop turn. */
-    bufferevent_set_max_single_read(bev, 64 * 1024);
-    bufferevent_set_max_single_write(bev, 1024 * 1024);
     char peer[64];
     format_peer(sa, peer, sizeof peer);
     if (l->cfg.type == LISTENER_WS || l->cfg.type == LISTENER_WSS) {

@@ -1,14 +1,23 @@
 /* Realms (realm.h). */
 #include "realm.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "broker.h"
+#include "log.h"
 #include "retain_store.h"
+#include "strmap.h"
 #include "sub_tree.h"
+
+static void free_count(void *ctx, const void *key, size_t len, void *value)
+{
+    (void)ctx, (void)key, (void)len;
+    free(value);
+}
 
 realm *realm_new(broker *b, const char *name, int index)
 {
@@ -20,7 +29,8 @@ realm *realm_new(broker *b, const char *name, int index)
     snprintf(r->name, sizeof r->name, "%s", name);
     r->retained = retain_store_new();
     r->shared = sub_tree_new();
-    if (!r->retained || !r->shared) {
+    r->auth_sessions = strmap_new();
+    if (!r->retained || !r->shared || !r->auth_sessions) {
         realm_free(r);
         return NULL;
     }
@@ -33,7 +43,47 @@ void realm_free(realm *r)
         return;
     retain_store_free(r->retained);
     sub_tree_free(r->shared);
+    if (r->auth_sessions) {
+        strmap_foreach(r->auth_sessions, free_count, NULL);
+        strmap_free(r->auth_sessions);
+    }
     free(r);
+}
+
+/* The map's key for `name`: lower-cased (authentication names compare without case). */
+static size_t auth_key(const char *name, char *key, size_t room)
+{
+    size_t n = 0;
+    for (; name[n] && n < room; n++)
+        key[n] = (char)tolower((unsigned char)name[n]);
+    return n;
+}
+
+void realm_count_auth_session(realm *r, const char *auth_name, int delta)
+{
+    if (!auth_name || !auth_name[0])
+        return;
+    char key[256];
+    size_t len = auth_key(auth_name, key, sizeof key);
+    uint32_t *count = strmap_get(r->auth_sessions, key, len);
+    if (delta > 0) {
+        if (!count &&
+            (!(count = calloc(1, sizeof *count)) || strmap_put(r->auth_sessions, key, len, count) != 0)) {
+            free(count); /* the limit then counts one session fewer: logged, not fatal */
+            log_msg(LOG_ERROR, "realm", "out of memory counting the sessions of auth_name=\"%s\"", auth_name);
+            return;
+        }
+        ++*count;
+    } else if (count && --*count == 0) {
+        free(strmap_remove(r->auth_sessions, key, len));
+    }
+}
+
+uint32_t realm_auth_sessions(const realm *r, const char *auth_name)
+{
+    char key[256];
+    const uint32_t *count = strmap_get(r->auth_sessions, key, auth_key(auth_name, key, sizeof key));
+    return count ? *count : 0;
 }
 
 realm *realm_find(const broker *b, const char *name)

@@ -26,6 +26,10 @@ typedef struct realm {
      * is chosen realm-wide. Ordinary subscriptions are in the workers' trees. */
     struct sub_tree *shared;
     uint64_t shared_route_gen; /* stamps sessions while the shared tree is matched */
+    /* Connected sessions per authentication name (lower-cased; the limit 0x97 counts them):
+     * name -> uint32_t count, owned, removed at 0. Kept at CONNECT and close, so a CONNECT
+     * reads one entry instead of scanning every connection. */
+    struct strmap *auth_sessions;
 } realm;
 
 realm *realm_new(struct broker *b, const char *name, int index);
@@ -38,5 +42,11 @@ realm *realm_find(const struct broker *b, const char *name);
  * under the domain whose ns is not served -> false (refuse); anything else leaves *r (the
  * listener's). */
 bool realm_select_by_sni(const struct broker *b, const char *sni, realm **r);
+
+/* A connection of authentication name `auth_name` became active (+1) or closed (-1). Empty
+ * names (open mode) are not counted. */
+void realm_count_auth_session(realm *r, const char *auth_name, int delta);
+/* Active connections of `auth_name` in the realm. */
+uint32_t realm_auth_sessions(const realm *r, const char *auth_name);
 
 #endif

@@ -2,6 +2,7 @@
  * unwraps frames (wslay) into MQTT bytes and whose output side wraps MQTT bytes
  * into binary frames. */
 #include "ws.h"
+#include "conn_transport.h"
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -81,14 +82,14 @@ static bool has_token(const char *list, const char *token)
 static void free_when_written(struct bufferevent *bev, void *arg)
 {
     (void)arg;
-    bufferevent_free(bev);
+    conn_transport_free_bev(bev);
 }
 
 static void free_on_event(struct bufferevent *bev, short what, void *arg)
 {
     (void)what;
     free(arg);
-    bufferevent_free(bev);
+    conn_transport_free_bev(bev);
 }
 
 static void refuse(struct bufferevent *bev, ws_upgrade *up, int status, const char *reason, const char *extra)
@@ -156,16 +157,19 @@ static void upgrade(struct bufferevent *bev, ws_upgrade *up, char *req)
                         protocol[0] ? "\r\n" : "");
     bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
     bufferevent_set_timeouts(bev, NULL, NULL);
-    struct bufferevent *framed = ws_filter_new(bev, up->broker->config.limits.max_packet_size + 16);
+    ws_filter *handle = NULL;
+    struct bufferevent *framed = ws_filter_new(bev, up->broker->config.limits.max_packet_size + 16, &handle);
     if (!framed) {
         log_msg(LOG_ERROR, "ws", "cannot set up WebSocket framing peer=%s", up->peer);
-        bufferevent_free(bev);
+        conn_transport_free_bev(bev);
         free(up);
         return;
     }
     conn *c = conn_new(up->worker, up->realm, framed, up->peer);
-    if (c)
+    if (c) {
         c->tls = up->tls;
+        c->ws = handle;
+    }
     free(up);
 }
 
@@ -185,7 +189,7 @@ static void upgrade_read_cb(struct bufferevent *bev, void *arg)
     char *req = malloc(len + 1);
     if (!req) {
         free(up);
-        bufferevent_free(bev);
+        conn_transport_free_bev(bev);
         return;
     }
     evbuffer_remove(in, req, len);
@@ -209,7 +213,7 @@ static void upgrade_event_cb(struct bufferevent *bev, short what, void *arg)
             : (what & BEV_EVENT_EOF)   ? "closed by the client"
                                        : "error");
     free(up);
-    bufferevent_free(bev);
+    conn_transport_free_bev(bev);
 }
 
 void ws_accept(worker *w, struct realm *r, struct bufferevent *under, const char *path, bool tls,
@@ -217,7 +221,7 @@ void ws_accept(worker *w, struct realm *r, struct bufferevent *under, const char
 {
     ws_upgrade *up = calloc(1, sizeof *up);
     if (!up) {
-        bufferevent_free(under);
+        conn_transport_free_bev(under);
         return;
     }
     up->worker = w;

@@ -23,7 +23,16 @@ void ws_accept(struct worker *w, struct realm *r, struct bufferevent *under, con
                const char *peer);
 
 /* Internal to the transport (ws_frames.c): stacks WebSocket framing on `under`
- * (which it then owns); the result carries plain MQTT bytes. NULL on failure. */
-struct bufferevent *ws_filter_new(struct bufferevent *under, uint32_t max_message);
+ * (which it then owns); the result carries plain MQTT bytes, and *handle names its framing
+ * state for ws_filter_detach. NULL on failure. */
+typedef struct ws_frames ws_frames;
+typedef struct ws_filter ws_filter;
+struct bufferevent *ws_filter_new(struct bufferevent *under, uint32_t max_message, ws_filter **handle);
+/* A connection moving to another worker: takes the framing state (partial frames included)
+ * out of its filter, which may then be freed; ws_filter_wrap stacks it on the new worker's
+ * bufferevent, or ws_frames_free drops it. */
+ws_frames *ws_filter_detach(ws_filter *handle);
+struct bufferevent *ws_filter_wrap(struct bufferevent *under, ws_frames *f, ws_filter **handle);
+void ws_frames_free(ws_frames *f);
 
 #endif

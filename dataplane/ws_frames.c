@@ -8,13 +8,21 @@
 
 #include "ws.h"
 
-typedef struct ws_frames {
-    wslay_event_context_ptr ctx;
-    struct evbuffer *wire_in;  /* set while unwrapping: frames from the socket */
-    struct evbuffer *mqtt_in;  /* set while unwrapping: MQTT bytes for the connection */
-    struct evbuffer *wire_out; /* the socket's output, for frames we send */
+struct ws_frames {
+    wslay_event_context_ptr ctx; /* its user data is this struct */
+    struct evbuffer *wire_in;    /* set while unwrapping: frames from the socket */
+    struct evbuffer *mqtt_in;    /* set while unwrapping: MQTT bytes for the connection */
+    struct evbuffer *wire_out;   /* the socket's output, for frames we send */
     bool close_queued;
-} ws_frames;
+};
+
+/* A filter's context: the framing state, which outlives the filter when the connection moves
+ * to another worker (ws_filter_detach). One box per filter, touched by its thread only, so the
+ * old filter's deferred free never races with the new one. */
+struct ws_filter {
+    ws_frames *f; /* owned; NULL once detached */
+};
+typedef struct ws_filter ws_box;
 
 static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *user)
 {
@@ -53,7 +61,9 @@ static enum bufferevent_filter_result unwrap(struct evbuffer *src, struct evbuff
                                              enum bufferevent_flush_mode mode, void *arg)
 {
     (void)limit, (void)mode;
-    ws_frames *f = arg;
+    ws_frames *f = ((ws_box *)arg)->f;
+    if (!f)
+        return BEV_ERROR;
     f->wire_in = src;
     f->mqtt_in = dst;
     int rv = wslay_event_recv(f->ctx);
@@ -70,7 +80,9 @@ static enum bufferevent_filter_result wrap(struct evbuffer *src, struct evbuffer
                                            enum bufferevent_flush_mode mode, void *arg)
 {
     (void)dst, (void)limit;
-    ws_frames *f = arg;
+    ws_frames *f = ((ws_box *)arg)->f;
+    if (!f)
+        return BEV_ERROR;
     size_t n = evbuffer_get_length(src);
     if (n) {
         struct wslay_event_msg msg = {WSLAY_BINARY_FRAME, evbuffer_pullup(src, (ev_ssize_t)n), n};
@@ -85,29 +97,59 @@ static enum bufferevent_filter_result wrap(struct evbuffer *src, struct evbuffer
     return wslay_event_send(f->ctx) == 0 ? BEV_OK : BEV_ERROR;
 }
 
-static void free_frames(void *arg)
+void ws_frames_free(ws_frames *f)
 {
-    ws_frames *f = arg;
+    if (!f)
+        return;
     wslay_event_context_free(f->ctx);
     free(f);
 }
 
-struct bufferevent *ws_filter_new(struct bufferevent *under, uint32_t max_message)
+static void free_box(void *arg)
+{
+    ws_box *box = arg;
+    ws_frames_free(box->f);
+    free(box);
+}
+
+struct bufferevent *ws_filter_wrap(struct bufferevent *under, ws_frames *f, ws_filter **handle)
+{
+    ws_box *box = malloc(sizeof *box);
+    if (!box)
+        return NULL;
+    box->f = f;
+    f->wire_out = bufferevent_get_output(under);
+    struct bufferevent *framed =
+        bufferevent_filter_new(under, unwrap, wrap, BEV_OPT_CLOSE_ON_FREE, free_box, box);
+    if (!framed) {
+        free(box);
+        return NULL;
+    }
+    *handle = box;
+    return framed;
+}
+
+ws_frames *ws_filter_detach(ws_filter *handle)
+{
+    ws_frames *f = handle->f;
+    handle->f = NULL;
+    return f;
+}
+
+struct bufferevent *ws_filter_new(struct bufferevent *under, uint32_t max_message, ws_filter **handle)
 {
     static const struct wslay_event_callbacks callbacks = {recv_cb, send_cb, NULL,      NULL,
                                                            NULL,    NULL,    on_message};
     ws_frames *f = calloc(1, sizeof *f);
     if (!f)
         return NULL;
-    f->wire_out = bufferevent_get_output(under);
     if (wslay_event_context_server_init(&f->ctx, &callbacks, f) != 0) {
         free(f);
         return NULL;
     }
     wslay_event_config_set_max_recv_msg_length(f->ctx, max_message);
-    struct bufferevent *framed =
-        bufferevent_filter_new(under, unwrap, wrap, BEV_OPT_CLOSE_ON_FREE, free_frames, f);
+    struct bufferevent *framed = ws_filter_wrap(under, f, handle);
     if (!framed)
-        free_frames(f);
+        ws_frames_free(f);
     return framed;
 }
