@@ -138,17 +138,33 @@ typedef struct route_target {
         sub_ids[8]; /* matching subscription identifiers; more than 8 overlapping ones are not reported */
 } route_target;
 
+/* Targets a routing holds without allocating: most PUBLISHes reach fewer. */
+#define ROUTE_INLINE_TARGETS 16
+
 typedef struct route {
     broker_msg *msg;
     uint64_t gen;
-    route_target *targets;
+    route_target *targets; /* `inline_targets`, or owned once it outgrew them */
     uint32_t count, cap;
+    route_target inline_targets[ROUTE_INLINE_TARGETS];
     bool oom;
     bool congested; /* a recipient is congested: the publisher should pause */
     /* Redelivery of a shared message: only this group, never back to `exclude`. */
     mqtt_bytes only_group;
     const session *exclude;
 } route;
+
+/* A routing of `m`; the inline targets are left uninitialised (a routing writes each before use). */
+static void route_init(route *r, broker_msg *m, mqtt_bytes only_group, const session *exclude)
+{
+    r->msg = m;
+    r->gen = 0;
+    r->targets = NULL;
+    r->count = r->cap = 0;
+    r->oom = r->congested = false;
+    r->only_group = only_group;
+    r->exclude = exclude;
+}
 
 static bool session_eligible(void *ctx, void *subscriber)
 {
@@ -161,13 +177,20 @@ static route_target *target_for(route *r, session *s)
 {
     if (s->match_gen == r->gen)
         return &r->targets[s->match_index];
+    if (!r->targets) {
+        r->targets = r->inline_targets;
+        r->cap = ROUTE_INLINE_TARGETS;
+    }
     if (r->count == r->cap) {
-        uint32_t cap = r->cap ? r->cap * 2 : 16;
-        route_target *grown = realloc(r->targets, cap * sizeof *grown);
+        uint32_t cap = r->cap * 2;
+        route_target *grown = malloc(cap * sizeof *grown);
         if (!grown) {
             r->oom = true;
             return NULL;
         }
+        memcpy(grown, r->targets, r->count * sizeof *grown);
+        if (r->targets != r->inline_targets)
+            free(r->targets);
         r->targets = grown;
         r->cap = cap;
     }
@@ -238,7 +261,8 @@ static int route_message(realm *rl, route *r)
         };
         r->congested |= session_deliver(t->session, m, &spec);
     }
-    free(r->targets);
+    if (r->targets != r->inline_targets)
+        free(r->targets);
     return (int)r->count;
 }
 
@@ -257,7 +281,8 @@ int broker_publish(realm *rl, broker_msg *m, bool *congested)
         else
             b->store->retained_saved(b->store->ctx, rl, m->topic, m->payload.len ? m : NULL);
     }
-    route r = {.msg = m};
+    route r;
+    route_init(&r, m, (mqtt_bytes){0}, NULL);
     int n = route_message(rl, &r);
     if (congested)
         *congested = r.congested;
@@ -266,7 +291,8 @@ int broker_publish(realm *rl, broker_msg *m, bool *congested)
 
 void broker_redeliver_shared(realm *rl, broker_msg *m, mqtt_bytes group, struct session *from)
 {
-    route r = {.msg = m, .only_group = group, .exclude = from};
+    route r;
+    route_init(&r, m, group, from);
     if (route_message(rl, &r) == 0)
         log_msg(LOG_INFO, "route", "shared message kept by no member group=%.*s topic=%.*s", (int)group.len,
                 (const char *)group.data, (int)m->topic.len, (const char *)m->topic.data);
