@@ -138,13 +138,25 @@ bool handle_connect(conn *c, const mqtt_packet *p, int decode_rc, const mqtt_err
     if (c->version == MQTT_V5 && mqtt_prop_has(&in->props, MQTT_PROP_AUTHENTICATION_METHOD))
         return refuse(c, c->version, MQTT_RC_BAD_AUTHENTICATION_METHOD,
                       "enhanced authentication is not supported");
+    /* The namespace first (the one SNI names, else the listener's; the authorizer refuses a
+     * name it cannot serve), then its home worker: the connection moves there before anything
+     * reads the session registry, and the home worker authorizes it. */
+    realm_select_by_sni(b, conn_tls_server_name(c), &c->realm);
     char assigned[40] = "";
     mqtt_bytes client_id = in->client_id;
     if (client_id.len == 0) {
-        if (!assign_client_id(assigned, sizeof assigned))
-            return refuse(c, c->version, MQTT_RC_SERVER_UNAVAILABLE, "no randomness for a client identifier");
-        client_id = (mqtt_bytes){(const uint8_t *)assigned, (uint32_t)strlen(assigned)};
+        /* An identifier of our own is drawn until its home is this worker: a move would not
+         * end, as the home worker would draw another. */
+        for (int draws = 0;
+             !assigned[0] || (broker_home(b, c->realm, client_id) != c->worker && draws < 100000); draws++) {
+            if (!assign_client_id(assigned, sizeof assigned))
+                return refuse(c, c->version, MQTT_RC_SERVER_UNAVAILABLE,
+                              "no randomness for a client identifier");
+            client_id = (mqtt_bytes){(const uint8_t *)assigned, (uint32_t)strlen(assigned)};
+        }
     }
+    if (!conn_move_to(c, broker_home(b, c->realm, client_id)))
+        return false; /* the home worker reads the CONNECT again */
     auth_grant grant = {.auth_name = ""};
     const char *why = "not authorized";
     uint8_t verdict = b->auth->connect(b->auth->ctx, c, in, client_id, &grant, &why);
@@ -153,18 +165,6 @@ bool handle_connect(conn *c, const mqtt_packet *p, int decode_rc, const mqtt_err
     if (c->version == MQTT_V5)
         read_client_limits(c, in);
 
-    /* The authorizer chose the realm (the namespace SNI names, else the listener's): sessions
-     * are found, taken over and created there only. An identifier of our own is drawn until
-     * its home is this worker: the connection needs no move (nor would a move end, as the
-     * home worker would draw another). */
-    for (int draws = 0; assigned[0] && broker_home(b, c->realm, client_id) != c->worker && draws < 100000;
-         draws++)
-        if (!assign_client_id(assigned, sizeof assigned))
-            return refuse(c, c->version, MQTT_RC_SERVER_UNAVAILABLE, "no randomness for a client identifier");
-    if (!conn_move_to(c, broker_home(b, c->realm, client_id))) {
-        b->auth->release(b->auth->ctx, grant.perms); /* the home worker reads the CONNECT again */
-        return false;
-    }
     session *s = session_find(c->realm, client_id);
     if (s && s->conn) /* take-over: the session may be destroyed here when it has no expiry */
         conn_close(s->conn, MQTT_RC_SESSION_TAKEN_OVER, true, "session taken over");
