@@ -28,7 +28,7 @@ typedef struct broker_stats {
     uint64_t sessions_expired, sessions_dropped_overflow;
     uint64_t qos0_dropped, queue_full_dropped, messages_too_large_dropped, messages_expired;
     uint64_t publish_denied, subscribe_denied, connect_refused;
-    uint64_t congestion_events;
+    uint64_t congestion_events, subscribers_stalled;
     uint64_t tls_handshake_failures;
 } broker_stats;
 

@@ -1,14 +1,32 @@
+/* Overload handling between publishers and slow subscribers (flow_control.h). */
 #include "flow_control.h"
 
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <stdlib.h>
 
 #include "conn.h"
 #include "log.h"
 #include "session.h"
 #include "worker.h"
 
-/* Publishers stay paused while any subscriber of any worker is congested. */
+/* How often a congested subscriber's progress is looked at, and how many looks without any
+ * make it stopped: about a second, short next to slow_subscriber_timeout. */
+#define PROGRESS_CHECK_MS 500
+#define STALL_CHECKS 2
+
+/* A congested session's bookkeeping, allocated while it lasts (owned by the session). */
+struct flow_state {
+    session *s;
+    struct event *timer; /* PROGRESS_CHECK_MS, re-armed while congested; at 0 to close now */
+    int64_t since_ms;    /* congested since (monotonic) */
+    size_t output_mark;  /* unsent output at the last look */
+    uint32_t completed_mark;
+    uint8_t idle_looks;
+    bool close_now; /* stalled with a full queue: disconnected on the timer, not mid-routing */
+};
+
+/* Publishers stay paused while a subscriber they may feed is congested and draining. */
 static void resume_publishers_when_clear(broker *b)
 {
     for (int i = 0; i < b->worker_count; i++)
@@ -24,37 +42,106 @@ static void resume_publishers_when_clear(broker *b)
     }
 }
 
+/* Whether `s` counts among the sessions that keep publishers paused. */
+static void set_pausing(session *s, bool pausing)
+{
+    if (pausing) {
+        s->worker->congested_sessions++;
+    } else if (--s->worker->congested_sessions == 0) {
+        resume_publishers_when_clear(s->broker);
+    }
+}
+
+static void arm(struct flow_state *f, int64_t ms)
+{
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    evtimer_add(f->timer, &tv);
+}
+
+/* Stopped: no progress for STALL_CHECKS looks. Its publishers go on; what it cannot take is
+ * dropped (QoS 0) or queued up to the session limit (QoS 1/2, then it is disconnected). */
+static void stall(session *s)
+{
+    s->stalled = true;
+    s->worker->stats.subscribers_stalled++;
+    log_msg(LOG_INFO, "flow",
+            "subscriber stopped reading client=%s queued=%u output=%zu: its publishers resume, QoS 0 to it "
+            "is dropped",
+            s->client_id, s->queue_count, conn_output_pending(s->conn));
+    set_pausing(s, false);
+}
+
+static void progress_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct flow_state *f = arg;
+    session *s = f->s;
+    if (!s->conn)
+        return;
+    const broker_limits *lim = &s->broker->config.limits;
+    if (f->close_now) {
+        log_msg(LOG_WARN, "flow", "stopped subscriber disconnected client=%s queued=%u reason=QuotaExceeded",
+                s->client_id, s->queue_count);
+        conn_close(s->conn, MQTT_RC_QUOTA_EXCEEDED, true, "subscriber stopped reading: its queue is full");
+        return;
+    }
+    if (broker_now_ms() - f->since_ms >= (int64_t)lim->slow_subscriber_timeout * 1000) {
+        log_msg(LOG_WARN, "flow", "slow subscriber disconnected client=%s queued=%u reason=QuotaExceeded",
+                s->client_id, s->queue_count);
+        conn_close(s->conn, MQTT_RC_QUOTA_EXCEEDED, true, "subscriber too slow");
+        return;
+    }
+    size_t output = conn_output_pending(s->conn);
+    bool progress = s->completed != f->completed_mark || output < f->output_mark;
+    f->completed_mark = s->completed;
+    f->output_mark = output;
+    if (progress) {
+        f->idle_looks = 0;
+        if (s->stalled) { /* reading again: it may pause its publishers again */
+            s->stalled = false;
+            set_pausing(s, true);
+        }
+    } else if (++f->idle_looks >= STALL_CHECKS && !s->stalled) {
+        stall(s);
+    }
+    arm(f, PROGRESS_CHECK_MS);
+}
+
 static void set_congested(session *s, bool congested)
 {
-    broker *b = s->broker;
     if (s->congested == congested)
         return;
-    s->congested = congested;
     if (congested) {
-        s->worker->congested_sessions++;
+        struct flow_state *f = calloc(1, sizeof *f);
+        if (!f || !(f->timer = evtimer_new(s->worker->base, progress_cb, f))) {
+            free(f); /* congested without the timer: never stalled nor timed out */
+            log_msg(LOG_ERROR, "flow", "out of memory tracking a congested subscriber client=%s",
+                    s->client_id);
+        } else {
+            f->s = s;
+            f->since_ms = broker_now_ms();
+            f->output_mark = s->conn ? conn_output_pending(s->conn) : 0;
+            f->completed_mark = s->completed;
+            arm(f, PROGRESS_CHECK_MS);
+        }
+        s->flow = f;
+        s->congested = true;
         s->worker->stats.congestion_events++;
         log_msg(LOG_INFO, "flow", "subscriber congested client=%s queued=%u: pausing its publishers",
                 s->client_id, s->queue_count);
-        struct timeval tv = {b->config.limits.slow_subscriber_timeout, 0};
-        if (s->stuck_timer)
-            evtimer_add(s->stuck_timer, &tv);
+        set_pausing(s, true);
         return;
     }
-    if (s->stuck_timer)
-        evtimer_del(s->stuck_timer);
-    if (--s->worker->congested_sessions == 0)
-        resume_publishers_when_clear(b);
-}
-
-static void stuck_timer_cb(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd, (void)what;
-    session *s = arg;
-    if (!s->congested || !s->conn)
-        return;
-    log_msg(LOG_WARN, "flow", "slow subscriber disconnected client=%s queued=%u reason=QuotaExceeded",
-            s->client_id, s->queue_count);
-    conn_close(s->conn, MQTT_RC_QUOTA_EXCEEDED, true, "subscriber too slow");
+    if (s->flow) {
+        event_free(s->flow->timer);
+        free(s->flow);
+        s->flow = NULL;
+    }
+    s->congested = false;
+    if (s->stalled)
+        s->stalled = false; /* it no longer counted */
+    else
+        set_pausing(s, false);
 }
 
 bool flow_session_backlog_changed(session *s)
@@ -67,14 +154,24 @@ bool flow_session_backlog_changed(session *s)
                 output >= lim->output_high_water;
     bool under = s->queue_count <= lim->queue_max_messages / 2 &&
                  s->queue_bytes <= lim->queue_max_bytes / 2 && output <= lim->output_high_water / 2;
-    if (over && !s->congested) {
-        if (!s->stuck_timer)
-            s->stuck_timer = evtimer_new(s->worker->base, stuck_timer_cb, s);
+    if (over && !s->congested)
         set_congested(s, true);
-    } else if (under && s->congested) {
+    else if (under && s->congested)
         set_congested(s, false);
-    }
-    return s->congested;
+    return flow_session_pauses(s);
+}
+
+bool flow_session_pauses(const session *s)
+{
+    return s->congested && !s->stalled;
+}
+
+void flow_session_stalled_full(session *s)
+{
+    if (!s->flow || s->flow->close_now)
+        return;
+    s->flow->close_now = true;
+    arm(s->flow, 0);
 }
 
 void flow_pause_publisher(conn *c)

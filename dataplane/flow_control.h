@@ -3,10 +3,17 @@
  * A connected session whose queue passes the high-water mark (the offline queue
  * limits), or whose unsent output passes output_high_water, is "congested": the
  * publishers whose messages reach it stop being read (TCP backpressure) until
- * every congested session drains below half the mark.
+ * every congested session drains below half the mark. A slow subscriber thus
+ * slows its publishers down to its pace, and loses nothing.
+ *
+ * A congested subscriber that makes no progress for about a second (no
+ * acknowledgement, no output drained) has "stopped": it no longer holds its
+ * publishers, so it does not slow anyone else. What it cannot take is dropped
+ * and counted (QoS 0, past output_high_water), or queued up to the session
+ * limit (QoS 1/2); when that is full it is disconnected (0x97) and the offline
+ * rules apply. Reading again makes it an ordinary congested subscriber.
  * A session congested for longer than slow_subscriber_timeout is disconnected
- * (0x97) and falls back to the offline queue limits. QoS 1/2 messages for a
- * connected subscriber are therefore never dropped for lack of room. */
+ * (0x97) whatever its pace. */
 #ifndef EG_FLOW_CONTROL_H
 #define EG_FLOW_CONTROL_H
 
@@ -18,6 +25,12 @@ struct conn;
 /* Re-evaluates a session's congestion after its queue changed. Returns true
  * while it is congested. */
 bool flow_session_backlog_changed(struct session *s);
+
+/* Whether the session holds its publishers now (congested, not stopped). */
+bool flow_session_pauses(const struct session *s);
+
+/* A stopped subscriber's queue is full: it is disconnected (0x97) on the loop's next turn. */
+void flow_session_stalled_full(struct session *s);
 
 /* The connection that just published reached a congested session: stop reading it. */
 void flow_pause_publisher(struct conn *c);

@@ -163,8 +163,6 @@ void session_destroy(session *s)
         event_free(s->expiry_timer);
     if (s->will_timer)
         event_free(s->will_timer);
-    if (s->stuck_timer)
-        event_free(s->stuck_timer);
     strmap_remove(worker_realm_of(s->worker, s->realm->index)->sessions, s->client_id, s->client_id_len);
     b->auth->release(b->auth->ctx, s->auth_perms);
     free(s->auth_name);
@@ -390,7 +388,8 @@ static bool over_offline_limits(const session *s)
 static bool queue_has_room(session *s, const broker_msg *m)
 {
     const broker_limits *lim = &s->broker->config.limits;
-    uint64_t factor = connected(s) ? CONNECTED_QUEUE_HARD_FACTOR : 1;
+    /* Connected, the pace of its publishers bounds its queue; stopped, the session limit does. */
+    uint64_t factor = connected(s) && !s->stalled ? CONNECTED_QUEUE_HARD_FACTOR : 1;
     return s->queue_count + 1 <= lim->queue_max_messages * factor &&
            s->queue_bytes + broker_msg_size(m) <= lim->queue_max_bytes * factor;
 }
@@ -461,8 +460,8 @@ bool session_deliver(session *s, broker_msg *m, const delivery_spec *spec)
                         .retain = spec->retain,
                         .sub_ids = (uint32_t *)spec->sub_ids,
                         .sub_id_count = spec->sub_id_count};
-        if (connected(s) &&
-            conn_output_pending(s->conn) < QOS0_DROP_FACTOR * b->config.limits.output_high_water)
+        size_t limit = (s->stalled ? 1 : QOS0_DROP_FACTOR) * (size_t)b->config.limits.output_high_water;
+        if (connected(s) && conn_output_pending(s->conn) < limit)
             send_publish(s, &now, false);
         else
             s->worker->stats.qos0_dropped++;
@@ -473,13 +472,16 @@ bool session_deliver(session *s, broker_msg *m, const delivery_spec *spec)
     if (!queue_has_room(s, m)) {
         if (!connected(s)) {
             terminate_overflowed(s);
+        } else if (s->stalled) {
+            s->worker->stats.queue_full_dropped++;
+            flow_session_stalled_full(s);
         } else {
             s->worker->stats.qos0_dropped++;
             s->worker->stats.queue_full_dropped++;
             log_msg(LOG_WARN, "session", "message dropped client=%s reason=queue-hard-limit queued=%u",
                     s->client_id, s->queue_count);
         }
-        return s->congested;
+        return flow_session_pauses(s);
     }
     delivery *d = delivery_new(s, m, spec);
     if (!d) {
@@ -488,7 +490,7 @@ bool session_deliver(session *s, broker_msg *m, const delivery_spec *spec)
     }
     if (connected(s) && !s->queue && s->inflight_count < window(s)) {
         start_delivery(s, d);
-        return s->congested;
+        return flow_session_pauses(s);
     }
     queue_append(s, d);
     return flow_session_backlog_changed(s);
@@ -522,6 +524,7 @@ static void complete_delivery(session *s, delivery *d)
         return; /* unknown or in another state: nothing to complete */
     unstore_delivery(s, d);
     delivery_free(d);
+    s->completed++;
     session_flush_queue(s);
 }
 

@@ -66,7 +66,9 @@ typedef struct session {
     bool stored;                /* the session store has heard of it (it was persistent once) */
     bool overflowed;            /* terminated by SessionOverflow, destroyed on the next loop turn */
     bool congested;             /* queue past the high-water mark while connected (flow_control.h) */
-    struct event *stuck_timer;  /* disconnects a subscriber congested for too long */
+    bool stalled;               /* congested and not reading: it holds no publisher (flow_control.h) */
+    struct flow_state *flow;    /* owned while congested (flow_control.c) */
+    uint32_t completed;         /* deliveries acknowledged so far: its progress, for flow control */
     struct event *expiry_timer; /* armed while disconnected with expiry > 0 */
 
     session_sub *subs; /* owned array */

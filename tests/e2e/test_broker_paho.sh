@@ -30,7 +30,7 @@ DIR=tests/e2e/broker
 "$EG_PYTHON" -c 'import paho.mqtt.client' 2>/dev/null || bail "$EG_PYTHON has no paho-mqtt (python3-paho-mqtt)"
 
 SMALL_LIMITS='{"max_session_expiry": 60, "queue_max_messages": 5}'
-FLOW_LIMITS='{"queue_max_messages": 20, "slow_subscriber_timeout": 2}'
+FLOW_LIMITS='{"queue_max_messages": 20, "slow_subscriber_timeout": 5}'
 
 # start_broker NAME [LIMITS_JSON]: starts a broker on a free port; the port is in $BROKER_PORT.
 start_broker() {
