@@ -8,7 +8,7 @@ test_broker_paho.sh).
 import struct
 import time
 
-from pahoutil import (DISCONNECT, P_RECEIVE_MAXIMUM, PUBACK, PUBLISH, V5, Raw, check, eq, run_tests, test,
+from pahoutil import (DISCONNECT, P_RECEIVE_MAXIMUM, PUBACK, PUBLISH, V5, Paho, Raw, check, eq, run_tests, test,
                       uid)
 
 COUNT = 200
@@ -100,6 +100,30 @@ def test_stopped_subscriber_does_not_slow_others():
     _, closed = stopped.wait_closed(5)
     check(closed, "the stopped subscriber was not disconnected")
     eq(count_pubacks(pub, 2.0), COUNT, "PUBACKs received by the publisher")
+
+
+QOS0_COUNT = 4000  # 4 KiB each: 16 MiB, past what the sockets of a stopped reader can hold
+
+
+@test("QoS 0: a subscriber that stops reading its socket does not slow a reading one (what it cannot take is "
+      "dropped)")
+def test_stopped_qos0_subscriber():
+    topic = "flow0/" + uid()
+    stopped = Raw()
+    stopped.connect("flow0-stopped-" + uid())
+    eq(stopped.subscribe(1, [(topic, 0)]), [0], "SUBACK")  # then never reads its socket
+    reader = Paho("flow0-reader-" + uid(), V5)
+    reader.subscribe(topic, qos=0)
+    pub = Raw()
+    pub.connect("flow0-pub-" + uid())
+    started = time.time()
+    for i in range(QOS0_COUNT):
+        pub.publish(topic, b"%05d" % i + b"x" * 4091, qos=0)
+    got = reader.wait_messages(QOS0_COUNT, timeout=10)
+    took = time.time() - started
+    eq([int(m.payload[:5]) for m in got], list(range(QOS0_COUNT)), "messages of the reading subscriber, in order")
+    check(took < 4.0, f"the reading subscriber took {took:.1f} s; the stopped one held the publisher (it stops "
+                      "counting after about 1 s; slow_subscriber_timeout is 5 s)")
 
 
 run_tests()
