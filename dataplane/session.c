@@ -452,6 +452,12 @@ oom:
 bool session_deliver(session *s, broker_msg *m, const delivery_spec *spec)
 {
     broker *b = s->broker;
+    if (m->expires_at_ms && broker_msg_remaining_expiry(m, broker_now_ms()) == 0) {
+        /* Expired before its onward delivery started: deleted for this subscriber [MQTT-3.3.2-5]
+         * (a shared message re-offered late, a retained one sent on SUBSCRIBE). */
+        s->worker->stats.messages_expired++;
+        return false;
+    }
     if (spec->qos == 0) {
         /* QoS 0 is never queued: sent now, or dropped (and counted) for an offline
          * client or one whose output is far past its high-water mark (the publishers

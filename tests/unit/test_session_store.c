@@ -180,6 +180,28 @@ static void test_persistent_session_and_deliveries(void **state)
     assert_int_equal(f->rec.session_deleted, 1);
 }
 
+/* A message whose expiry passed before its onward delivery started is not delivered, not
+ * queued and not stored [MQTT-3.3.2-5]. */
+static void test_expired_message_not_delivered(void **state)
+{
+    fixture *f = *state;
+    session *s = session_create(f->broker->realms[0], mqtt_bytes_from_cstr("late"));
+    s->expiry_interval = 60;
+    session_save(s);
+    session_subscribe(s, mqtt_bytes_from_cstr("e"), 1, 0);
+    broker_msg *m = message("e", 1, false, "stale");
+    m->expires_at_ms = broker_now_ms() - 1;
+    delivery_spec spec = {.qos = 1};
+    assert_false(session_deliver(s, m, &spec));
+    broker_msg_unref(m);
+    assert_int_equal(s->queue_count, 0);
+    assert_int_equal(f->rec.delivery_saved, 0);
+    broker_stats total;
+    broker_stats_total(f->broker, &total);
+    assert_int_equal(total.messages_expired, 1);
+    session_destroy(s);
+}
+
 static void test_overflow_deletes_the_session(void **state)
 {
     fixture *f = *state;
@@ -251,6 +273,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_clean_session_never_stored, setup, teardown),
         cmocka_unit_test_setup_teardown(test_persistent_session_and_deliveries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_expired_message_not_delivered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_overflow_deletes_the_session, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retained_saved_and_deleted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_qos2_and_will_of_persistent_sessions_only, setup, teardown),
