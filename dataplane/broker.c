@@ -62,6 +62,7 @@ static void close_all(broker *b, bool now)
 {
     for (int i = 0; i < b->worker_count; i++) {
         worker *w = b->workers[i];
+        conn_adopt_moved(w); /* connections on their way to it close with the others */
         for (conn *c = w->conns, *next; c; c = next) {
             next = c->next;
             conn_close(c, MQTT_RC_SERVER_SHUTTING_DOWN, true, "server shutting down");

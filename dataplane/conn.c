@@ -15,6 +15,7 @@
 #include "handlers.h"
 #include "log.h"
 #include "realm.h"
+#include "xthread_ring.h"
 #include "mqtt_codec.h"
 #include "mqtt_evbuffer.h"
 #include "session.h"
@@ -187,13 +188,21 @@ static void adopt(worker *w, conn *c, conn_transport *t)
     bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 }
 
+/* A connection on its way to another worker (worker.moving). */
+struct conn_move {
+    struct conn_move *next;
+    conn *c;
+    conn_transport t;
+};
+
 bool conn_move_to(conn *c, worker *home)
 {
     worker *from = c->worker;
     if (from == home)
         return true;
-    conn_transport t;
-    if (!conn_transport_detach(c->bev, c->ws, &t)) {
+    struct conn_move *m = malloc(sizeof *m);
+    if (!m || !conn_transport_detach(c->bev, c->ws, &m->t)) {
+        free(m);
         conn_close(c, MQTT_RC_SERVER_UNAVAILABLE, false, "out of memory moving the connection");
         return false;
     }
@@ -204,7 +213,30 @@ bool conn_move_to(conn *c, worker *home)
     unlink_conn(c);
     event_free(c->connect_timer);
     c->connect_timer = NULL;
-    adopt(home, c, &t);
+    m->c = c;
+    m->next = NULL;
+    pthread_mutex_lock(&home->moving_mu);
+    *home->moving_tail = m;
+    home->moving_tail = &m->next;
+    pthread_mutex_unlock(&home->moving_mu);
+    xthread_waker_signal(home->moving_waker);
+    return false;
+}
+
+bool conn_adopt_moved(void *arg)
+{
+    worker *w = arg;
+    pthread_mutex_lock(&w->moving_mu);
+    struct conn_move *m = w->moving;
+    w->moving = NULL;
+    w->moving_tail = &w->moving;
+    pthread_mutex_unlock(&w->moving_mu);
+    while (m) {
+        struct conn_move *next = m->next;
+        adopt(w, m->c, &m->t);
+        free(m);
+        m = next;
+    }
     return false;
 }
 

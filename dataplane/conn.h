@@ -103,6 +103,9 @@ void conn_flush_written(struct worker *w);
  * the home worker, which reads the CONNECT (still in the input) again. Returns true when `c`
  * stays (home is its worker); false when it moved or was closed: the caller stops using it. */
 bool conn_move_to(conn *c, struct worker *home);
+/* The home worker's side (its moving_waker's callback): adopts the connections handed over to
+ * worker `w` (void * for the waker). Returns false (none left). */
+bool conn_adopt_moved(void *w);
 
 /* Frees a closing connection without waiting for its output (shutdown). */
 void conn_free_now(conn *c);

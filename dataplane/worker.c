@@ -4,10 +4,12 @@
 #include <event2/event.h>
 #include <stdlib.h>
 
+#include "conn.h"
 #include "realm.h"
 #include "session.h"
 #include "strmap.h"
 #include "sub_tree.h"
+#include "xthread_ring.h"
 
 worker *worker_new(broker *b, int index, struct event_base *base)
 {
@@ -17,9 +19,14 @@ worker *worker_new(broker *b, int index, struct event_base *base)
     w->broker = b;
     w->index = index;
     w->base = base;
-    w->realms = calloc((size_t)(b->realm_count ? b->realm_count : 1), sizeof *w->realms);
-    if (!w->realms) {
+    w->moving_tail = &w->moving;
+    if (pthread_mutex_init(&w->moving_mu, NULL) != 0) {
         free(w);
+        return NULL;
+    }
+    w->realms = calloc((size_t)(b->realm_count ? b->realm_count : 1), sizeof *w->realms);
+    if (!w->realms || !(w->moving_waker = xthread_waker_new(base, conn_adopt_moved, w))) {
+        worker_free(w);
         return NULL;
     }
     for (int i = 0; i < b->realm_count; i++) {
@@ -61,11 +68,13 @@ void worker_free(worker *w)
 {
     if (!w)
         return;
-    for (int i = 0; i < w->broker->realm_count; i++) {
+    for (int i = 0; w->realms && i < w->broker->realm_count; i++) {
         strmap_free(w->realms[i].sessions);
         sub_tree_free(w->realms[i].subs);
     }
     free(w->realms);
+    xthread_waker_free(w->moving_waker); /* its connections were adopted and closed (close_all) */
+    pthread_mutex_destroy(&w->moving_mu);
     if (w->group_commit)
         event_free(w->group_commit);
     free(w);

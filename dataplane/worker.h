@@ -11,6 +11,7 @@
 #ifndef EG_WORKER_H
 #define EG_WORKER_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include "broker.h"
@@ -21,6 +22,8 @@ struct event_base;
 struct conn;
 struct strmap;
 struct sub_tree;
+struct conn_move;
+struct xthread_waker;
 
 /* What a worker holds of one realm. */
 typedef struct worker_realm {
@@ -42,6 +45,11 @@ typedef struct worker {
     uint64_t route_gen;          /* stamps sessions while one message is routed */
     uint32_t congested_sessions; /* connected sessions past their queue high-water mark */
     broker_stats stats;          /* written by this worker only */
+    /* Connections handed over to this worker at CONNECT (conn_move_to), not adopted yet: pushed
+     * by any worker under moving_mu, adopted by this one when moving_waker wakes it. */
+    pthread_mutex_t moving_mu;
+    struct conn_move *moving, **moving_tail; /* FIFO, owned */
+    struct xthread_waker *moving_waker;
 } worker;
 
 /* NULL on allocation failure. */
