@@ -26,12 +26,11 @@ struct flow_state {
     bool close_now; /* stalled with a full queue: disconnected on the timer, not mid-routing */
 };
 
-/* Publishers stay paused while a subscriber they may feed is congested and draining. */
-static void resume_publishers_when_clear(broker *b)
+/* A subscriber stopped holding its publishers: every paused publisher is read again. Those
+ * that still feed a congested subscriber pause again at their next message to it (a read's
+ * worth more in its queue), so one slow subscriber does not hold another one's publishers. */
+static void resume_publishers(broker *b)
 {
-    for (int i = 0; i < b->worker_count; i++)
-        if (b->workers[i]->congested_sessions)
-            return;
     for (int i = 0; i < b->worker_count; i++) {
         for (conn *c = b->workers[i]->conns; c; c = c->next) {
             if (!c->paused)
@@ -47,8 +46,9 @@ static void set_pausing(session *s, bool pausing)
 {
     if (pausing) {
         s->worker->congested_sessions++;
-    } else if (--s->worker->congested_sessions == 0) {
-        resume_publishers_when_clear(s->broker);
+    } else {
+        s->worker->congested_sessions--;
+        resume_publishers(s->broker);
     }
 }
 

@@ -3,7 +3,8 @@
  * A connected session whose queue passes the high-water mark (the offline queue
  * limits), or whose unsent output passes output_high_water, is "congested": the
  * publishers whose messages reach it stop being read (TCP backpressure) until
- * every congested session drains below half the mark. A slow subscriber thus
+ * it drains below half the mark (a publisher that also feeds another congested
+ * session pauses again at its next message to it). A slow subscriber thus
  * slows its publishers down to its pace, and loses nothing.
  *
  * A congested subscriber that makes no progress for about a second (no

@@ -43,7 +43,7 @@ typedef struct worker {
     uint64_t next_conn_id, next_session_id;
     uint64_t next_delivery_seq;  /* counter of delivery.seq (worker_next_id); past the restored ones */
     uint64_t route_gen;          /* stamps sessions while one message is routed */
-    uint32_t congested_sessions; /* connected sessions past their queue high-water mark */
+    uint32_t congested_sessions; /* connected sessions holding their publishers (congested, reading) */
     broker_stats stats;          /* written by this worker only */
     /* Connections handed over to this worker at CONNECT (conn_move_to), not adopted yet: pushed
      * by any worker under moving_mu, adopted by this one when moving_waker wakes it. */

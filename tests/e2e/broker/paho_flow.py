@@ -6,6 +6,7 @@ EG_PORT: a broker with queue_max_messages 20 and slow_subscriber_timeout 5 (see
 test_broker_paho.sh).
 """
 import struct
+import threading
 import time
 
 from pahoutil import (DISCONNECT, P_RECEIVE_MAXIMUM, PUBACK, PUBLISH, V5, Paho, Raw, check, eq, run_tests, test,
@@ -100,6 +101,39 @@ def test_stopped_subscriber_does_not_slow_others():
     _, closed = stopped.wait_closed(5)
     check(closed, "the stopped subscriber was not disconnected")
     eq(count_pubacks(pub, 2.0), COUNT, "PUBACKs received by the publisher")
+
+
+@test("a publisher paused by a subscriber that has caught up resumes while another, unrelated subscriber is "
+      "still behind")
+def test_no_cross_talk_between_slow_subscribers():
+    slow_topic, quick_topic = "flow/" + uid(), "flow/" + uid()
+    slow = subscriber(slow_topic, 5)
+    quick = subscriber(quick_topic, 5)
+    slow_pub = publish_all(slow_topic)
+    done = threading.Event()
+
+    def pace():  # keeps reading, 5 acknowledgements a second: behind for the whole test
+        while not done.is_set():
+            p = slow.read(0.2)
+            if p and p[0] == PUBLISH:
+                time.sleep(0.2)
+                slow.ack(PUBACK, slow.parse_publish(p[1], p[2])["pid"])
+
+    pacer = threading.Thread(target=pace, daemon=True)
+    pacer.start()
+    try:
+        quick_pub = publish_all(quick_topic)
+        time.sleep(0.5)  # behind for half a second too, then it catches up
+        started = time.time()
+        got = drain(quick, COUNT, 8)
+        took = time.time() - started
+        eq(got, list(range(COUNT)), "payloads of the subscriber that caught up, in order, once")
+        check(took < 3.0, f"it took {took:.1f} s: its publisher waited for the other subscriber (5 s timeout)")
+        eq(count_pubacks(quick_pub, 2.0), COUNT, "PUBACKs of its publisher")
+    finally:
+        done.set()
+        pacer.join(2)
+    count_pubacks(slow_pub, 0.1)
 
 
 QOS0_COUNT = 4000  # 4 KiB each: 16 MiB, past what the sockets of a stopped reader can hold
