@@ -2,10 +2,12 @@
 
 EG_PORT: broker with default limits. EG_PORT_SMALL: max_session_expiry 60.
 """
+import struct
 import time
 
-from pahoutil import (DISCONNECT, PINGREQ, PINGRESP, V311, V5, Paho, PacketTypes, Raw,
-                      check, eq, packet, prop, props, run_tests, test, uid)
+from pahoutil import (CONNACK, CONNECT, DISCONNECT, PINGREQ, PINGRESP, PUBACK, PUBLISH, SUBACK, SUBSCRIBE, V311,
+                      V5, Paho, PacketTypes, Raw, check, enc_props, eq, mstr, packet, prop, props, run_tests, test,
+                      uid)
 
 
 @test("v5 CONNACK: Receive Maximum 1000, Maximum Packet Size 524288, Topic Alias Maximum 10, features available")
@@ -158,6 +160,27 @@ def t_keep_alive_ping():
         p = r.read(2)
         check(p is not None, f"no answer to PINGREQ {i + 1}")
         eq(p[0], PINGRESP, f"answer to PINGREQ {i + 1}")
+
+
+@test("CONNECT, SUBSCRIBE, PUBLISH and PINGREQ in one write, before the CONNACK: all answered, in order "
+      "(with several workers, the connection moves to its session's worker with those bytes)")
+def t_pipelined_after_connect():
+    for _ in range(6):  # with 3 workers, most of them move
+        cid, topic = "pipe-" + uid(), "pipe/" + uid()
+        r = Raw()
+        connect = mstr("MQTT") + bytes([V5, 0x02]) + struct.pack("!H", 60) + enc_props([]) + mstr(cid)
+        subscribe = struct.pack("!H", 1) + enc_props([]) + mstr(topic) + bytes([1])
+        publish = mstr(topic) + struct.pack("!H", 2) + enc_props([]) + b"to myself"
+        r.send(packet(CONNECT, 0, connect) + packet(SUBSCRIBE, 2, subscribe) + packet(PUBLISH, 2, publish) +
+               packet(PINGREQ, 0, b""))
+        got = []
+        for ptype, flags, body in r.collect(1.0, stop_after=5):
+            got.append(ptype)
+            if ptype == PUBLISH:
+                eq(r.parse_publish(flags, body)["payload"], b"to myself", "payload of the own message")
+        eq(got[:2], [CONNACK, SUBACK], "first answers")
+        eq(sorted(got[2:]), sorted([PUBACK, PUBLISH, PINGRESP]), "then the PUBACK, the message and the PINGRESP")
+        r.close()
 
 
 if __name__ == "__main__":
