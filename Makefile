@@ -53,6 +53,8 @@ all:
 
 test:
 	@scripts/deps.sh test
+	@$(MAKE) --no-print-directory format-check >/dev/null || { echo "make test: sources not formatted (make format)"; \
+		clang-format --dry-run $(FORMAT_FILES) 2>&1 | head -20; exit 1; }
 	@$(MAKE) --no-print-directory binaries test-binaries
 	@$(MAKE) --no-print-directory -C bench  # the load generator must keep compiling
 	@tests/run.sh $(BUILD)

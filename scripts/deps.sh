@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 build_pkgs=(gcc make pkg-config libevent-dev libssl-dev libmicrohttpd-dev libjansson-dev
             libsqlite3-dev libwslay-dev libcurl4-openssl-dev)
-test_pkgs=(libcmocka-dev mosquitto mosquitto-clients python3 python3-paho-mqtt python3-yaml curl sqlite3 jq nodejs npm openssl chromium)
+test_pkgs=(libcmocka-dev clang-format mosquitto mosquitto-clients python3 python3-paho-mqtt python3-yaml curl sqlite3 jq nodejs npm openssl chromium)
 fuzz_pkgs=(clang libclang-rt-14-dev)
 
 want=("${build_pkgs[@]}")
