@@ -14,13 +14,13 @@
 #include "flow_control.h"
 #include "handlers.h"
 #include "log.h"
-#include "realm.h"
-#include "xthread_ring.h"
 #include "mqtt_codec.h"
 #include "mqtt_evbuffer.h"
+#include "realm.h"
 #include "session.h"
 #include "session_store.h"
 #include "worker.h"
+#include "xthread_ring.h"
 
 static void conn_read_cb(struct bufferevent *bev, void *arg);
 static void conn_write_cb(struct bufferevent *bev, void *arg);

@@ -59,21 +59,30 @@ void conn_transport_free_bev(struct bufferevent *top)
     close_tls(fd, ssl);
 }
 
-/* Adds `from` to the end of a bufferevent's input. A socket bufferevent keeps that end frozen
- * (only it adds there): thawed for this, and frozen again. */
-static void refill_input(struct evbuffer *input, struct evbuffer *from)
+/* Moves `from` (NULL: nothing) into a bufferevent's buffer `to`, at its start or its end. A
+ * socket bufferevent keeps its input's end and its output's start frozen (only it touches
+ * them): that end is thawed for this, and frozen again. */
+static void put(struct evbuffer *to, struct evbuffer *from, bool at_start)
 {
-    if (evbuffer_add_buffer(input, from) == 0)
+    if (!from)
         return;
-    evbuffer_unfreeze(input, 0);
-    evbuffer_add_buffer(input, from);
-    evbuffer_freeze(input, 0);
+    int (*move)(struct evbuffer *, struct evbuffer *) =
+        at_start ? evbuffer_prepend_buffer : evbuffer_add_buffer;
+    if (move(to, from) == 0)
+        return;
+    evbuffer_unfreeze(to, at_start);
+    move(to, from);
+    evbuffer_freeze(to, at_start);
 }
 
-static void free_buf(struct evbuffer *b)
+/* Frees the buffers a transport carries. */
+static void free_buffers(conn_transport *t)
 {
-    if (b)
-        evbuffer_free(b);
+    struct evbuffer *bufs[] = {t->in, t->out, t->wire_in};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        if (bufs[i])
+            evbuffer_free(bufs[i]);
+    t->in = t->out = t->wire_in = NULL;
 }
 
 /* Moves what `from` holds to a new buffer in *to. */
@@ -109,17 +118,11 @@ bool conn_transport_detach(struct bufferevent *bev, ws_filter *ws, conn_transpor
         (ws && !take(bufferevent_get_input(sock), &t->wire_in)) ||
         (t->ssl && !drain_ssl(t->ssl, ws ? t->wire_in : t->in))) {
         /* Put back what moved: the connection goes on where it is. */
-        if (t->in)
-            evbuffer_prepend_buffer(bufferevent_get_input(bev), t->in);
-        struct evbuffer *out = bufferevent_get_output(sock);
-        if (t->out && evbuffer_prepend_buffer(out, t->out) != 0) { /* a frozen start (socket) */
-            evbuffer_unfreeze(out, 1);
-            evbuffer_prepend_buffer(out, t->out);
-            evbuffer_freeze(out, 1);
-        }
-        free_buf(t->in);
-        free_buf(t->out);
-        free_buf(t->wire_in);
+        put(bufferevent_get_input(bev), t->in, true);
+        put(bufferevent_get_output(sock), t->out, true);
+        if (ws)
+            put(bufferevent_get_input(sock), t->wire_in, true);
+        free_buffers(t);
         *t = (conn_transport){.fd = -1};
         return false;
     }
@@ -151,16 +154,13 @@ struct bufferevent *conn_transport_attach(struct event_base *base, conn_transpor
     if (t->ws)
         bufferevent_enable(sock, EV_READ | EV_WRITE);
     t->ws = NULL;
-    evbuffer_add_buffer(bufferevent_get_output(sock), t->out);
-    refill_input(bufferevent_get_input(top), t->in);
+    put(bufferevent_get_output(sock), t->out, false);
+    put(bufferevent_get_input(top), t->in, false);
     if (t->wire_in) { /* unwrapped once the filter looks at them: now, not at the next read */
-        refill_input(bufferevent_get_input(sock), t->wire_in);
+        put(bufferevent_get_input(sock), t->wire_in, false);
         bufferevent_trigger(sock, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
     }
-    free_buf(t->in);
-    free_buf(t->out);
-    free_buf(t->wire_in);
-    t->in = t->out = t->wire_in = NULL;
+    free_buffers(t);
     t->fd = -1;
     t->ssl = NULL;
     return top;
@@ -168,9 +168,7 @@ struct bufferevent *conn_transport_attach(struct event_base *base, conn_transpor
 
 void conn_transport_free(conn_transport *t)
 {
-    free_buf(t->in);
-    free_buf(t->out);
-    free_buf(t->wire_in);
+    free_buffers(t);
     ws_frames_free(t->ws);
     if (t->ssl)
         close_tls(t->fd, t->ssl);

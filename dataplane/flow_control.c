@@ -79,16 +79,14 @@ static void progress_cb(evutil_socket_t fd, short what, void *arg)
     if (!s->conn)
         return;
     const broker_limits *lim = &s->broker->config.limits;
-    if (f->close_now) {
-        log_msg(LOG_WARN, "flow", "stopped subscriber disconnected client=%s queued=%u reason=QuotaExceeded",
-                s->client_id, s->queue_count);
-        conn_close(s->conn, MQTT_RC_QUOTA_EXCEEDED, true, "subscriber stopped reading: its queue is full");
-        return;
-    }
-    if (broker_now_ms() - f->since_ms >= (int64_t)lim->slow_subscriber_timeout * 1000) {
-        log_msg(LOG_WARN, "flow", "slow subscriber disconnected client=%s queued=%u reason=QuotaExceeded",
-                s->client_id, s->queue_count);
-        conn_close(s->conn, MQTT_RC_QUOTA_EXCEEDED, true, "subscriber too slow");
+    const char *why = f->close_now ? "subscriber stopped reading: its queue is full"
+                      : broker_now_ms() - f->since_ms >= (int64_t)lim->slow_subscriber_timeout * 1000
+                          ? "subscriber too slow"
+                          : NULL;
+    if (why) { /* frees f (flow_session_forget) */
+        log_msg(LOG_WARN, "flow", "subscriber disconnected client=%s queued=%u reason=QuotaExceeded: %s",
+                s->client_id, s->queue_count, why);
+        conn_close(s->conn, MQTT_RC_QUOTA_EXCEEDED, true, why);
         return;
     }
     size_t output = conn_output_pending(s->conn);

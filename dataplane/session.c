@@ -127,10 +127,9 @@ static void publish_will_now(session *s)
         log_msg(LOG_INFO, "session", "publishing will client=%s topic=%.*s", s->client_id,
                 (int)will->topic.len, (const char *)will->topic.data);
         if (s->will_expiry) {
-            /* Its lifetime starts now: it is the Publication Expiry Interval of the will when
-             * published (MQTT 5, 3.1.3.2.4). Not shared yet
-             * (the session holds the one reference), so it may still change; its stored row
-             * (no deadline) stays the will's, and the deliveries write it anew. */
+            /* Its lifetime starts now: it is the will's Publication Expiry Interval (MQTT 5,
+             * 3.1.3.2.4). Not shared yet (the session holds the one reference), so it may still
+             * change; its stored row (no deadline) stays the will's, the deliveries write anew. */
             will->expires_at_ms = broker_now_ms() + (int64_t)s->will_expiry * 1000;
             will->store_id = 0;
         }

@@ -50,7 +50,6 @@ static const char SQL_DELIVERIES[] =
     " coalesce(m.content_type, d.m_content_type), coalesce(m.response_topic, d.m_response_topic),"
     " coalesce(m.correlation_data, d.m_correlation_data), coalesce(m.user_props, d.m_user_props)"
     " FROM deliveries d LEFT JOIN messages m ON m.id = d.msg_id ORDER BY d.seq";
-static const char SQL_DELETE_DELIVERY[] = "DELETE FROM deliveries WHERE seq = ?1";
 static const char SQL_RETAINED[] =
     "SELECT r.realm, r.topic, " MSG_COLS " FROM retained r JOIN messages m ON m.id = r.msg_id";
 static const char SQL_DELETE_RETAINED[] = "DELETE FROM retained WHERE realm = ?1 AND topic = ?2";
@@ -190,14 +189,13 @@ static int load_will(restore *r, const char *realm_name, mqtt_bytes client_id, b
 /* Deletes the rows of deliveries whose message expired, once the scan is over. */
 static int delete_expired_deliveries(restore *r, const int64_t *seqs, size_t n)
 {
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(r->st->db, SQL_DELETE_DELIVERY, -1, &q, NULL) != SQLITE_OK)
-        return fail(r, "deliveries");
     for (size_t i = 0; i < n; i++) {
+        sqlite3_stmt *q = sqlstore_stmt(r->st, S_DELIVERY_DEL); /* the broker's own delete */
+        if (!q)
+            return -1; /* logged */
         sqlite3_bind_int64(q, 1, seqs[i]);
         sqlstore_run(r->st, q);
     }
-    sqlite3_finalize(q);
     return 0;
 }
 

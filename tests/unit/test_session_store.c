@@ -180,15 +180,29 @@ static void test_persistent_session_and_deliveries(void **state)
     assert_int_equal(f->rec.session_deleted, 1);
 }
 
+/* A persistent session (expiry 60 s) subscribed to `filter` at QoS 1, disconnected. */
+static session *persistent_subscriber(fixture *f, const char *client_id, const char *filter)
+{
+    session *s = session_create(f->broker->realms[0], mqtt_bytes_from_cstr(client_id));
+    s->expiry_interval = 60;
+    session_save(s);
+    session_subscribe(s, mqtt_bytes_from_cstr(filter), 1, 0);
+    return s;
+}
+
+static broker_stats stats_of(fixture *f)
+{
+    broker_stats total;
+    broker_stats_total(f->broker, &total);
+    return total;
+}
+
 /* A message whose expiry passed before its onward delivery started is not delivered, not
  * queued and not stored [MQTT-3.3.2-5]. */
 static void test_expired_message_not_delivered(void **state)
 {
     fixture *f = *state;
-    session *s = session_create(f->broker->realms[0], mqtt_bytes_from_cstr("late"));
-    s->expiry_interval = 60;
-    session_save(s);
-    session_subscribe(s, mqtt_bytes_from_cstr("e"), 1, 0);
+    session *s = persistent_subscriber(f, "late", "e");
     broker_msg *m = message("e", 1, false, "stale");
     m->expires_at_ms = broker_now_ms() - 1;
     delivery_spec spec = {.qos = 1};
@@ -196,19 +210,14 @@ static void test_expired_message_not_delivered(void **state)
     broker_msg_unref(m);
     assert_int_equal(s->queue_count, 0);
     assert_int_equal(f->rec.delivery_saved, 0);
-    broker_stats total;
-    broker_stats_total(f->broker, &total);
-    assert_int_equal(total.messages_expired, 1);
+    assert_int_equal(stats_of(f).messages_expired, 1);
     session_destroy(s);
 }
 
 static void test_overflow_deletes_the_session(void **state)
 {
     fixture *f = *state;
-    session *s = session_create(f->broker->realms[0], mqtt_bytes_from_cstr("overflowing"));
-    s->expiry_interval = 60;
-    session_save(s);
-    session_subscribe(s, mqtt_bytes_from_cstr("q"), 1, 0);
+    session *s = persistent_subscriber(f, "overflowing", "q");
     for (int i = 0; i < 4; i++) /* the queue holds 3 */
         publish(f->broker, "q", 1, false, "m");
     assert_int_equal(f->rec.delivery_saved, 3);
@@ -216,9 +225,7 @@ static void test_overflow_deletes_the_session(void **state)
     event_base_loop(f->base, EVLOOP_NONBLOCK); /* the session ends on the next loop turn */
     assert_null(session_find(f->broker->realms[0], mqtt_bytes_from_cstr("overflowing")));
     assert_int_equal(f->rec.session_deleted, 1);
-    broker_stats total;
-    broker_stats_total(f->broker, &total);
-    assert_int_equal(total.sessions_dropped_overflow, 1);
+    assert_int_equal(stats_of(f).sessions_dropped_overflow, 1);
 }
 
 static void test_retained_saved_and_deleted(void **state)
