@@ -7,7 +7,7 @@ CC ?= cc
 Q := $(if $(V),,@)
 CLANG ?= clang
 BUILD ?= build
-PKGS := libevent libevent_openssl openssl libmicrohttpd jansson sqlite3 libcurl
+PKGS := libevent libevent_openssl libevent_pthreads openssl libmicrohttpd jansson sqlite3 libcurl
 CFLAGS_COMMON := -std=c11 -Wall -Wextra -Werror -g -D_GNU_SOURCE -MMD -MP -Ishared -Ishared/mqtt -Ishared/util -Idataplane -Icontrolplane
 CFLAGS_REL := $(CFLAGS_COMMON) -O2
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -35,7 +35,7 @@ obj = $(patsubst %.c,$(1)/obj/%.o,$(2))
 REL_BINS := $(BUILD)/bin/egbroker $(BUILD)/bin/egcontrol $(BUILD)/bin/egctl
 ASAN_BINS := $(BUILD)/asan/bin/egbroker $(BUILD)/asan/bin/egcontrol $(BUILD)/asan/bin/egctl
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/asan/test/%,$(UNIT_SRC))
-TSAN_BINS := $(BUILD)/tsan/test/test_xthread_ring $(BUILD)/tsan/test/test_session_store_sqlite
+TSAN_BINS := $(BUILD)/tsan/test/test_xthread_ring $(BUILD)/tsan/test/test_session_store_sqlite $(BUILD)/tsan/bin/egbroker
 TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/asan/tools/%,$(TOOL_SRC))
 # Fuzz targets also build with gcc + sanitizers and a file-replaying main, so
 # `make test` replays the kept crash inputs without needing clang.
@@ -161,6 +161,12 @@ $(BUILD)/tsan/test/test_session_store_sqlite: $(call obj,$(BUILD)/tsan,tests/uni
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo '  LD      $@')
 	$(Q)$(CC) $(CFLAGS_TSAN) -o $@ $^ $(PKG_LIBS) $$(pkg-config --libs cmocka)
+
+# The broker with worker threads: tests/run.sh drives one end-to-end suite through it.
+$(BUILD)/tsan/bin/egbroker: $(call obj,$(BUILD)/tsan,$(BROKER_SRC)) $(BUILD)/tsan/lib/libegshared.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo '  LD      $@')
+	$(Q)$(CC) $(CFLAGS_TSAN) -o $@ $^ $(PKG_LIBS)
 
 # ---- libFuzzer (clang)
 FUZZ_CFLAGS := -std=c11 -g -O1 -D_GNU_SOURCE -Ishared -Ishared/mqtt -Ishared/util -Icontrolplane -fsanitize=fuzzer,address,undefined

@@ -7,6 +7,8 @@
 #ifndef EG_BROKER_H
 #define EG_BROKER_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -21,6 +23,8 @@ struct authorizer;
 struct session_store;
 struct enforcer;
 struct worker;
+struct worker_mail;
+struct shared_member;
 
 typedef struct broker_stats {
     uint64_t connections_opened, connections_closed;
@@ -43,6 +47,16 @@ typedef struct broker {
     struct enforcer *enforcer; /* owned; NULL in open mode (then auth is authorizer_open()) */
     const struct session_store *store;
     bool shutting_down;
+    /* Workers on their own threads (more than one worker). The main thread parks them to
+     * touch their state (broker_world_stop): world_* under world_mu. */
+    bool threaded;
+    pthread_mutex_t world_mu;
+    pthread_cond_t world_cv;
+    bool world_stopped;
+    int parked;
+    /* Incremented each time a subscriber stops holding publishers (flow_control.c): tells a
+     * brake pulled before it from one pulled after (worker_mail.h). */
+    _Atomic uint64_t resume_gen;
 } broker;
 
 /* The counters of every worker, summed. */
@@ -50,7 +64,19 @@ void broker_stats_total(const broker *b, broker_stats *out);
 /* The session store committed batch `seq` (session_store.h): acks held for it go out. */
 void broker_store_committed(broker *b, uint64_t seq);
 /* Whether any worker still has a connection (shutdown drains them). */
-bool broker_has_connections(const broker *b);
+bool broker_has_connections(broker *b);
+
+/* Starts the worker threads (with more than one worker); before that, and with one worker,
+ * the workers run on the main loop. Call once the broker is set up (store restored,
+ * enforcement started). -1 on failure (logged). */
+int broker_start_workers(broker *b);
+/* Stops and joins the worker threads (main thread, the world not stopped). */
+void broker_join_workers(broker *b);
+/* Main thread: parks every worker thread at a point between two callbacks, so that the caller
+ * may touch any worker's connections and sessions (as that worker) until broker_world_resume.
+ * Nothing to do without threads. */
+void broker_world_stop(broker *b);
+void broker_world_resume(broker *b);
 
 /* Monotonic milliseconds. */
 int64_t broker_now_ms(void);
@@ -62,13 +88,21 @@ void broker_shutdown(broker *b);
 /* Frees everything, dropping connections still flushing. */
 void broker_free(broker *b);
 
-/* Routes a message to every matching subscription of realm `r` (and stores it
- * as retained there when its retain flag is set). Returns the number of
- * sessions it went to; *congested (may be NULL) tells whether one of them is congested. */
-int broker_publish(struct realm *r, broker_msg *m, bool *congested);
+/* Routes a message published on worker `w` to every matching subscription of realm `r` (and
+ * stores it as retained there when its retain flag is set): this worker's sessions at once,
+ * the other workers' by mail (worker_mail.h). `publisher`: the connection it came from (NULL
+ * for a will): congested subscribers elsewhere slow it down, and in sync persistence its ack
+ * waits for every worker's writes for the message (conn_gate). Returns the
+ * number of recipients known (other workers count one each); *congested (may be NULL) tells
+ * whether one of this worker's recipients is congested. */
+int broker_publish(struct worker *w, struct realm *r, broker_msg *m, struct conn *publisher, bool *congested);
 
-/* Offers a message that a disconnected member of shared subscription group
- * `group` did not acknowledge to another connected member (not `from`) of its realm. */
-void broker_redeliver_shared(struct realm *r, broker_msg *m, mqtt_bytes group, struct session *from);
+/* Offers a message that a member of shared subscription group `group` did not take (its
+ * session disconnected or ended) to another member of realm `r` (not `from`). On worker `w`. */
+void broker_redeliver_shared(struct worker *w, struct realm *r, broker_msg *m, mqtt_bytes group,
+                             const struct shared_member *from);
+
+/* Worker `w` handles mail another worker sent it (worker_mail.h); the mail stays the caller's. */
+void broker_deliver_mail(struct worker *w, struct worker_mail *mail);
 
 #endif

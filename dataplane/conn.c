@@ -20,6 +20,7 @@
 #include "session.h"
 #include "session_store.h"
 #include "worker.h"
+#include "worker_mail.h"
 #include "xthread_ring.h"
 
 static void conn_read_cb(struct bufferevent *bev, void *arg);
@@ -122,6 +123,8 @@ static void conn_free(conn *c)
     struct evbuffer *held = unlink_held(c); /* closing dropped it: normally none left */
     if (held)
         evbuffer_free(held);
+    ack_gate_unref(c->gate);
+    publisher_brake_unref(c->brake);
     if (c->drain_poll)
         event_free(c->drain_poll);
     if (c->connect_timer)
@@ -289,6 +292,10 @@ static void group_commit(worker *w)
     for (conn *c = w->held; c; c = c->held_next)
         if (!c->held_seq)
             c->held_seq = seq;
+    /* Mail from other workers whose acks wait for this worker's writes: they are in `seq`. */
+    for (uint32_t i = 0; i < w->gate_count; i++)
+        ack_gate_answer(w->gates[i], seq);
+    w->gate_count = 0;
     conn_release_committed(w, st->committed(st->ctx));
 }
 
@@ -298,14 +305,55 @@ static void group_commit_cb(evutil_socket_t fd, short what, void *arg)
     group_commit(arg);
 }
 
+/* Whether what `c` holds waits for nothing on other workers any more (its gate, if any, is
+ * then dropped: the next PUBLISH that needs one makes a new one). */
+static bool gate_open(conn *c, uint64_t committed)
+{
+    if (!c->gate)
+        return true;
+    if (!ack_gate_open(c->gate, committed))
+        return false;
+    ack_gate_unref(c->gate);
+    c->gate = NULL;
+    return true;
+}
+
 void conn_release_committed(worker *w, uint64_t seq)
 {
     for (conn *c = w->held, *next; c; c = next) {
         next = c->held_next;
-        if (c->held_seq && c->held_seq <= seq)
+        if (c->held_seq && c->held_seq <= seq && gate_open(c, seq))
             release_held(c);
     }
     conn_flush_written(w);
+}
+
+ack_gate *conn_gate(conn *c)
+{
+    if (!c->gate && !(c->gate = ack_gate_new(c->worker)))
+        log_msg(LOG_ERROR, "conn", "out of memory making an ack gate conn=%llu: the ack may come early",
+                (unsigned long long)c->id);
+    return c->gate;
+}
+
+bool conn_gate_pending(const conn *c)
+{
+    return c->gate && atomic_load_explicit(&c->gate->pending, memory_order_acquire) > 0;
+}
+
+publisher_brake *conn_brake(conn *c)
+{
+    if (!c->brake)
+        c->brake = publisher_brake_new(); /* without one, only this worker's subscribers slow it */
+    return c->brake;
+}
+
+bool conn_brake_pulled(conn *c)
+{
+    if (!c->brake || !atomic_load_explicit(&c->brake->pulled, memory_order_relaxed))
+        return false;
+    uint64_t pulled = atomic_exchange_explicit(&c->brake->pulled, 0, memory_order_relaxed);
+    return pulled && pulled - 1 == atomic_load_explicit(&c->broker->resume_gen, memory_order_relaxed);
 }
 
 static void link_held(conn *c, struct evbuffer *held, uint64_t seq)
@@ -320,18 +368,33 @@ static void link_held(conn *c, struct evbuffer *held, uint64_t seq)
         event_active(w->group_commit, EV_TIMEOUT, 0);
 }
 
+/* The worker's group commit event, made on first use. */
+static bool have_group_commit(worker *w)
+{
+    return w->group_commit || (w->group_commit = event_new(w->base, -1, 0, group_commit_cb, w));
+}
+
+void conn_group_commit_soon(worker *w)
+{
+    if (!have_group_commit(w)) {
+        log_msg(LOG_ERROR, "conn", "out of memory arming the group commit");
+        return;
+    }
+    if (!event_pending(w->group_commit, EV_TIMEOUT, NULL))
+        event_active(w->group_commit, EV_TIMEOUT, 0);
+}
+
 void conn_hold_output(conn *c)
 {
     worker *w = c->worker;
-    if (!w->group_commit && !(w->group_commit = event_new(w->base, -1, 0, group_commit_cb, w))) {
+    if (!have_group_commit(w)) {
         log_msg(LOG_ERROR, "conn", "out of memory holding acks conn=%llu: sent now",
                 (unsigned long long)c->id);
         return;
     }
     if (c->held) { /* what it holds now waits for the next batch too */
         c->held_seq = 0;
-        if (!event_pending(w->group_commit, EV_TIMEOUT, NULL))
-            event_active(w->group_commit, EV_TIMEOUT, 0);
+        conn_group_commit_soon(w);
         return;
     }
     struct evbuffer *held = evbuffer_new();

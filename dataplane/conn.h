@@ -50,7 +50,9 @@ typedef struct conn {
     struct conn *written_next;
     struct evbuffer *held; /* output waiting for the store's group commit (owned), NULL when none */
     struct conn *held_next;
-    uint64_t held_seq; /* the store batch it waits for; 0: the next group commit assigns it */
+    uint64_t held_seq;             /* the store batch it waits for; 0: the next group commit assigns it */
+    struct ack_gate *gate;         /* what `held` also waits for on other workers (one reference), or NULL */
+    struct publisher_brake *brake; /* how other workers' subscribers slow it (one reference), or NULL */
     char peer[64];
 } conn;
 
@@ -70,8 +72,21 @@ bool conn_send_publish(conn *c, const mqtt_packet *p, broker_msg *m);
  * loop turn serves every connection (group commit). */
 void conn_hold_output(conn *c);
 
-/* The store committed batch `seq`: connections whose held output waited for it are written. */
+/* The store committed batch `seq`: connections whose held output waited for it (and whose
+ * gate is open) are written. */
 void conn_release_committed(struct worker *w, uint64_t seq);
+/* Runs the worker's group commit after this loop turn's reads (answers the gates it holds). */
+void conn_group_commit_soon(struct worker *w);
+/* sync persistence: the gate the held output of `c` also waits for, made on first use (a
+ * reference stays with `c`); NULL when out of memory. */
+struct ack_gate *conn_gate(conn *c);
+/* Whether `c` waits for answers from other workers. */
+bool conn_gate_pending(const conn *c);
+/* The brake of `c` (worker_mail.h), made on first use; NULL when out of memory. */
+struct publisher_brake *conn_brake(conn *c);
+/* Whether a subscriber on another worker pulled the brake of `c` since the last call, with
+ * no subscriber resuming publishers after that. */
+bool conn_brake_pulled(conn *c);
 
 /* Bytes waiting in the output buffer (held output included). */
 size_t conn_output_pending(const conn *c);

@@ -54,8 +54,10 @@ typedef struct ns_state {
     const char *source; /* "push" or "file" */
     char last_error[256];
     char path[512]; /* where the last good snapshot is saved; "" without a data directory */
-    uint64_t connect_denied[DENY_COUNT];
-    uint64_t publish_denied, subscribe_denied, subscriptions_revoked, disconnected;
+    /* Counted by any worker, hence atomic; the others only while the workers are parked. */
+    _Atomic uint64_t connect_denied[DENY_COUNT];
+    _Atomic uint64_t publish_denied, subscribe_denied;
+    uint64_t subscriptions_revoked, disconnected;
     uint64_t snapshots_applied, snapshots_refused;
 } ns_state;
 
@@ -79,7 +81,7 @@ static ns_state *state_of(void *ctx, const realm *r)
 static uint8_t deny(ns_state *e, const conn *c, enum deny_reason r, uint8_t code, const char *why,
                     const char **why_out, const char *name)
 {
-    e->connect_denied[r]++;
+    atomic_fetch_add_explicit(&e->connect_denied[r], 1, memory_order_relaxed); /* any worker */
     *why_out = why;
     log_msg(LOG_INFO, "auth", "connect denied namespace=%s conn=%llu peer=%s auth_name=\"%s\" reason=%s: %s",
             ns_name(e), (unsigned long long)c->id, c->peer, name ? name : "", deny_names[r], why);
@@ -88,7 +90,7 @@ static uint8_t deny(ns_state *e, const conn *c, enum deny_reason r, uint8_t code
 
 /* Connected sessions of realm `r` held by this authentication name, other than `held` (the
  * session of the CONNECT's client id, which a connection of it takes over). */
-static uint32_t sessions_of(const realm *r, const char *auth_name, const session *held)
+static uint32_t sessions_of(realm *r, const char *auth_name, const session *held)
 {
     uint32_t n = realm_auth_sessions(r, auth_name);
     if (n && held && held->conn && held->conn->state == CONN_ACTIVE && held->auth_name &&
@@ -391,7 +393,7 @@ static int apply(enforcer *en, ns_state *only, const char *json, size_t len, con
     return 0;
 }
 
-int enforcer_apply(void *ctx, const char *json, size_t len, uint64_t *version, char *err, size_t err_len)
+static int apply_pushed(void *ctx, const char *json, size_t len, uint64_t *version, char *err, size_t err_len)
 {
     return apply(ctx, NULL, json, len, "push", version, err, err_len);
 }
@@ -458,7 +460,7 @@ static json_t *ns_status(const ns_state *e)
 }
 
 /* The first (top-level) namespace's fields, and "namespaces": every one's. */
-json_t *enforcer_status(void *ctx)
+static json_t *status(void *ctx)
 {
     enforcer *en = ctx;
     json_t *doc = ns_status(&en->ns[0]), *list = json_array();
@@ -512,7 +514,7 @@ static void write_ns_metrics(const ns_state *e, FILE *out, int part)
     }
 }
 
-void enforcer_write_metrics(void *ctx, FILE *out)
+static void write_metrics(void *ctx, FILE *out)
 {
     static const char *const families[] = {
         "snapshot_version gauge",          "snapshots_total counter",
@@ -548,4 +550,33 @@ void enforcer_write_metrics(void *ctx, FILE *out)
             (unsigned long long)st->publish_in, (unsigned long long)st->publish_out,
             (unsigned long long)st->bytes_in, (unsigned long long)st->bytes_out,
             (unsigned long long)st->sessions_dropped_overflow);
+}
+
+/* ---- the admin endpoint's callbacks (main thread): the workers are parked meanwhile, since
+ * these read or change their sessions and counters (and the policy a CONNECT reads). */
+
+int enforcer_apply(void *ctx, const char *json, size_t len, uint64_t *version, char *err, size_t err_len)
+{
+    broker *b = ((enforcer *)ctx)->b;
+    broker_world_stop(b);
+    int rc = apply_pushed(ctx, json, len, version, err, err_len);
+    broker_world_resume(b);
+    return rc;
+}
+
+json_t *enforcer_status(void *ctx)
+{
+    broker *b = ((enforcer *)ctx)->b;
+    broker_world_stop(b);
+    json_t *doc = status(ctx);
+    broker_world_resume(b);
+    return doc;
+}
+
+void enforcer_write_metrics(void *ctx, FILE *out)
+{
+    broker *b = ((enforcer *)ctx)->b;
+    broker_world_stop(b);
+    write_metrics(ctx, out);
+    broker_world_resume(b);
 }

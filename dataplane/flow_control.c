@@ -9,6 +9,7 @@
 #include "log.h"
 #include "session.h"
 #include "worker.h"
+#include "worker_mail.h"
 
 /* How often a congested subscriber's progress is looked at, and how many looks without any
  * make it stopped: about a second, short next to slow_subscriber_timeout. */
@@ -26,18 +27,15 @@ struct flow_state {
     bool close_now; /* stalled with a full queue: disconnected on the timer, not mid-routing */
 };
 
-/* A subscriber stopped holding its publishers: every paused publisher is read again. Those
- * that still feed a congested subscriber pause again at their next message to it (a read's
- * worth more in its queue), so one slow subscriber does not hold another one's publishers. */
-static void resume_publishers(broker *b)
+/* All of them, not only those a given subscriber paused: one slow subscriber then does not
+ * hold another one's publishers, at the cost of a read's worth more in its queue. */
+void flow_resume_publishers(worker *w)
 {
-    for (int i = 0; i < b->worker_count; i++) {
-        for (conn *c = b->workers[i]->conns; c; c = c->next) {
-            if (!c->paused)
-                continue;
-            c->paused = false;
-            conn_resume_reading(c);
-        }
+    for (conn *c = w->conns; c; c = c->next) {
+        if (!c->paused)
+            continue;
+        c->paused = false;
+        conn_resume_reading(c);
     }
 }
 
@@ -48,7 +46,15 @@ static void set_pausing(session *s, bool pausing)
         s->worker->congested_sessions++;
     } else {
         s->worker->congested_sessions--;
-        resume_publishers(s->broker);
+        flow_resume_publishers(s->worker);
+        /* Its publishers on other workers were paused by its brake pulls (worker_mail.h). */
+        broker *b = s->broker;
+        atomic_fetch_add_explicit(&b->resume_gen, 1, memory_order_relaxed);
+        for (int i = 0; i < b->worker_count; i++) {
+            worker *o = b->workers[i];
+            if (o != s->worker && !atomic_exchange_explicit(&o->resume_requested, true, memory_order_relaxed))
+                worker_mail_poke(o);
+        }
     }
 }
 
@@ -69,6 +75,11 @@ static void stall(session *s)
             "is dropped",
             s->client_id, s->queue_count, conn_output_pending(s->conn));
     set_pausing(s, false);
+    /* Already past the session limit (its publishers on other workers learnt of its congestion
+     * late): full now, not at a next message that may never come. */
+    const broker_limits *lim = &s->broker->config.limits;
+    if (s->queue_count > lim->queue_max_messages || s->queue_bytes > lim->queue_max_bytes)
+        s->flow->close_now = true;
 }
 
 static void progress_cb(evutil_socket_t fd, short what, void *arg)
@@ -102,7 +113,7 @@ static void progress_cb(evutil_socket_t fd, short what, void *arg)
     } else if (++f->idle_looks >= STALL_CHECKS && !s->stalled) {
         stall(s);
     }
-    arm(f, PROGRESS_CHECK_MS);
+    arm(f, f->close_now ? 0 : PROGRESS_CHECK_MS);
 }
 
 static void set_congested(session *s, bool congested)

@@ -22,6 +22,7 @@
 
 struct session;
 struct conn;
+struct worker;
 
 /* Re-evaluates a session's congestion after its queue changed. Returns true
  * while it is congested. */
@@ -33,6 +34,9 @@ bool flow_session_pauses(const struct session *s);
 /* A stopped subscriber's queue is full: it is disconnected (0x97) on the loop's next turn. */
 void flow_session_stalled_full(struct session *s);
 
+/* Reads again every publisher of worker `w` paused by a congested subscriber (which stopped
+ * being one); those that still feed one pause again at their next message to it. */
+void flow_resume_publishers(struct worker *w);
 /* The connection that just published reached a congested session: stop reading it. */
 void flow_pause_publisher(struct conn *c);
 

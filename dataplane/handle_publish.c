@@ -108,13 +108,15 @@ bool handle_publish(conn *c, const mqtt_packet *p, int decode_rc)
         return refuse_publish(c, pub, MQTT_RC_UNSPECIFIED_ERROR, "out of memory");
     }
     bool congested = false;
-    int receivers = broker_publish(s->realm, m, &congested);
+    int receivers = broker_publish(c->worker, s->realm, m, c, &congested);
     broker_msg_unref(m);
-    if (congested)
+    if (congested || conn_brake_pulled(c))
         flow_pause_publisher(c);
     uint8_t reason = (receivers == 0 && c->version == MQTT_V5) ? MQTT_RC_NO_MATCHING_SUBSCRIBERS : 0;
-    /* sync persistence: the ack waits for the commit of what this PUBLISH queued. */
-    if (pub->qos > 0 && b->store->ack_must_wait(b->store->ctx))
+    /* sync persistence: the ack waits for the commit of what this PUBLISH queued, here and on
+     * the workers it went to. */
+    if (pub->qos > 0 && b->store->acks_wait_for_commit &&
+        (b->store->ack_must_wait(b->store->ctx) || conn_gate_pending(c)))
         conn_hold_output(c);
     if (pub->qos == 1)
         send_ack(c, MQTT_PUBACK, pub->packet_id, reason);

@@ -38,20 +38,28 @@ static uint8_t subscribe_one(conn *c, const mqtt_subscription *e, uint32_t sub_i
     return e->qos;
 }
 
-typedef struct retained_delivery {
-    session *session;
-    uint8_t granted;
-    const uint32_t *sub_id;
-} retained_delivery;
+/* The retained messages a subscription matched, each with a reference: collected under the
+ * realm's lock, delivered after it (a delivery may reach the store, or publish a will). */
+typedef struct retained_matches {
+    broker_msg **msgs; /* owned array of references */
+    size_t count, cap;
+    bool oom;
+} retained_matches;
 
-static void send_retained(void *ctx, broker_msg *m)
+static void collect_retained(void *ctx, broker_msg *m)
 {
-    retained_delivery *rd = ctx;
-    uint8_t qos = m->qos < rd->granted ? m->qos : rd->granted;
-    /* Retained messages sent because of a subscription keep RETAIN=1 [MQTT-3.3.1-8]. */
-    delivery_spec spec = {
-        .qos = qos, .retain = true, .sub_ids = rd->sub_id, .sub_id_count = rd->sub_id ? 1 : 0};
-    session_deliver(rd->session, m, &spec);
+    retained_matches *rm = ctx;
+    if (rm->count == rm->cap) {
+        size_t cap = rm->cap ? rm->cap * 2 : 16;
+        broker_msg **grown = realloc(rm->msgs, cap * sizeof *grown);
+        if (!grown) {
+            rm->oom = true;
+            return;
+        }
+        rm->msgs = grown;
+        rm->cap = cap;
+    }
+    rm->msgs[rm->count++] = broker_msg_ref(m);
 }
 
 /* Retain Handling: 0 always, 1 only for a new subscription, 2 never; never to shared subscriptions. */
@@ -63,8 +71,26 @@ static void deliver_retained(conn *c, const mqtt_subscription *e, uint8_t state,
     mqtt_bytes group, inner;
     if (mqtt_topic_shared_split(e->filter, &group, &inner) != 0)
         return;
-    retained_delivery rd = {c->session, e->qos, sub_id ? &sub_id : NULL};
-    retain_store_match(c->session->realm->retained, e->filter, broker_now_ms(), send_retained, &rd);
+    realm *r = c->session->realm;
+    retained_matches rm = {0};
+    pthread_mutex_lock(&r->retained_mu);
+    retain_store_match(r->retained, e->filter, broker_now_ms(), collect_retained, &rm);
+    pthread_mutex_unlock(&r->retained_mu);
+    if (rm.oom)
+        log_msg(LOG_ERROR, "subscribe", "out of memory sending retained messages client=%s filter=%.*s",
+                c->session->client_id, (int)e->filter.len, (const char *)e->filter.data);
+    for (size_t i = 0; i < rm.count; i++) {
+        broker_msg *m = rm.msgs[i];
+        /* Retained messages sent because of a subscription keep RETAIN=1 [MQTT-3.3.1-8]. */
+        delivery_spec spec = {.qos = m->qos < e->qos ? m->qos : e->qos,
+                              .retain = true,
+                              .sub_ids = sub_id ? &sub_id : NULL,
+                              .sub_id_count = sub_id ? 1 : 0};
+        if (c->session)
+            session_deliver(c->session, m, &spec);
+        broker_msg_unref(m);
+    }
+    free(rm.msgs);
 }
 
 bool handle_subscribe(conn *c, const mqtt_packet *p)

@@ -18,6 +18,7 @@
 #include "tls.h"
 #include "ws.h"
 #include "worker.h"
+#include "xthread_ring.h"
 
 struct listener {
     broker *broker;
@@ -45,6 +46,45 @@ static void format_peer(const struct sockaddr *sa, char *out, size_t len)
     snprintf(out, len, "%s:%d", host, port);
 }
 
+/* A socket the main thread accepted for a worker thread (worker.accepted): what serving it
+ * needs, copied, since the listener may stop before the worker gets to it. */
+struct accepted_socket {
+    struct accepted_socket *next;
+    evutil_socket_t fd;
+    SSL *ssl; /* TLS listeners: made on the main thread, which owns the certificates */
+    struct realm *realm;
+    uint8_t type; /* listener_type */
+    char path[sizeof((listener_config *)0)->path];
+    char peer[64];
+};
+
+/* Worker `w` serves an accepted socket (and its SSL object, for TLS listeners). */
+static void serve(worker *w, const struct accepted_socket *a)
+{
+    struct bufferevent *bev = NULL;
+    if (a->ssl) {
+        if (!(bev = conn_transport_socket_bev(w->base, a->fd, a->ssl, BUFFEREVENT_SSL_ACCEPTING)))
+            SSL_free(a->ssl);
+    } else {
+        bev = conn_transport_socket_bev(w->base, a->fd, NULL, 0);
+    }
+    if (!bev) {
+        log_msg(LOG_ERROR, "listener", "cannot allocate a connection");
+        evutil_closesocket(a->fd);
+        return;
+    }
+    bool tls = a->type == LISTENER_MQTTS || a->type == LISTENER_WSS;
+    if (a->type == LISTENER_WS || a->type == LISTENER_WSS) {
+        ws_accept(w, a->realm, bev, a->path, tls, a->peer);
+        return;
+    }
+    conn *c = conn_new(w, a->realm, bev, a->peer);
+    if (c) {
+        c->tls = tls;
+        c->direct_write = !tls; /* plain TCP: the broker may write to the socket itself */
+    }
+}
+
 static void accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa, int socklen,
                       void *arg)
 {
@@ -58,29 +98,65 @@ static void accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct soc
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
                sizeof one); /* MQTT packets are small and latency matters */
     worker *w = l->broker->workers[l->next_worker++ % (unsigned)l->broker->worker_count];
-    struct bufferevent *bev = NULL;
-    if (l->tls) {
-        SSL *ssl = tls_server_accept(l->tls);
-        if (ssl && !(bev = conn_transport_socket_bev(w->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING)))
-            SSL_free(ssl);
-    } else {
-        bev = conn_transport_socket_bev(w->base, fd, NULL, 0);
-    }
-    if (!bev) {
-        log_msg(LOG_ERROR, "listener", "cannot allocate a connection");
+    struct accepted_socket a = {.fd = fd, .realm = l->realm, .type = (uint8_t)l->cfg.type};
+    snprintf(a.path, sizeof a.path, "%s", l->cfg.path);
+    format_peer(sa, a.peer, sizeof a.peer);
+    if (l->tls && !(a.ssl = tls_server_accept(l->tls))) {
+        log_msg(LOG_ERROR, "listener", "cannot allocate a TLS connection");
         evutil_closesocket(fd);
         return;
     }
-    char peer[64];
-    format_peer(sa, peer, sizeof peer);
-    if (l->cfg.type == LISTENER_WS || l->cfg.type == LISTENER_WSS) {
-        ws_accept(w, l->realm, bev, l->cfg.path, l->tls != NULL, peer);
+    if (w->base == l->broker->base) { /* the worker runs on this thread */
+        serve(w, &a);
         return;
     }
-    conn *c = conn_new(w, l->realm, bev, peer);
-    if (c) {
-        c->tls = l->tls != NULL;
-        c->direct_write = !c->tls; /* plain TCP: the broker may write to the socket itself */
+    struct accepted_socket *handed = malloc(sizeof *handed);
+    if (!handed) {
+        log_msg(LOG_ERROR, "listener", "cannot allocate a connection");
+        SSL_free(a.ssl);
+        evutil_closesocket(fd);
+        return;
+    }
+    *handed = a;
+    pthread_mutex_lock(&w->moving_mu);
+    *w->accepted_tail = handed;
+    w->accepted_tail = &handed->next;
+    pthread_mutex_unlock(&w->moving_mu);
+    xthread_waker_signal(w->moving_waker);
+}
+
+/* Takes worker `w`'s accepted sockets out of its inbox. */
+static struct accepted_socket *take_accepted(worker *w)
+{
+    pthread_mutex_lock(&w->moving_mu);
+    struct accepted_socket *a = w->accepted;
+    w->accepted = NULL;
+    w->accepted_tail = &w->accepted;
+    pthread_mutex_unlock(&w->moving_mu);
+    return a;
+}
+
+void listener_serve_accepted(worker *w)
+{
+    for (struct accepted_socket *a = take_accepted(w), *next; a; a = next) {
+        next = a->next;
+        if (w->broker->shutting_down) {
+            SSL_free(a->ssl);
+            evutil_closesocket(a->fd);
+        } else {
+            serve(w, a);
+        }
+        free(a);
+    }
+}
+
+void listener_drop_accepted(worker *w)
+{
+    for (struct accepted_socket *a = take_accepted(w), *next; a; a = next) {
+        next = a->next;
+        SSL_free(a->ssl);
+        evutil_closesocket(a->fd);
+        free(a);
     }
 }
 

@@ -1,6 +1,7 @@
 /* egbroker: the MQTT broker (data plane). With no arguments, open mode on
  * 127.0.0.1:1883 like mosquitto with no config. */
 #include <event2/event.h>
+#include <event2/thread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,6 +163,11 @@ int main(int argc, char **argv)
         cfg.workers = (uint32_t)n;
     }
     signal(SIGPIPE, SIG_IGN);
+    /* Before any base: the workers' bases are woken and stopped from other threads. */
+    if (evthread_use_pthreads() != 0) {
+        log_msg(LOG_ERROR, "egbroker", "cannot enable libevent's thread support");
+        return 1;
+    }
     runtime rt = {0};
     /* The changelist folds an add and a delete of the same event within one loop
      * turn (a write armed, then done) into no epoll_ctl at all. */
@@ -204,6 +210,14 @@ int main(int argc, char **argv)
             return 1;
         }
         rt.listeners[rt.listener_count++] = l;
+    }
+    if (broker_start_workers(rt.broker) != 0) {
+        for (int i = 0; i < rt.listener_count; i++)
+            listener_stop(rt.listeners[i]);
+        admin_server_free(rt.admin);
+        broker_free(rt.broker);
+        event_base_free(rt.base);
+        return 1;
     }
     rt.sigterm = evsignal_new(rt.base, SIGTERM, on_stop_signal, &rt);
     rt.sigint = evsignal_new(rt.base, SIGINT, on_stop_signal, &rt);

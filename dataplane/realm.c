@@ -30,10 +30,13 @@ realm *realm_new(broker *b, const char *name, int index)
     r->retained = retain_store_new();
     r->shared = sub_tree_new();
     r->auth_sessions = strmap_new();
-    if (!r->retained || !r->shared || !r->auth_sessions) {
+    if (!r->retained || !r->shared || !r->auth_sessions || pthread_mutex_init(&r->retained_mu, NULL) != 0) {
         realm_free(r);
         return NULL;
     }
+    pthread_mutex_init(&r->shared_mu, NULL); /* default attributes: cannot fail on Linux */
+    pthread_mutex_init(&r->auth_mu, NULL);
+    r->locks_made = true;
     return r;
 }
 
@@ -46,6 +49,11 @@ void realm_free(realm *r)
     if (r->auth_sessions) {
         strmap_foreach(r->auth_sessions, free_count, NULL);
         strmap_free(r->auth_sessions);
+    }
+    if (r->locks_made) {
+        pthread_mutex_destroy(&r->retained_mu);
+        pthread_mutex_destroy(&r->shared_mu);
+        pthread_mutex_destroy(&r->auth_mu);
     }
     free(r);
 }
@@ -65,10 +73,12 @@ void realm_count_auth_session(realm *r, const char *auth_name, int delta)
         return;
     char key[256];
     size_t len = auth_key(auth_name, key, sizeof key);
+    pthread_mutex_lock(&r->auth_mu);
     uint32_t *count = strmap_get(r->auth_sessions, key, len);
     if (delta > 0) {
         if (!count &&
             (!(count = calloc(1, sizeof *count)) || strmap_put(r->auth_sessions, key, len, count) != 0)) {
+            pthread_mutex_unlock(&r->auth_mu);
             free(count); /* the limit then counts one session fewer: logged, not fatal */
             log_msg(LOG_ERROR, "realm", "out of memory counting the sessions of auth_name=\"%s\"", auth_name);
             return;
@@ -77,13 +87,18 @@ void realm_count_auth_session(realm *r, const char *auth_name, int delta)
     } else if (count && --*count == 0) {
         free(strmap_remove(r->auth_sessions, key, len));
     }
+    pthread_mutex_unlock(&r->auth_mu);
 }
 
-uint32_t realm_auth_sessions(const realm *r, const char *auth_name)
+uint32_t realm_auth_sessions(realm *r, const char *auth_name)
 {
     char key[256];
-    const uint32_t *count = strmap_get(r->auth_sessions, key, auth_key(auth_name, key, sizeof key));
-    return count ? *count : 0;
+    size_t len = auth_key(auth_name, key, sizeof key);
+    pthread_mutex_lock(&r->auth_mu);
+    const uint32_t *count = strmap_get(r->auth_sessions, key, len);
+    uint32_t n = count ? *count : 0;
+    pthread_mutex_unlock(&r->auth_mu);
+    return n;
 }
 
 realm *realm_find(const broker *b, const char *name)

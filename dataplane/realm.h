@@ -9,6 +9,8 @@
 #ifndef EG_REALM_H
 #define EG_REALM_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -21,15 +23,24 @@ typedef struct realm {
     struct broker *broker;
     char name[64]; /* the namespace; "" in open mode */
     int index;     /* position in broker->realms, and in each worker's realms */
+    /* Its retained messages, read by SUBSCRIBE and written by PUBLISH with the retain flag on
+     * any worker: under retained_mu (with the store's write, so both see one order). */
     struct retain_store *retained;
-    /* Shared subscriptions ($share/...) of every worker's sessions: one member of a group
-     * is chosen realm-wide. Ordinary subscriptions are in the workers' trees. */
+    pthread_mutex_t retained_mu;
+    /* Shared subscriptions ($share/...) of every worker's sessions, as shared_member handles
+     * (session.h): one member of a group is chosen realm-wide, by whichever worker routes.
+     * The tree and shared_route_gen are under shared_mu. Ordinary subscriptions are in the
+     * workers' trees. */
     struct sub_tree *shared;
-    uint64_t shared_route_gen; /* stamps sessions while the shared tree is matched */
+    uint64_t shared_route_gen;     /* stamps members while the shared tree is matched */
+    _Atomic uint32_t shared_count; /* subscriptions in `shared`: routing skips the lock at 0 */
+    pthread_mutex_t shared_mu;
     /* Connected sessions per authentication name (lower-cased; the limit 0x97 counts them):
      * name -> uint32_t count, owned, removed at 0. Kept at CONNECT and close, so a CONNECT
-     * reads one entry instead of scanning every connection. */
+     * reads one entry instead of scanning every connection. Under auth_mu: any worker. */
     struct strmap *auth_sessions;
+    pthread_mutex_t auth_mu;
+    bool locks_made; /* the three mutexes are initialised */
 } realm;
 
 realm *realm_new(struct broker *b, const char *name, int index);
@@ -47,6 +58,6 @@ bool realm_select_by_sni(const struct broker *b, const char *sni, realm **r);
  * names (open mode) are not counted. */
 void realm_count_auth_session(realm *r, const char *auth_name, int delta);
 /* Active connections of `auth_name` in the realm. */
-uint32_t realm_auth_sessions(const realm *r, const char *auth_name);
+uint32_t realm_auth_sessions(realm *r, const char *auth_name);
 
 #endif

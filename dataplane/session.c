@@ -15,14 +15,60 @@
 #include "sub_tree.h"
 #include "worker.h"
 
-/* Where a filter of this session lives: shared subscriptions in the realm's tree
- * (one member per group is chosen realm-wide), the others at its home worker. */
-static sub_tree *subs_of(const session *s, mqtt_bytes filter)
+static bool is_shared_filter(mqtt_bytes filter)
 {
     static const char share[] = "$share/";
-    if (filter.len >= sizeof share - 1 && memcmp(filter.data, share, sizeof share - 1) == 0)
-        return s->realm->shared;
-    return worker_realm_of(s->worker, s->realm->index)->subs;
+    return filter.len >= sizeof share - 1 && memcmp(filter.data, share, sizeof share - 1) == 0;
+}
+
+void shared_member_unref(shared_member *m)
+{
+    if (m && atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) == 1)
+        free(m);
+}
+
+/* Subscribes in the right tree: shared filters in the realm's (one member per group is
+ * chosen realm-wide, by any worker: under its lock), the others at the home worker. Returns
+ * what sub_tree_add does. */
+static int tree_add(session *s, mqtt_bytes filter, uint8_t options, uint32_t subscription_id)
+{
+    if (!is_shared_filter(filter)) {
+        worker_realm *wr = worker_realm_of(s->worker, s->realm->index);
+        int added = sub_tree_add(wr->subs, filter, s, options, subscription_id);
+        if (added > 0)
+            atomic_fetch_add_explicit(&wr->plain_subs, 1, memory_order_relaxed);
+        return added;
+    }
+    if (!s->member) {
+        if (!(s->member = calloc(1, sizeof *s->member)))
+            return -1;
+        s->member->session = s;
+        s->member->home = s->worker;
+        atomic_init(&s->member->refs, 1);
+        atomic_init(&s->member->connected, s->conn != NULL);
+    }
+    pthread_mutex_lock(&s->realm->shared_mu);
+    int added = sub_tree_add(s->realm->shared, filter, s->member, options, subscription_id);
+    if (added > 0)
+        atomic_fetch_add_explicit(&s->realm->shared_count, 1, memory_order_relaxed);
+    pthread_mutex_unlock(&s->realm->shared_mu);
+    return added;
+}
+
+static void tree_remove(session *s, mqtt_bytes filter)
+{
+    if (!is_shared_filter(filter)) {
+        worker_realm *wr = worker_realm_of(s->worker, s->realm->index);
+        if (sub_tree_remove(wr->subs, filter, s) > 0)
+            atomic_fetch_sub_explicit(&wr->plain_subs, 1, memory_order_relaxed);
+        return;
+    }
+    if (!s->member)
+        return;
+    pthread_mutex_lock(&s->realm->shared_mu);
+    if (sub_tree_remove(s->realm->shared, filter, s->member) > 0)
+        atomic_fetch_sub_explicit(&s->realm->shared_count, 1, memory_order_relaxed);
+    pthread_mutex_unlock(&s->realm->shared_mu);
 }
 
 session *session_find(realm *r, mqtt_bytes client_id)
@@ -133,7 +179,7 @@ static void publish_will_now(session *s)
             will->expires_at_ms = broker_now_ms() + (int64_t)s->will_expiry * 1000;
             will->store_id = 0;
         }
-        broker_publish(s->realm, will, NULL);
+        broker_publish(s->worker, s->realm, will, NULL, NULL);
     }
     store_will(s); /* after the publish: the deliveries it stored keep the message's row */
     broker_msg_unref(will);
@@ -146,10 +192,14 @@ void session_destroy(session *s)
     publish_will_now(s);
     for (uint32_t i = 0; i < s->sub_count; i++) {
         mqtt_bytes f = {(const uint8_t *)s->subs[i].filter, s->subs[i].filter_len};
-        sub_tree_remove(subs_of(s, f), f, s);
+        tree_remove(s, f);
         free(s->subs[i].filter);
     }
     free(s->subs);
+    if (s->member) { /* out of the tree: messages still on their way to it find no session */
+        s->member->session = NULL;
+        shared_member_unref(s->member);
+    }
     flow_session_forget(s);
     /* A broker stopping is not the session ending: it stays on disk for the restart, with the
      * writes still pending. A session that ends goes, deliveries included (still listed). */
@@ -205,7 +255,7 @@ int session_subscribe(session *s, mqtt_bytes filter, uint8_t options, uint32_t s
         s->subs = grown;
         s->sub_cap = cap;
     }
-    if (sub_tree_add(subs_of(s, filter), filter, s, options, subscription_id) < 0)
+    if (tree_add(s, filter, options, subscription_id) < 0)
         return -1;
     if (existing) {
         existing->options = options;
@@ -216,7 +266,7 @@ int session_subscribe(session *s, mqtt_bytes filter, uint8_t options, uint32_t s
     session_sub *sub = &s->subs[s->sub_count];
     sub->filter = malloc(filter.len + 1);
     if (!sub->filter) {
-        sub_tree_remove(subs_of(s, filter), filter, s);
+        tree_remove(s, filter);
         return -1;
     }
     memcpy(sub->filter, filter.data, filter.len);
@@ -234,7 +284,7 @@ bool session_unsubscribe(session *s, mqtt_bytes filter)
     session_sub *sub = find_sub(s, filter);
     if (!sub)
         return false;
-    sub_tree_remove(subs_of(s, filter), filter, s);
+    tree_remove(s, filter);
     free(sub->filter);
     *sub = s->subs[--s->sub_count];
     session_save(s);
@@ -570,6 +620,8 @@ void session_attach(session *s, struct conn *c)
 {
     s->conn = c;
     c->session = s;
+    if (s->member)
+        atomic_store_explicit(&s->member->connected, true, memory_order_relaxed);
     if (s->expiry_timer)
         evtimer_del(s->expiry_timer);
     session_clear_will(s);
@@ -724,7 +776,7 @@ static delivery *release_shared(session *s, delivery **list, uint32_t *count)
         *link = d->next;
         (*count)--;
         mqtt_bytes group = {(const uint8_t *)d->share_group, (uint32_t)strlen(d->share_group)};
-        broker_redeliver_shared(s->realm, d->msg, group, s);
+        broker_redeliver_shared(s->worker, s->realm, d->msg, group, s->member);
         unstore_delivery(s, d);
         delivery_free(d);
     }
@@ -757,6 +809,8 @@ uint32_t session_drop_queued(session *s, bool (*keep)(void *ctx, const broker_ms
 void session_detach(session *s)
 {
     s->conn = NULL;
+    if (s->member)
+        atomic_store_explicit(&s->member->connected, false, memory_order_relaxed);
     flow_session_forget(s);
     if (s->broker->shutting_down)
         return; /* a broker shutdown is not the client's failure: no will, no expiry bookkeeping */

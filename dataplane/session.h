@@ -9,6 +9,7 @@
 #ifndef EG_SESSION_H
 #define EG_SESSION_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -54,6 +55,24 @@ typedef struct delivery_spec {
 
 enum delivery_state { DELIVERY_QUEUED, DELIVERY_AWAIT_ACK, DELIVERY_AWAIT_PUBCOMP };
 
+/* A session as its realm's shared-subscription tree knows it. Any worker matches that tree
+ * (under realm->shared_mu) and picks a member; the message then goes to the member's home
+ * worker, which alone touches the session.
+ *
+ * Ownership: reference counted (shared_member_unref): the session holds one while it lives,
+ * each message on its way to the member one more. The tree's entries borrow the session's:
+ * it removes them before letting go. */
+typedef struct shared_member {
+    struct session *session; /* NULL once the session is gone; its home worker's only */
+    struct worker *home;
+    _Atomic int refs;
+    _Atomic bool connected; /* written by the home worker, read by any (a pick's hint) */
+    uint64_t match_gen;     /* routing scratch, under the realm's shared_mu */
+    uint32_t match_index;
+} shared_member;
+
+void shared_member_unref(shared_member *m);
+
 typedef struct session {
     broker *broker;
     struct realm *realm;   /* the namespace it belongs to */
@@ -71,7 +90,8 @@ typedef struct session {
     uint32_t completed;         /* deliveries acknowledged so far: its progress, for flow control */
     struct event *expiry_timer; /* armed while disconnected with expiry > 0 */
 
-    session_sub *subs; /* owned array */
+    session_sub *subs;     /* owned array */
+    shared_member *member; /* one reference, made at its first shared subscription; NULL before */
     uint32_t sub_count, sub_cap;
 
     delivery *inflight, *inflight_tail; /* sent, awaiting ack, in send order */

@@ -20,6 +20,7 @@ struct realm;
 
 typedef struct session_store {
     void *ctx;
+    bool acks_wait_for_commit; /* `sync` mode: QoS 1/2 acks wait for the writes they cover */
     /* Created, resumed, or its expiry or subscriptions changed. */
     void (*session_saved)(void *ctx, const struct session *s);
     void (*session_deleted)(void *ctx, const struct session *s);

@@ -287,6 +287,7 @@ static bool batch_done(void *arg)
     store_batch *b;
     if (xthread_ring_pop_batch(st->done, (void **)&b, 1) == 0)
         return false;
+    pthread_mutex_lock(&st->loop_mu);
     st->running = false;
     if (b->committed)
         st->commits++;
@@ -300,7 +301,9 @@ static bool batch_done(void *arg)
         st->spare = b;
     if (st->submit_wanted)
         sqlstore_submit(st);
-    broker_store_committed(st->broker, st->committed_seq);
+    uint64_t seq = st->committed_seq;
+    pthread_mutex_unlock(&st->loop_mu);
+    broker_store_committed(st->broker, seq);
     return false;
 }
 

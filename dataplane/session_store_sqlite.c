@@ -272,7 +272,10 @@ bool sqlstore_commit(sqlstore *st)
 static void commit_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
-    sqlstore_submit(arg);
+    sqlstore *st = arg;
+    pthread_mutex_lock(&st->loop_mu);
+    sqlstore_submit(st);
+    pthread_mutex_unlock(&st->loop_mu);
 }
 
 /* An idle broker commits nothing: this keeps the heartbeat at most a period old. */
@@ -281,10 +284,12 @@ static void heartbeat_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     sqlstore *st = arg;
-    if (!sqlstore_building_empty(st) || st->running)
-        return; /* a commit due within the interval writes it */
-    st->heartbeat_due = true;
-    sqlstore_submit(st);
+    pthread_mutex_lock(&st->loop_mu);
+    if (sqlstore_building_empty(st) && !st->running) { /* else a commit due within the interval writes it */
+        st->heartbeat_due = true;
+        sqlstore_submit(st);
+    }
+    pthread_mutex_unlock(&st->loop_mu);
 }
 
 /* Opens the group-commit transaction the first write of an interval needs. */
@@ -446,6 +451,11 @@ static void save_delivery(void *ctx, const session *s, const delivery *d)
     sqlstore_arm_commit(st); /* the commit it waits for; acks wait for it in sync mode */
     if (d->store_slot)
         return;
+    if (st->write_at_once) {
+        write_delivery(st, s, (delivery *)d, false);
+        ((delivery *)d)->store_written = true;
+        return;
+    }
     if (st->pending_count == st->pending_cap) {
         uint32_t cap = st->pending_cap ? st->pending_cap * 2 : 256;
         struct pending_put *grown = realloc(st->pending, cap * sizeof *grown);
@@ -550,6 +560,8 @@ static void release(sqlstore *st)
     free(st->pending);
     free(st->seal_keys);
     free(st->seal_counts);
+    if (st->loop_mu_made)
+        pthread_mutex_destroy(&st->loop_mu);
     free(st);
 }
 
@@ -609,20 +621,104 @@ static int migrate(sqlstore *st)
     return 0;
 }
 
+/* ---- the hooks as the workers call them: under loop_mu */
+
+#define LOCKED(call)                                                                                         \
+    do {                                                                                                     \
+        pthread_mutex_lock(&st->loop_mu);                                                                    \
+        call;                                                                                                \
+        pthread_mutex_unlock(&st->loop_mu);                                                                  \
+    } while (0)
+
+static void locked_save_session(void *ctx, const session *s)
+{
+    sqlstore *st = ctx;
+    LOCKED(save_session(ctx, s));
+}
+
+static void locked_delete_session(void *ctx, const session *s)
+{
+    sqlstore *st = ctx;
+    LOCKED(delete_session(ctx, s));
+}
+
+static void locked_session_closing(void *ctx, const session *s)
+{
+    sqlstore *st = ctx;
+    LOCKED(session_closing(ctx, s));
+}
+
+static void locked_save_delivery(void *ctx, const session *s, const delivery *d)
+{
+    sqlstore *st = ctx;
+    LOCKED(save_delivery(ctx, s, d));
+}
+
+static void locked_delete_delivery(void *ctx, const session *s, const delivery *d)
+{
+    sqlstore *st = ctx;
+    LOCKED(delete_delivery(ctx, s, d));
+}
+
+static void locked_save_qos2(void *ctx, const session *s, uint16_t packet_id, bool pending)
+{
+    sqlstore *st = ctx;
+    LOCKED(save_qos2(ctx, s, packet_id, pending));
+}
+
+static void locked_save_will(void *ctx, const session *s)
+{
+    sqlstore *st = ctx;
+    LOCKED(save_will(ctx, s));
+}
+
+static void locked_save_retained(void *ctx, const realm *r, mqtt_bytes topic, const broker_msg *m)
+{
+    sqlstore *st = ctx;
+    LOCKED(save_retained(ctx, r, topic, m));
+}
+
+static bool locked_ack_must_wait(void *ctx)
+{
+    sqlstore *st = ctx;
+    if (!st->sync)
+        return false;
+    bool wait;
+    LOCKED(wait = ack_must_wait(ctx));
+    return wait;
+}
+
+static uint64_t locked_commit(void *ctx)
+{
+    sqlstore *st = ctx;
+    uint64_t seq;
+    LOCKED(seq = commit(ctx));
+    return seq;
+}
+
+static uint64_t locked_committed(void *ctx)
+{
+    sqlstore *st = ctx;
+    uint64_t seq;
+    LOCKED(seq = committed(ctx));
+    return seq;
+}
+
 static const session_store *install(sqlstore *st)
 {
     st->iface = (session_store){.ctx = st,
-                                .session_saved = save_session,
-                                .session_deleted = delete_session,
-                                .delivery_saved = save_delivery,
-                                .delivery_deleted = delete_delivery,
-                                .qos2_saved = save_qos2,
-                                .will_saved = save_will,
-                                .retained_saved = save_retained,
-                                .ack_must_wait = ack_must_wait,
-                                .session_closing = session_closing,
-                                .commit = commit,
-                                .committed = committed,
+                                .acks_wait_for_commit = st->sync,
+                                .session_saved = locked_save_session,
+                                .session_deleted = locked_delete_session,
+                                .delivery_saved = locked_save_delivery,
+                                .delivery_deleted = locked_delete_delivery,
+                                .qos2_saved = locked_save_qos2,
+                                .will_saved = locked_save_will,
+                                .retained_saved = locked_save_retained,
+                                .ack_must_wait = locked_ack_must_wait,
+                                .session_closing = locked_session_closing,
+                                .commit = locked_commit,
+                                .committed = locked_committed,
                                 .close = close_store};
     return &st->iface;
 }
@@ -686,6 +782,16 @@ int session_store_sqlite_open(broker *b)
         return -1;
     st->lock_fd = -1;
     st->broker = b;
+    st->write_at_once = b->worker_count > 1;
+    pthread_mutexattr_t recursive;
+    pthread_mutexattr_init(&recursive);
+    pthread_mutexattr_settype(&recursive, PTHREAD_MUTEX_RECURSIVE);
+    st->loop_mu_made = pthread_mutex_init(&st->loop_mu, &recursive) == 0;
+    pthread_mutexattr_destroy(&recursive);
+    if (!st->loop_mu_made) {
+        free(st);
+        return -1;
+    }
     for (int i = 0; i < S_COUNT; i++)
         st->nparams[i] = highest_param(stmt_sql[i]);
     st->sync = cfg->persistence == PERSIST_SYNC;

@@ -48,6 +48,14 @@ enum sqlstore_stmt {
 typedef struct sqlstore {
     session_store iface; /* what the broker calls (ctx: this) */
     struct broker *broker;
+    /* The workers call the hooks from their threads, the loop's timers and the commit reports
+     * run on the main thread: everything here but the store thread's part (`mu`) is under
+     * loop_mu. Recursive: a commit report may lead back into a hook on the same thread. */
+    pthread_mutex_t loop_mu;
+    bool loop_mu_made;
+    /* Several worker threads: a delivery is written when saved, not at the commit (the
+     * commit may run on another thread than the delivery's session). */
+    bool write_at_once;
     sqlite3 *db;
     sqlite3_stmt *stmts[S_COUNT]; /* prepared on first use, finalized at close */
     uint8_t nparams[S_COUNT];     /* each statement's parameter count (its highest ?N) */

@@ -12,6 +12,7 @@
 #define EG_WORKER_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "broker.h"
@@ -29,12 +30,18 @@ struct xthread_waker;
 typedef struct worker_realm {
     struct strmap *sessions; /* client id -> struct session* (owned) */
     struct sub_tree *subs;   /* subscriptions of these sessions */
+    /* Subscriptions in `subs`: written by this worker, read by any that routes in the realm
+     * (a worker with none gets no broadcast). */
+    _Atomic uint32_t plain_subs;
 } worker_realm;
 
 typedef struct worker {
     broker *broker;
     int index;
-    struct event_base *base;
+    struct event_base *base; /* the main loop's, or its own (owned) when on its own thread */
+    bool own_base;
+    pthread_t thread;
+    bool thread_started;
     worker_realm *realms;       /* [broker->realm_count], by realm->index */
     struct conn *conns;         /* doubly linked list of live connections (owned) */
     struct conn *written;       /* connections with output to flush at the end of the current read */
@@ -45,14 +52,25 @@ typedef struct worker {
     uint64_t route_gen;          /* stamps sessions while one message is routed */
     uint32_t congested_sessions; /* connected sessions holding their publishers (congested, reading) */
     broker_stats stats;          /* written by this worker only */
-    /* Connections handed over to this worker at CONNECT (conn_move_to), not adopted yet: pushed
-     * by any worker under moving_mu, adopted by this one when moving_waker wakes it. */
+    /* Its inbox, under moving_mu, looked at when moving_waker wakes it (also to park it,
+     * broker_world_stop): connections handed over to it at CONNECT (conn_move_to), and sockets
+     * the main thread accepted for it (listener.c). FIFOs, owned. */
     pthread_mutex_t moving_mu;
-    struct conn_move *moving, **moving_tail; /* FIFO, owned */
+    struct conn_move *moving, **moving_tail;
+    struct accepted_socket *accepted, **accepted_tail;
     struct xthread_waker *moving_waker;
+    /* Mail from and to other workers (worker_mail.h). */
+    struct xthread_ring **inbox;      /* [worker_count]: the ring from each other worker, by its index */
+    struct xthread_waker *mail_waker; /* drains the inbox, then looks at the held acks */
+    struct worker_mail **overflow_head, **overflow_tail; /* [worker_count], by receiver: mail its ring
+                                                          * had no room for, oldest first (owned) */
+    struct event *overflow_retry;
+    struct ack_gate **gates;       /* carried by mail handled here: answered at the next group commit */
+    _Atomic bool resume_requested; /* a subscriber elsewhere stopped holding publishers (flow_control.h) */
+    uint32_t gate_count, gate_cap;
 } worker;
 
-/* NULL on allocation failure. */
+/* NULL on allocation failure. `base`: the main loop's, or NULL for a base of its own. */
 worker *worker_new(broker *b, int index, struct event_base *base);
 /* Destroys the sessions (their wills are not published) of every realm. */
 void worker_destroy_sessions(worker *w);

@@ -18,6 +18,7 @@
 #include "mqtt_topic.h"
 #include "realm.h"
 #include "session.h"
+#include "worker.h"
 #include "session_store_sqlite.h"
 #include "store_test_util.h"
 
@@ -96,7 +97,7 @@ static void publish(broker *b, const char *topic, const char *payload)
 {
     broker_msg *m = broker_msg_new_raw(mqtt_bytes_from_cstr(topic), mqtt_bytes_from_cstr(payload), 1, false,
                                        NULL, 0, broker_now_ms());
-    broker_publish(b->realms[0], m, NULL);
+    broker_publish(b->workers[0], b->realms[0], m, NULL, NULL);
     broker_msg_unref(m);
 }
 

@@ -12,6 +12,7 @@
 #include "mqtt_topic.h"
 #include "realm.h"
 #include "session.h"
+#include "worker.h"
 #include "session_store.h"
 
 typedef struct recording {
@@ -143,7 +144,7 @@ static broker_msg *message(const char *topic, uint8_t qos, bool retain, const ch
 static void publish(broker *b, const char *topic, uint8_t qos, bool retain, const char *payload)
 {
     broker_msg *m = message(topic, qos, retain, payload);
-    broker_publish(b->realms[0], m, NULL);
+    broker_publish(b->workers[0], b->realms[0], m, NULL, NULL);
     broker_msg_unref(m);
 }
 

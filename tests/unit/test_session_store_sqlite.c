@@ -101,7 +101,7 @@ static void publish(broker *b, const char *topic, bool retain, const char *paylo
 {
     broker_msg *m = broker_msg_new_raw(mqtt_bytes_from_cstr(topic), mqtt_bytes_from_cstr(payload), 1, retain,
                                        NULL, 0, broker_now_ms());
-    broker_publish(b->realms[0], m, NULL);
+    broker_publish(b->workers[0], b->realms[0], m, NULL, NULL);
     broker_msg_unref(m);
 }
 

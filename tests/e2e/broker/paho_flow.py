@@ -5,6 +5,7 @@ full, so it slows nobody else down.
 EG_PORT: a broker with queue_max_messages 20 and slow_subscriber_timeout 5 (see
 test_broker_paho.sh).
 """
+import os
 import struct
 import threading
 import time
@@ -13,6 +14,7 @@ from pahoutil import (DISCONNECT, P_RECEIVE_MAXIMUM, PUBACK, PUBLISH, V5, Paho, 
                       uid)
 
 COUNT = 200
+WORKERS = int(os.environ.get("EGBROKER_WORKERS", "1"))
 
 
 def subscriber(topic, receive_maximum):
@@ -61,8 +63,11 @@ def test_backpressure_then_all_delivered():
     pub = publish_all(topic)
     # Half a second without acknowledgements: behind, not yet stopped (about 1 s).
     acked = count_pubacks(pub, 0.5)
-    # 10 in flight to the subscriber + 20 queued: the publisher stops being read near there.
-    check(20 <= acked <= 45, f"publisher got {acked} PUBACKs of {COUNT} while the subscriber was stalled")
+    # 10 in flight to the subscriber + 20 queued: the publisher stops being read near there. A
+    # publisher on another worker thread learns of the congestion by mail, a few messages later
+    # or, when its thread routes the whole burst first, after it: then only loss is checked.
+    most = 45 if WORKERS == 1 else COUNT
+    check(20 <= acked <= most, f"publisher got {acked} PUBACKs of {COUNT} while the subscriber was stalled")
     # The subscriber now acknowledges everything: all messages arrive, in order, once.
     got = drain(sub, COUNT, 10)
     eq(got, list(range(COUNT)), "payloads received by the subscriber")

@@ -11,7 +11,7 @@ acks/all/+. EG_PHASE=nosnapshot runs only the checks made before any snapshot wa
 import os
 import time
 
-from enfutil import (V5, V311, TlsPaho, TlsRaw, admin, check, eq, metrics, payloads, run_tests, subscribe_many,
+from enfutil import (eq_no_subscribers, V5, V311, TlsPaho, TlsRaw, admin, check, eq, metrics, payloads, run_tests, subscribe_many,
                      test, uid)
 from pahoutil import PUBREC, Raw
 
@@ -77,7 +77,7 @@ def _():
     eq(sub.subscribe("devices/+/telemetry/#"), [1], "device1 SUBACK")
     pub = TlsPaho("d2-deny-" + uid(), "device2", "device2")
     eq(pub.publish_rc("devices/device2/telemetry", b"nope"), NOT_AUTH, "device2 PUBACK for telemetry")
-    eq(pub.publish_rc("alerts/after-denial", b"still-up"), 0x10, "an allowed publish afterwards")
+    eq_no_subscribers(pub.publish_rc("alerts/after-denial", b"still-up"), "an allowed publish afterwards")
     eq(sub.quiet(0.5), [], "messages delivered to the telemetry subscriber")
     check(not pub.closed.is_set(), "device2's connection was closed")
 
