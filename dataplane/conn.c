@@ -497,7 +497,17 @@ static void drain_poll_cb(evutil_socket_t fd, short what, void *arg)
 static void linger_after_flush_cb(struct bufferevent *bev, void *arg)
 {
     conn *c = arg;
-    if (!c->direct_write) { /* TLS or WebSocket framing: a TCP half-close would cut it */
+    SSL *ssl = c->ws ? NULL : bufferevent_openssl_get_ssl(bev);
+    if (ssl && SSL_is_init_finished(ssl)) {
+        /* TLS: our close_notify, then free when the client's arrives (EOF) or at the deadline.
+         * Closing at once would reset the connection if the client's close_notify is already
+         * on its way (its unread bytes make the kernel answer with a reset). */
+        SSL_shutdown(ssl);
+        ERR_clear_error(); /* a shutdown that could not be written now is not worth more */
+        bufferevent_setcb(bev, discard_input_cb, NULL, close_event_cb, arg);
+        return;
+    }
+    if (!c->direct_write) { /* WebSocket framing: a TCP half-close would cut it */
         if (c->drain_poll)
             return;
         if (layers_drained(c)) {
@@ -653,12 +663,11 @@ static void read_packets(struct bufferevent *bev, conn *c)
 static void conn_read_cb(struct bufferevent *bev, void *arg)
 {
     conn *c = arg;
-    broker *b = c->broker; /* c may be freed by what it read */
+    /* This thread's worker: c may be freed by what it read, or moved to another worker (whose
+     * thread owns it from then on). Routing gave output to this worker's connections only. */
+    worker *w = c->worker;
     read_packets(bev, c);
-    /* Workers share this loop until they get threads: routing gave output to connections of
-     * every worker, and a CONNECT may have moved c to another. */
-    for (int i = 0; i < b->worker_count; i++)
-        conn_flush_written(b->workers[i]);
+    conn_flush_written(w);
 }
 
 /* Output drained below half its high-water mark: a congested subscriber may be free again. */

@@ -10,7 +10,7 @@ export EG_BUILD=$BUILD EG_BIN=$BUILD/asan/bin EG_TOOLS=$BUILD/asan/tools
 export EG_PYTHON=/usr/bin/python3 NODE_PATH=$ROOT/tests/e2e/node_modules
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1}
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1 suppressions=$ROOT/tests/tsan.supp}
 LOGDIR=$(mktemp -d "${TMPDIR:-/tmp}/egtests.XXXXXX")
 passed=0
 failed=0
@@ -78,6 +78,13 @@ echo "== end-to-end tests with 3 workers (EGBROKER_WORKERS=3)"
 for name in test_broker_paho test_broker_mqttjs test_broker_mosquitto test_broker_tls test_broker_ws test_enforcement_connect \
     test_enforcement_live test_durability_enforced; do
     EGBROKER_WORKERS=3 run_e2e "tests/e2e/$name.sh" "$name (3 workers)"
+done
+
+# The worker threads under ThreadSanitizer: the broker built with -fsanitize=thread, 3 workers,
+# driven by the client suites (a data race aborts it, and its exit is checked).
+echo "== end-to-end tests with 3 workers under ThreadSanitizer"
+for name in test_broker_paho test_broker_mqttjs test_broker_mosquitto test_broker_tls test_broker_ws; do
+    EG_BIN=$BUILD/tsan/bin EGBROKER_WORKERS=3 run_e2e "tests/e2e/$name.sh" "$name (3 workers, tsan)"
 done
 
 echo "logs: $LOGDIR"

@@ -153,7 +153,7 @@ stop_broker_checked() {
   local log=$E2E_TMP/$1.out rc san
   stop_bg "$1"
   rc=$?
-  san=$(grep -E -A20 'ERROR: (Address|Leak)Sanitizer|runtime error' "$log" | head -30)
+  san=$(grep -E -A20 'ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|runtime error' "$log" | head -30)
   if [ $rc -eq 0 ] && [ -z "$san" ]; then ok "$2 exits 0 on SIGTERM, no sanitizer report"
   else not_ok "$2 exits 0 on SIGTERM, no sanitizer report" "exit $rc" "$san"; fi
 }

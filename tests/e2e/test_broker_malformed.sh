@@ -90,8 +90,8 @@ for b in broker tbroker; do
   rc=$?
   if [ $rc -eq 0 ]; then ok "$b exits 0 on SIGTERM"; else not_ok "$b exits 0 on SIGTERM" "exit $rc" "$(tail -20 "$E2E_TMP/$b.out")"; fi
 done
-san=$(grep -hE 'ERROR: (Address|Leak)Sanitizer|runtime error' "$E2E_TMP/broker.out" "$E2E_TMP/tbroker.out")
+san=$(grep -hE 'ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|runtime error' "$E2E_TMP/broker.out" "$E2E_TMP/tbroker.out")
 if [ -z "$san" ]; then ok "no sanitizer report from the brokers"; else
-  not_ok "no sanitizer report from the brokers" "$(grep -hA30 -E 'ERROR: (Address|Leak)Sanitizer|runtime error' "$E2E_TMP/broker.out" "$E2E_TMP/tbroker.out" | head -40)"; fi
+  not_ok "no sanitizer report from the brokers" "$(grep -hA30 -E 'ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|runtime error' "$E2E_TMP/broker.out" "$E2E_TMP/tbroker.out" | head -40)"; fi
 
 e2e_finish

@@ -436,8 +436,8 @@ for n in sub_downgrade sub_x311 sub_x5 sub_order sub_plus sub_hash sub_plusbar s
 stop_bg broker
 rc=$?
 if [ $rc -eq 0 ]; then ok "main broker exits 0 on SIGTERM"; else not_ok "main broker exits 0 on SIGTERM" "exit $rc" "$(tail -20 "$BLOG")"; fi
-san=$(grep -hE 'ERROR: (Address|Leak)Sanitizer|runtime error' "$BLOG" "$E2E_TMP"/{pbroker,insecure}.out 2>/dev/null)
+san=$(grep -hE 'ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|runtime error' "$BLOG" "$E2E_TMP"/{pbroker,insecure}.out 2>/dev/null)
 if [ -z "$san" ]; then ok "no sanitizer report from the brokers"; else
-  not_ok "no sanitizer report from the brokers" "$(grep -hA30 -E 'ERROR: (Address|Leak)Sanitizer|runtime error' "$BLOG" "$E2E_TMP"/{pbroker,insecure}.out 2>/dev/null | head -40)"; fi
+  not_ok "no sanitizer report from the brokers" "$(grep -hA30 -E 'ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|runtime error' "$BLOG" "$E2E_TMP"/{pbroker,insecure}.out 2>/dev/null | head -40)"; fi
 
 e2e_finish

@@ -37,8 +37,8 @@ done < <(timeout 75 node tests/e2e/broker/mqttjs_broker.js "$PORT" 2>&1)
 stop_bg broker
 rc=$?
 if [ $rc -eq 0 ]; then ok "broker exits 0 on SIGTERM"; else not_ok "broker exits 0 on SIGTERM" "exit $rc" "$(tail -20 "$E2E_TMP/broker.out")"; fi
-san=$(grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error' "$E2E_TMP/broker.out")
+san=$(grep -E 'ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|runtime error' "$E2E_TMP/broker.out")
 if [ -z "$san" ]; then ok "no sanitizer report from the broker"; else
-  not_ok "no sanitizer report from the broker" "$(grep -A30 -E 'ERROR: (Address|Leak)Sanitizer|runtime error' "$E2E_TMP/broker.out" | head -40)"; fi
+  not_ok "no sanitizer report from the broker" "$(grep -A30 -E 'ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|runtime error' "$E2E_TMP/broker.out" | head -40)"; fi
 
 e2e_finish

@@ -126,7 +126,7 @@ for entry in "${BROKERS[@]}"; do
   stop_bg "$name"
   rc=$?
   log=$E2E_TMP/$name.out
-  report=$(grep -E -A 12 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$log" | head -30)
+  report=$(grep -E -A 12 'ERROR: (AddressSanitizer|LeakSanitizer)|WARNING: ThreadSanitizer|runtime error:' "$log" | head -30)
   what="broker $name ($file): exit status 0 on SIGTERM, no sanitizer report"
   [ "$name" = sigterm ] && what="broker $name ($file): exit status 0 after the test's SIGTERM, no sanitizer report"
   if [ "$rc" -eq 0 ] && [ -z "$report" ]; then
