@@ -353,14 +353,17 @@ static bool deliver_to_member(worker *w, realm *rl, shared_member *member, broke
     return false;
 }
 
-/* Hands `mail` to worker `to`, with the publisher's brake, and its ack gate when the ack
- * waits for the commit (sync persistence, QoS 1/2). */
+/* Whether mail of this routing carries the publisher's ack gate: its ack waits for the
+ * commit of every worker's writes (sync persistence, QoS 1/2). */
+static bool needs_gate(const route *r, const conn *publisher)
+{
+    return publisher && r->msg->qos > 0 && r->worker->broker->store->acks_wait_for_commit;
+}
+
+/* Hands `mail` to worker `to`, with its ack gate when it needs one. */
 static void post_mail(route *r, worker *to, worker_mail *mail, conn *publisher)
 {
-    if (publisher && (mail->brake = conn_brake(publisher)))
-        atomic_fetch_add_explicit(&mail->brake->refs, 1, memory_order_relaxed);
-    const session_store *st = r->worker->broker->store;
-    if (publisher && r->msg->qos > 0 && st->acks_wait_for_commit && (mail->gate = conn_gate(publisher))) {
+    if (needs_gate(r, publisher) && (mail->gate = conn_gate(publisher))) {
         atomic_fetch_add_explicit(&mail->gate->refs, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&mail->gate->pending, 1, memory_order_relaxed);
     }
@@ -424,13 +427,17 @@ static uint32_t broadcast(realm *rl, route *r, conn *publisher)
         if (to == r->worker ||
             atomic_load_explicit(&worker_realm_of(to, rl->index)->plain_subs, memory_order_relaxed) == 0)
             continue;
+        sent++;
+        if (!needs_gate(r, publisher)) { /* the common case: the message itself, no allocation */
+            worker_mail_post_message(r->worker, to, broker_msg_ref(r->msg));
+            continue;
+        }
         worker_mail *mail = worker_mail_new(MAIL_BROADCAST, rl->index, r->msg, 0);
         if (!mail) {
             r->oom = true;
             continue;
         }
         post_mail(r, to, mail, publisher);
-        sent++;
     }
     return sent;
 }
@@ -463,6 +470,9 @@ static void store_retained(realm *rl, broker_msg *m)
 
 int broker_publish(worker *w, realm *rl, broker_msg *m, conn *publisher, bool *congested)
 {
+    m->realm_index = (uint16_t)rl->index;
+    if (publisher && !m->brake && (m->brake = conn_brake(publisher)))
+        atomic_fetch_add_explicit(&m->brake->refs, 1, memory_order_relaxed);
     if (m->retain)
         store_retained(rl, m);
     route r;
@@ -487,16 +497,34 @@ void broker_redeliver_shared(worker *w, realm *rl, broker_msg *m, mqtt_bytes gro
                 (const char *)group.data, (int)m->topic.len, (const char *)m->topic.data);
 }
 
+/* Mail reached a congested subscriber here: the publisher pauses at its next PUBLISH. */
+static void pull_brake(worker *w, const broker_msg *m, bool congested)
+{
+    if (congested)
+        publisher_brake_pull(m->brake, atomic_load_explicit(&w->broker->resume_gen, memory_order_relaxed));
+}
+
+/* A message another worker published, to this worker's subscriptions in its realm. */
+static bool deliver_broadcast(worker *w, broker_msg *m)
+{
+    route r;
+    route_init(&r, w, m, (mqtt_bytes){0}, NULL);
+    route_local(w->broker->realms[m->realm_index], &r);
+    log_oom(&r);
+    return r.congested;
+}
+
+void broker_deliver_message(worker *w, broker_msg *m)
+{
+    pull_brake(w, m, deliver_broadcast(w, m));
+}
+
 void broker_deliver_mail(worker *w, worker_mail *mail)
 {
     realm *rl = w->broker->realms[mail->realm_index];
     bool congested;
     if (mail->kind == MAIL_BROADCAST) {
-        route r;
-        route_init(&r, w, mail->msg, (mqtt_bytes){0}, NULL);
-        route_local(rl, &r);
-        log_oom(&r);
-        congested = r.congested;
+        congested = deliver_broadcast(w, mail->msg);
     } else {
         delivery_spec spec = {.qos = mail->qos,
                               .retain = mail->retain,
@@ -505,8 +533,5 @@ void broker_deliver_mail(worker *w, worker_mail *mail)
                               .share_group = {(const uint8_t *)mail->group, (uint32_t)strlen(mail->group)}};
         congested = deliver_to_member(w, rl, mail->member, mail->msg, &spec);
     }
-    if (congested && mail->brake)
-        atomic_store_explicit(&mail->brake->pulled,
-                              atomic_load_explicit(&w->broker->resume_gen, memory_order_relaxed) + 1,
-                              memory_order_relaxed);
+    pull_brake(w, mail->msg, congested);
 }

@@ -104,5 +104,7 @@ void broker_redeliver_shared(struct worker *w, struct realm *r, broker_msg *m, m
 
 /* Worker `w` handles mail another worker sent it (worker_mail.h); the mail stays the caller's. */
 void broker_deliver_mail(struct worker *w, struct worker_mail *mail);
+/* The same for a message broadcast without a gate (the reference stays the caller's). */
+void broker_deliver_message(struct worker *w, broker_msg *m);
 
 #endif

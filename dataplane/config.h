@@ -60,7 +60,7 @@ typedef struct broker_config {
     char data_dir[256];
     enum persistence_mode persistence; /* default: periodic when the configuration sets data_dir, else off */
     uint32_t persistence_interval_ms;  /* periodic (and sync) group commit interval, default 100 */
-    uint32_t workers;                  /* worker event loops (worker.h); 0: the default (1) */
+    uint32_t workers;                  /* worker threads (worker.h); 0: egbroker's default, one per core */
     char log_level[16];
     admin_config admin;
     /* The namespace whose snapshot this broker enforces; "" = open mode (everyone allowed). */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "admin.h"
 #include "broker.h"
@@ -151,7 +152,8 @@ int main(int argc, char **argv)
     config_defaults(&cfg);
     if (parse_args(argc, argv, &cfg) != 0)
         return 2;
-    /* The test suite runs every end-to-end test with several workers this way. */
+    /* Worker threads: the configuration's "workers", else EGBROKER_WORKERS (the test suite
+     * runs its end-to-end tests with 1 and with 3 this way), else one per core. */
     const char *workers = getenv("EGBROKER_WORKERS");
     if (!cfg.workers && workers) {
         char *end;
@@ -161,6 +163,10 @@ int main(int argc, char **argv)
             return 2;
         }
         cfg.workers = (uint32_t)n;
+    }
+    if (!cfg.workers) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        cfg.workers = cores < 1 ? 1 : cores > WORKER_MAX ? WORKER_MAX : (uint32_t)cores;
     }
     signal(SIGPIPE, SIG_IGN);
     /* Before any base: the workers' bases are woken and stopped from other threads. */

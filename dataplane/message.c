@@ -102,8 +102,30 @@ broker_msg *broker_msg_ref(broker_msg *m)
  * happens after every other thread's reads. */
 void broker_msg_unref(broker_msg *m)
 {
-    if (m && atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) == 1)
+    if (m && atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) == 1) {
+        publisher_brake_unref(m->brake);
         free(m);
+    }
+}
+
+publisher_brake *publisher_brake_new(void)
+{
+    publisher_brake *b = calloc(1, sizeof *b);
+    if (b)
+        atomic_init(&b->refs, 1);
+    return b;
+}
+
+void publisher_brake_unref(publisher_brake *b)
+{
+    if (b && atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) == 1)
+        free(b);
+}
+
+void publisher_brake_pull(publisher_brake *b, uint64_t resume_gen)
+{
+    if (b)
+        atomic_store_explicit(&b->pulled, resume_gen + 1, memory_order_relaxed);
 }
 
 uint32_t broker_msg_remaining_expiry(const broker_msg *m, int64_t now_ms)

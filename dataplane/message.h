@@ -20,12 +20,31 @@
 
 #include "mqtt_packet.h"
 
+/* How a congested subscriber on another worker slows a publisher down: the publisher's
+ * connection holds one reference, each message it published one more (broker_msg.brake). The
+ * worker that delivers a message to a congested subscriber pulls it; the publisher's worker
+ * stops reading the connection at its next PUBLISH (flow_control.h), as it does for its own
+ * subscribers. Its own worker also pulls it when its mail to another worker has to wait. */
+typedef struct publisher_brake {
+    _Atomic int refs;
+    /* 1 + broker->resume_gen when last pulled, 0: not pulled. A pull that a resume (any
+     * subscriber un-congesting) followed no longer pauses: the resume may have gone by already. */
+    _Atomic uint64_t pulled;
+} publisher_brake;
+
+publisher_brake *publisher_brake_new(void);
+void publisher_brake_unref(publisher_brake *b);
+/* Pulls the brake: `resume_gen` is the broker's current one. NULL is fine. */
+void publisher_brake_pull(publisher_brake *b, uint64_t resume_gen);
+
 typedef struct broker_msg {
-    _Atomic uint32_t refs; /* use broker_msg_ref/unref; a plain read is an atomic load */
-    uint8_t qos;           /* as published */
-    bool retain;           /* as published */
-    int64_t expires_at_ms; /* monotonic clock; 0: never expires */
-    uint64_t origin;       /* session instance that published it, for No Local; 0: none */
+    _Atomic uint32_t refs;  /* use broker_msg_ref/unref; a plain read is an atomic load */
+    uint8_t qos;            /* as published */
+    bool retain;            /* as published */
+    int64_t expires_at_ms;  /* monotonic clock; 0: never expires */
+    uint64_t origin;        /* session instance that published it, for No Local; 0: none */
+    publisher_brake *brake; /* its publisher connection's (one reference), NULL for wills */
+    uint16_t realm_index;   /* the realm it is routed in (set by broker_publish) */
     /* The session store's row id; 0: none. The only field written after the message
      * is shared (set when the store first saves it), and not atomic: only the
      * session store's thread may read or write it (today the one broker thread; the

@@ -62,8 +62,7 @@ typedef struct worker {
     /* Mail from and to other workers (worker_mail.h). */
     struct xthread_ring **inbox;      /* [worker_count]: the ring from each other worker, by its index */
     struct xthread_waker *mail_waker; /* drains the inbox, then looks at the held acks */
-    struct worker_mail **overflow_head, **overflow_tail; /* [worker_count], by receiver: mail its ring
-                                                          * had no room for, oldest first (owned) */
+    struct mail_overflow *overflow;   /* [worker_count], by receiver: mail its ring had no room for (owned) */
     struct event *overflow_retry;
     struct ack_gate **gates;       /* carried by mail handled here: answered at the next group commit */
     _Atomic bool resume_requested; /* a subscriber elsewhere stopped holding publishers (flow_control.h) */

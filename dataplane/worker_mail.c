@@ -55,20 +55,6 @@ void ack_gate_answer(ack_gate *g, uint64_t seq)
     ack_gate_unref(g);
 }
 
-publisher_brake *publisher_brake_new(void)
-{
-    publisher_brake *b = calloc(1, sizeof *b);
-    if (b)
-        atomic_init(&b->refs, 1);
-    return b;
-}
-
-void publisher_brake_unref(publisher_brake *b)
-{
-    if (b && atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) == 1)
-        free(b);
-}
-
 worker_mail *worker_mail_new(uint8_t kind, int realm_index, broker_msg *msg, size_t group_len)
 {
     worker_mail *m = malloc(sizeof *m + group_len + 1);
@@ -90,8 +76,34 @@ void worker_mail_free(worker_mail *m)
     if (m->gate) /* never delivered: nothing of it will be written, so it asks for no batch */
         ack_gate_answer(m->gate, 0);
     shared_member_unref(m->member);
-    publisher_brake_unref(m->brake);
     free(m);
+}
+
+/* A ring item is a worker_mail, or a broker_msg with the low bit set (a broadcast without a
+ * gate): allocations are aligned, so the bit is free. */
+static void *tag_message(broker_msg *m)
+{
+    return (void *)((uintptr_t)m | 1);
+}
+
+static broker_msg *tagged_message(void *item)
+{
+    return (uintptr_t)item & 1 ? (broker_msg *)((uintptr_t)item & ~(uintptr_t)1) : NULL;
+}
+
+static broker_msg *item_message(void *item)
+{
+    broker_msg *m = tagged_message(item);
+    return m ? m : ((worker_mail *)item)->msg;
+}
+
+static void item_free(void *item)
+{
+    broker_msg *m = tagged_message(item);
+    if (m)
+        broker_msg_unref(m);
+    else
+        worker_mail_free(item);
 }
 
 /* ---- the receiving side */
@@ -128,6 +140,12 @@ static bool mail_drain(void *arg)
         size_t n = xthread_ring_pop_batch(w->inbox[i], batch, MAIL_BATCH);
         more |= n == MAIL_BATCH;
         for (size_t j = 0; j < n; j++) {
+            broker_msg *msg = tagged_message(batch[j]);
+            if (msg) {
+                broker_deliver_message(w, msg);
+                broker_msg_unref(msg);
+                continue;
+            }
             worker_mail *m = batch[j];
             broker_deliver_mail(w, m);
             if (m->gate) {
@@ -148,22 +166,45 @@ static bool mail_drain(void *arg)
 
 /* ---- the sending side */
 
-/* Moves what `from` holds for `to` into their ring, oldest first. True when all of it went. */
+/* The items a ring had no room for, oldest first: a growing circular array per receiver. */
+struct mail_overflow {
+    void **items;
+    size_t head, count, cap;
+};
+
+static bool overflow_push(struct mail_overflow *o, void *item)
+{
+    if (o->count == o->cap) {
+        size_t cap = o->cap ? o->cap * 2 : 256;
+        void **grown = malloc(cap * sizeof *grown);
+        if (!grown)
+            return false;
+        for (size_t i = 0; i < o->count; i++)
+            grown[i] = o->items[(o->head + i) % o->cap];
+        free(o->items);
+        o->items = grown;
+        o->head = 0;
+        o->cap = cap;
+    }
+    o->items[(o->head + o->count++) % o->cap] = item;
+    return true;
+}
+
+/* Moves what `from` holds for worker `to` into their ring. True when all of it went. */
 static bool flush_overflow(worker *from, int to)
 {
+    struct mail_overflow *o = &from->overflow[to];
     worker *dest = from->broker->workers[to];
     xthread_ring *ring = dest->inbox[from->index];
-    bool moved = false;
-    while (from->overflow_head[to] && xthread_ring_push(ring, from->overflow_head[to])) {
-        from->overflow_head[to] = from->overflow_head[to]->next;
-        moved = true;
+    size_t moved = 0;
+    while (o->count && xthread_ring_push(ring, o->items[o->head])) {
+        o->head = (o->head + 1) % o->cap;
+        o->count--;
+        moved++;
     }
     if (moved)
         xthread_waker_signal(dest->mail_waker);
-    if (from->overflow_head[to])
-        return false;
-    from->overflow_tail[to] = NULL;
-    return true;
+    return o->count == 0;
 }
 
 static void overflow_retry_cb(evutil_socket_t fd, short what, void *arg)
@@ -172,31 +213,49 @@ static void overflow_retry_cb(evutil_socket_t fd, short what, void *arg)
     worker *w = arg;
     bool left = false;
     for (int i = 0; i < w->broker->worker_count; i++)
-        if (w->overflow_head[i] && !flush_overflow(w, i))
+        if (w->overflow[i].count && !flush_overflow(w, i))
             left = true;
     if (left) {
         struct timeval tv = {0, OVERFLOW_RETRY_US};
         evtimer_add(w->overflow_retry, &tv);
+        return;
+    }
+    /* The receivers caught up: the publishers paused for them go on (those still feeding a
+     * congested subscriber pause again at their next message to it). */
+    flow_resume_publishers(w);
+}
+
+static void post_item(worker *from, worker *to, void *item)
+{
+    struct mail_overflow *o = &from->overflow[to->index];
+    if (!o->count && xthread_ring_push(to->inbox[from->index], item)) {
+        xthread_waker_signal(to->mail_waker);
+        return;
+    }
+    /* Behind what is already waiting, so the receiver still sees the sender's order; and the
+     * publisher stops being read until the receiver catches up (memory stays bounded). */
+    broker_msg *m = item_message(item);
+    publisher_brake_pull(m->brake, atomic_load_explicit(&from->broker->resume_gen, memory_order_relaxed));
+    if (!overflow_push(o, item)) {
+        log_msg(LOG_ERROR, "mail", "out of memory: a message for worker %d is dropped topic=%.*s", to->index,
+                (int)m->topic.len, (const char *)m->topic.data);
+        item_free(item);
+        return;
+    }
+    if (!evtimer_pending(from->overflow_retry, NULL)) {
+        struct timeval tv = {0, OVERFLOW_RETRY_US};
+        evtimer_add(from->overflow_retry, &tv);
     }
 }
 
 void worker_mail_post(worker *from, worker *to, worker_mail *m)
 {
-    m->next = NULL;
-    if (!from->overflow_head[to->index] && xthread_ring_push(to->inbox[from->index], m)) {
-        xthread_waker_signal(to->mail_waker);
-        return;
-    }
-    /* Behind what is already waiting, so the receiver still sees the sender's order. */
-    if (from->overflow_tail[to->index])
-        from->overflow_tail[to->index]->next = m;
-    else
-        from->overflow_head[to->index] = m;
-    from->overflow_tail[to->index] = m;
-    if (!evtimer_pending(from->overflow_retry, NULL)) {
-        struct timeval tv = {0, OVERFLOW_RETRY_US};
-        evtimer_add(from->overflow_retry, &tv);
-    }
+    post_item(from, to, m);
+}
+
+void worker_mail_post_message(worker *from, worker *to, broker_msg *msg)
+{
+    post_item(from, to, tag_message(msg));
 }
 
 void worker_mail_poke(worker *w)
@@ -212,10 +271,8 @@ int worker_mail_setup(broker *b)
     for (int i = 0; i < n; i++) {
         worker *w = b->workers[i];
         w->inbox = calloc((size_t)n, sizeof *w->inbox);
-        w->overflow_head = calloc((size_t)n, sizeof *w->overflow_head);
-        w->overflow_tail = calloc((size_t)n, sizeof *w->overflow_tail);
-        if (!w->inbox || !w->overflow_head || !w->overflow_tail ||
-            !(w->mail_waker = xthread_waker_new(w->base, mail_drain, w)) ||
+        w->overflow = calloc((size_t)n, sizeof *w->overflow);
+        if (!w->inbox || !w->overflow || !(w->mail_waker = xthread_waker_new(w->base, mail_drain, w)) ||
             !(w->overflow_retry = evtimer_new(w->base, overflow_retry_cb, w)))
             return -1;
         for (int j = 0; j < n; j++)
@@ -226,11 +283,14 @@ int worker_mail_setup(broker *b)
 }
 
 /* Mail left at shutdown: its gate's owner may be gone already, so it is not answered. */
-static void discard(worker_mail *m)
+static void discard(void *item)
 {
-    ack_gate_unref(m->gate);
-    m->gate = NULL;
-    worker_mail_free(m);
+    if (!tagged_message(item)) {
+        worker_mail *m = item;
+        ack_gate_unref(m->gate);
+        m->gate = NULL;
+    }
+    item_free(item);
 }
 
 void worker_mail_teardown(worker *w)
@@ -244,23 +304,22 @@ void worker_mail_teardown(worker *w)
                 discard(left[j]);
         xthread_ring_free(w->inbox[i]);
     }
-    for (int i = 0; w->overflow_head && i < n; i++)
-        while (w->overflow_head[i]) {
-            worker_mail *next = w->overflow_head[i]->next;
-            discard(w->overflow_head[i]);
-            w->overflow_head[i] = next;
-        }
+    for (int i = 0; w->overflow && i < n; i++) {
+        struct mail_overflow *o = &w->overflow[i];
+        for (size_t j = 0; j < o->count; j++)
+            discard(o->items[(o->head + j) % o->cap]);
+        free(o->items);
+    }
     for (uint32_t i = 0; i < w->gate_count; i++)
         ack_gate_unref(w->gates[i]);
     free(w->gates);
     free(w->inbox);
-    free(w->overflow_head);
-    free(w->overflow_tail);
+    free(w->overflow);
     xthread_waker_free(w->mail_waker);
     if (w->overflow_retry)
         event_free(w->overflow_retry);
     w->inbox = NULL;
-    w->overflow_head = w->overflow_tail = NULL;
+    w->overflow = NULL;
     w->gates = NULL;
     w->mail_waker = NULL;
     w->overflow_retry = NULL;

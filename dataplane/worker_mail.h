@@ -5,6 +5,9 @@
  * chosen member of a shared subscription group, and the gates that hold a sync
  * mode acknowledgement until every worker's writes for it are committed.
  *
+ * The common case, a broadcast without a gate, travels as the message pointer
+ * itself (tagged, worker_mail_post_message): no allocation per message.
+ *
  * Threads: worker_mail_post runs on the sending worker, the drain on the
  * receiving one. A ring without room does not block the sender: its mail waits
  * in the sender's overflow list, in order, and a timer retries.
@@ -22,6 +25,7 @@
 
 struct worker;
 struct broker;
+struct mail_overflow;
 struct shared_member;
 
 /* A sync mode acknowledgement waiting on other workers: each mail that carries the gate is
@@ -43,27 +47,12 @@ bool ack_gate_open(ack_gate *g, uint64_t committed);
 /* The receiving worker, once batch `seq` holds its writes for the message: one answer. */
 void ack_gate_answer(ack_gate *g, uint64_t seq);
 
-/* How a congested subscriber on another worker slows a publisher down: the publisher's
- * connection holds one, each mail of its messages one more. The receiving worker pulls it
- * when the message reached a congested subscriber; the publisher's worker stops reading the
- * connection at its next PUBLISH (flow_control.h), as it does for its own subscribers. */
-typedef struct publisher_brake {
-    _Atomic int refs;
-    /* 1 + broker->resume_gen when last pulled, 0: not pulled. A pull that a resume (any
-     * subscriber un-congesting) followed no longer pauses: the resume may have gone by already. */
-    _Atomic uint64_t pulled;
-} publisher_brake;
-
-publisher_brake *publisher_brake_new(void);
-void publisher_brake_unref(publisher_brake *b);
-
 enum worker_mail_kind {
     MAIL_BROADCAST, /* route to the receiver's own subscriptions in the realm */
     MAIL_SHARED,    /* deliver to `member`, picked from a shared group */
 };
 
 typedef struct worker_mail {
-    struct worker_mail *next; /* the sender's overflow list */
     uint8_t kind;
     uint8_t qos, retain; /* MAIL_SHARED: the delivery's QoS and retain flag */
     uint16_t sub_id_count;
@@ -90,6 +79,8 @@ void worker_mail_teardown(struct worker *w);
 /* From worker `from` to worker `to` (not `from`): takes the mail. If it carries a gate,
  * the gate's pending count must already include it. */
 void worker_mail_post(struct worker *from, struct worker *to, worker_mail *m);
+/* A MAIL_BROADCAST of `msg` without a gate: takes the caller's reference. */
+void worker_mail_post_message(struct worker *from, struct worker *to, broker_msg *msg);
 
 /* Wakes worker `w` to look at its held acknowledgements (a gate it owns was answered, or
  * the store committed a batch) and at w->resume_requested. Any thread. */

@@ -66,9 +66,9 @@ run_e2e() { # file label: runs one end-to-end file (bounded), counts its ok / no
     [ "$rc" -eq 0 ] || { echo "--- $2 output:"; grep -v '^ok ' "$log" | tail -60; }
 }
 
-echo "== end-to-end tests"
+echo "== end-to-end tests (one worker)"
 for t in tests/e2e/test_*.sh; do
-    [ -f "$t" ] && run_e2e "$t" "$(basename "$t" .sh)"
+    [ -f "$t" ] && EGBROKER_WORKERS=1 run_e2e "$t" "$(basename "$t" .sh)"
 done
 
 # The data plane partitions sessions over workers (docs/design-threads.md): the suites that
