@@ -82,9 +82,15 @@ done
 
 # The worker threads under ThreadSanitizer: the broker built with -fsanitize=thread, 3 workers,
 # driven by the client suites (a data race aborts it, and its exit is checked).
+# The enforcement suites also need egcontrol and egctl: the sanitizer builds of those, beside it.
 echo "== end-to-end tests with 3 workers under ThreadSanitizer"
-for name in test_broker_paho test_broker_mqttjs test_broker_mosquitto test_broker_tls test_broker_ws; do
-    EG_BIN=$BUILD/tsan/bin EGBROKER_WORKERS=3 run_e2e "tests/e2e/$name.sh" "$name (3 workers, tsan)"
+TSAN_BIN=$LOGDIR/tsan-bin
+mkdir -p "$TSAN_BIN"
+ln -sf "$BUILD"/asan/bin/* "$TSAN_BIN"/
+ln -sf "$BUILD/tsan/bin/egbroker" "$TSAN_BIN/egbroker"
+for name in test_broker_paho test_broker_mqttjs test_broker_mosquitto test_broker_tls test_broker_ws \
+    test_enforcement_live test_durability_enforced; do
+    EG_BIN=$TSAN_BIN EGBROKER_WORKERS=3 run_e2e "tests/e2e/$name.sh" "$name (3 workers, tsan)"
 done
 
 echo "logs: $LOGDIR"
