@@ -7,7 +7,7 @@ CC ?= cc
 Q := $(if $(V),,@)
 CLANG ?= clang
 BUILD ?= build
-PKGS := libevent libevent_openssl libevent_pthreads openssl libmicrohttpd jansson sqlite3 libcurl
+PKGS := libevent libevent_openssl openssl libmicrohttpd jansson sqlite3 libcurl
 CFLAGS_COMMON := -std=c11 -Wall -Wextra -Werror -g -D_GNU_SOURCE -MMD -MP -Ishared -Ishared/mqtt -Ishared/util -Idataplane -Icontrolplane
 CFLAGS_REL := $(CFLAGS_COMMON) -O2
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined

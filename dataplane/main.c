@@ -1,7 +1,6 @@
 /* egbroker: the MQTT broker (data plane). With no arguments, open mode on
  * 127.0.0.1:1883 like mosquitto with no config. */
 #include <event2/event.h>
-#include <event2/thread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,11 +168,6 @@ int main(int argc, char **argv)
         cfg.workers = cores < 1 ? 1 : cores > WORKER_MAX ? WORKER_MAX : (uint32_t)cores;
     }
     signal(SIGPIPE, SIG_IGN);
-    /* Before any base: the workers' bases are woken and stopped from other threads. */
-    if (evthread_use_pthreads() != 0) {
-        log_msg(LOG_ERROR, "egbroker", "cannot enable libevent's thread support");
-        return 1;
-    }
     runtime rt = {0};
     /* The changelist folds an add and a delete of the same event within one loop
      * turn (a write armed, then done) into no epoll_ctl at all. */

@@ -274,7 +274,9 @@ static void commit_timer_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd, (void)what;
     sqlstore *st = arg;
     pthread_mutex_lock(&st->loop_mu);
-    sqlstore_submit(st);
+    /* The persistent timer of worker threads finds nothing to do when idle. */
+    if (!st->write_at_once || !sqlstore_building_empty(st) || st->pending_count || st->submit_wanted)
+        sqlstore_submit(st);
     pthread_mutex_unlock(&st->loop_mu);
 }
 
@@ -303,7 +305,9 @@ void sqlstore_begin(sqlstore *st)
 
 void sqlstore_arm_commit(sqlstore *st)
 {
-    if (!st->timer || evtimer_pending(st->timer, NULL))
+    /* With worker threads the timer runs all the time (armed at open): a worker may not touch
+     * the main loop's events. */
+    if (st->write_at_once || !st->timer || evtimer_pending(st->timer, NULL))
         return;
     struct timeval tv = {st->interval_ms / 1000, (st->interval_ms % 1000) * 1000};
     evtimer_add(st->timer, &tv);
@@ -820,7 +824,9 @@ int session_store_sqlite_open(broker *b)
      * NORMAL survives a process crash; a power loss may lose the last commits. */
     const char *pragmas = st->sync ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
                                    : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;";
-    if (exec(st, pragmas) || migrate(st) || !(st->timer = evtimer_new(b->base, commit_timer_cb, st)) ||
+    short timer_kind = st->write_at_once ? EV_PERSIST : 0;
+    if (exec(st, pragmas) || migrate(st) ||
+        !(st->timer = event_new(b->base, -1, timer_kind, commit_timer_cb, st)) ||
         !(st->heartbeat = event_new(b->base, -1, EV_PERSIST, heartbeat_cb, st))) {
         release(st);
         return -1;
@@ -830,7 +836,9 @@ int session_store_sqlite_open(broker *b)
     st->restoring = false;
     uint32_t beat_ms = st->interval_ms > HEARTBEAT_MIN_MS ? st->interval_ms : HEARTBEAT_MIN_MS;
     struct timeval beat = {beat_ms / 1000, (beat_ms % 1000) * 1000};
-    if (rc == 0 && event_add(st->heartbeat, &beat) != 0) {
+    struct timeval interval = {st->interval_ms / 1000, (st->interval_ms % 1000) * 1000};
+    if (rc == 0 && (event_add(st->heartbeat, &beat) != 0 ||
+                    (st->write_at_once && event_add(st->timer, &interval) != 0))) {
         log_msg(LOG_ERROR, "store", "cannot arm the session store's heartbeat");
         rc = -1;
     }

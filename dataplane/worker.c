@@ -41,6 +41,11 @@ static bool inbox_run(void *arg)
     }
     conn_adopt_moved(w);
     listener_serve_accepted(w);
+    pthread_mutex_lock(&w->moving_mu);
+    bool stop = w->stop_asked;
+    pthread_mutex_unlock(&w->moving_mu);
+    if (stop)
+        event_base_loopbreak(w->base);
     return false;
 }
 
@@ -167,7 +172,11 @@ void broker_join_workers(broker *b)
         worker *w = b->workers[i];
         if (!w->thread_started)
             continue;
-        event_base_loopbreak(w->base);
+        /* Through its inbox: only its own thread touches its base. */
+        pthread_mutex_lock(&w->moving_mu);
+        w->stop_asked = true;
+        pthread_mutex_unlock(&w->moving_mu);
+        xthread_waker_signal(w->moving_waker);
         pthread_join(w->thread, NULL);
         w->thread_started = false;
     }

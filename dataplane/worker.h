@@ -58,6 +58,7 @@ typedef struct worker {
     pthread_mutex_t moving_mu;
     struct conn_move *moving, **moving_tail;
     struct accepted_socket *accepted, **accepted_tail;
+    bool stop_asked; /* the thread leaves its loop (broker_join_workers) */
     struct xthread_waker *moving_waker;
     /* Mail from and to other workers (worker_mail.h). */
     struct xthread_ring **inbox;      /* [worker_count]: the ring from each other worker, by its index */
