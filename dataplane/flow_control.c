@@ -46,15 +46,21 @@ static void set_pausing(session *s, bool pausing)
         s->worker->congested_sessions++;
     } else {
         s->worker->congested_sessions--;
-        flow_resume_publishers(s->worker);
-        /* Its publishers on other workers were paused by its brake pulls (worker_mail.h). */
-        broker *b = s->broker;
-        atomic_fetch_add_explicit(&b->resume_gen, 1, memory_order_relaxed);
-        for (int i = 0; i < b->worker_count; i++) {
-            worker *o = b->workers[i];
-            if (o != s->worker && !atomic_exchange_explicit(&o->resume_requested, true, memory_order_relaxed))
-                worker_mail_poke(o);
-        }
+        flow_resume_everywhere(s->worker);
+    }
+}
+
+void flow_resume_everywhere(worker *w)
+{
+    flow_resume_publishers(w);
+    /* Publishers on other workers paused by brake pulls (message.h); the pulls made before now
+     * no longer pause anyone. */
+    broker *b = w->broker;
+    atomic_fetch_add_explicit(&b->resume_gen, 1, memory_order_relaxed);
+    for (int i = 0; i < b->worker_count; i++) {
+        worker *o = b->workers[i];
+        if (o != w && !atomic_exchange_explicit(&o->resume_requested, true, memory_order_relaxed))
+            worker_mail_poke(o);
     }
 }
 

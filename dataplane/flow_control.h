@@ -37,6 +37,9 @@ void flow_session_stalled_full(struct session *s);
 /* Reads again every publisher of worker `w` paused by a congested subscriber (which stopped
  * being one); those that still feed one pause again at their next message to it. */
 void flow_resume_publishers(struct worker *w);
+/* The same on every worker (from worker `w`'s thread), and brakes pulled so far are void: what
+ * held publishers back (a congested subscriber, a full ring between workers) is gone. */
+void flow_resume_everywhere(struct worker *w);
 /* The connection that just published reached a congested session: stop reading it. */
 void flow_pause_publisher(struct conn *c);
 

@@ -221,8 +221,9 @@ static void overflow_retry_cb(evutil_socket_t fd, short what, void *arg)
         return;
     }
     /* The receivers caught up: the publishers paused for them go on (those still feeding a
-     * congested subscriber pause again at their next message to it). */
-    flow_resume_publishers(w);
+     * congested subscriber pause again at their next message to it). Everywhere: a message
+     * another worker handed on (a shared group's) may have pulled a publisher's brake there. */
+    flow_resume_everywhere(w);
 }
 
 static void post_item(worker *from, worker *to, void *item)
