@@ -19,6 +19,7 @@ printf 'openapi-test-token-%s%s-0123456789\n' "$RANDOM" "$RANDOM" >"$E2E_TMP/tok
 chmod 600 "$E2E_TMP/token"
 FAKE_PORT=$(free_port)
 DOWN_PORT=$(free_port)
+while [ "$DOWN_PORT" = "$FAKE_PORT" ]; do DOWN_PORT=$(free_port); done
 FAKE_TOKEN=fake-broker-token-$RANDOM
 cat >"$E2E_TMP/control.json" <<JSON
 {"quotas": {"namespaces": 10, "clients": 4, "clientGroups": 3, "topicSpaces": 3,
@@ -32,6 +33,9 @@ JSON
 PORT=""
 for _ in 1 2 3; do
   p=$(free_port)
+  # free_port binds nothing: it may hand out a broker's port again, and egcontrol would then
+  # push snapshots to itself (counted as requests the checker never sent).
+  while [ "$p" = "$FAKE_PORT" ] || [ "$p" = "$DOWN_PORT" ]; do p=$(free_port); done
   start_bg egcontrol "$EGCONTROL" --config "$E2E_TMP/control.json" --listen "127.0.0.1:$p" \
     --db "$E2E_TMP/control.db" --token-file "$E2E_TMP/token"
   if started_and_listening egcontrol "$p"; then PORT=$p; break; fi
