@@ -35,7 +35,7 @@ obj = $(patsubst %.c,$(1)/obj/%.o,$(2))
 REL_BINS := $(BUILD)/bin/egbroker $(BUILD)/bin/egcontrol $(BUILD)/bin/egctl
 ASAN_BINS := $(BUILD)/asan/bin/egbroker $(BUILD)/asan/bin/egcontrol $(BUILD)/asan/bin/egctl
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/asan/test/%,$(UNIT_SRC))
-TSAN_BINS := $(BUILD)/tsan/test/test_xthread_ring $(BUILD)/tsan/test/test_session_store_sqlite $(BUILD)/tsan/bin/egbroker
+TSAN_BINS := $(BUILD)/tsan/test/test_xthread_ring $(BUILD)/tsan/test/test_session_store_sqlite $(BUILD)/tsan/test/test_realm $(BUILD)/tsan/bin/egbroker
 TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/asan/tools/%,$(TOOL_SRC))
 # Fuzz targets also build with gcc + sanitizers and a file-replaying main, so
 # `make test` replays the kept crash inputs without needing clang.
@@ -162,7 +162,13 @@ $(BUILD)/tsan/test/test_session_store_sqlite: $(call obj,$(BUILD)/tsan,tests/uni
 	@$(if $(Q),echo '  LD      $@')
 	$(Q)$(CC) $(CFLAGS_TSAN) -o $@ $^ $(PKG_LIBS) $$(pkg-config --libs cmocka)
 
-# The broker with worker threads: tests/run.sh drives one end-to-end suite through it.
+# The realm's counters are taken by every worker thread.
+$(BUILD)/tsan/test/test_realm: $(call obj,$(BUILD)/tsan,tests/unit/test_realm.c $(BROKER_LIB_SRC)) $(BUILD)/tsan/lib/libegshared.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo '  LD      $@')
+	$(Q)$(CC) $(CFLAGS_TSAN) -o $@ $^ $(PKG_LIBS) $$(pkg-config --libs cmocka)
+
+# The broker with worker threads: tests/run.sh drives the client suites through it.
 $(BUILD)/tsan/bin/egbroker: $(call obj,$(BUILD)/tsan,$(BROKER_SRC)) $(BUILD)/tsan/lib/libegshared.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo '  LD      $@')

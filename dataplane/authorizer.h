@@ -17,6 +17,10 @@ typedef struct auth_grant {
     void *perms;         /* per-session permissions (NULL in open mode), released with release() */
     uint32_t
         max_session_expiry; /* seconds: the session expiry cap (namespace maximum); 0 = the broker's limit */
+    /* The connection already counts among its realm's sessions of auth_name (reserved under the
+     * limit by the authorizer, realm_reserve_auth_session): a CONNECT refused after the grant
+     * gives it back. */
+    bool counted;
 } auth_grant;
 
 typedef struct authorizer {

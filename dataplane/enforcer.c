@@ -88,15 +88,12 @@ static uint8_t deny(ns_state *e, const conn *c, enum deny_reason r, uint8_t code
     return code;
 }
 
-/* Connected sessions of realm `r` held by this authentication name, other than `held` (the
- * session of the CONNECT's client id, which a connection of it takes over). */
-static uint32_t sessions_of(realm *r, const char *auth_name, const session *held)
+/* Whether `held` (the session of the CONNECT's client id) is connected under `auth_name`: the
+ * new connection takes it over, so it does not count against the limit. */
+static bool takes_over(const session *held, const char *auth_name)
 {
-    uint32_t n = realm_auth_sessions(r, auth_name);
-    if (n && held && held->conn && held->conn->state == CONN_ACTIVE && held->auth_name &&
-        strcasecmp(held->auth_name, auth_name) == 0)
-        n--;
-    return n;
+    return held && held->conn && held->conn->state == CONN_ACTIVE && held->auth_name &&
+           strcasecmp(held->auth_name, auth_name) == 0;
 }
 
 static uint8_t enforcer_connect(void *ctx, conn *c, const mqtt_connect *in, mqtt_bytes client_id,
@@ -139,14 +136,20 @@ static uint8_t enforcer_connect(void *ctx, conn *c, const mqtt_connect *in, mqtt
         return deny(e, c, DENY_SESSION_OWNER, MQTT_RC_NOT_AUTHORIZED,
                     "the client identifier is a session of another authentication name", why, name);
     const ns_settings *st = ns_policy_settings(p);
-    if (sessions_of(e->realm, auth_name, held) >= st->max_sessions_per_auth_name)
-        return deny(e, c, DENY_SESSION_LIMIT, MQTT_RC_QUOTA_EXCEEDED,
-                    "the authentication name has its maximum number of sessions", why, name);
     grant->perms = client_perms_build(p, client);
     if (!grant->perms) {
         *why = "out of memory";
         return MQTT_RC_SERVER_UNAVAILABLE;
     }
+    /* Last: the place it takes is given back if the CONNECT fails after this. */
+    if (!realm_reserve_auth_session(e->realm, auth_name, st->max_sessions_per_auth_name,
+                                    takes_over(held, auth_name))) {
+        client_perms_free(grant->perms);
+        grant->perms = NULL;
+        return deny(e, c, DENY_SESSION_LIMIT, MQTT_RC_QUOTA_EXCEEDED,
+                    "the authentication name has its maximum number of sessions", why, name);
+    }
+    grant->counted = true;
     snprintf(grant->auth_name, sizeof grant->auth_name, "%s", auth_name);
     grant->max_session_expiry = st->max_session_expiry_hours * 3600;
     log_msg(LOG_DEBUG, "auth",

@@ -127,6 +127,14 @@ static void send_connack(conn *c, const mqtt_connect *in, bool present, uint32_t
     conn_send(c, &ack);
 }
 
+/* A CONNECT refused after the authorizer counted it among its name's sessions. */
+static void give_back_place(conn *c, auth_grant *grant)
+{
+    if (grant->counted)
+        realm_count_auth_session(c->realm, grant->auth_name, -1);
+    grant->counted = false;
+}
+
 bool handle_connect(conn *c, const mqtt_packet *p, int decode_rc, const mqtt_error *err)
 {
     broker *b = c->broker;
@@ -176,6 +184,7 @@ bool handle_connect(conn *c, const mqtt_packet *p, int decode_rc, const mqtt_err
     bool present = s != NULL;
     if ((!s && !(s = session_create(c->realm, client_id))) || !session_set_auth(s, &grant)) {
         b->auth->release(b->auth->ctx, grant.perms);
+        give_back_place(c, &grant);
         return refuse(c, c->version, MQTT_RC_SERVER_UNAVAILABLE, "out of memory");
     }
     /* Under enforcement the namespace's maximumSessionExpiryInHours is the cap (SPEC section 5). */
@@ -186,6 +195,7 @@ bool handle_connect(conn *c, const mqtt_packet *p, int decode_rc, const mqtt_err
      * from the store's last heartbeat, not from this CONNECT. */
     session_save(s);
     if (!attach_will(s, in)) {
+        give_back_place(c, &grant);
         conn_close(c, MQTT_RC_SERVER_UNAVAILABLE, false, "out of memory");
         return false;
     }
@@ -193,8 +203,9 @@ bool handle_connect(conn *c, const mqtt_packet *p, int decode_rc, const mqtt_err
     uint16_t keep_alive = in->keep_alive;
     if (keep_alive == 0 || keep_alive > lim->max_keep_alive)
         keep_alive = lim->max_keep_alive;
-    c->state = CONN_ACTIVE;
-    realm_count_auth_session(s->realm, s->auth_name, +1);
+    c->state = CONN_ACTIVE; /* its close gives its place back */
+    if (!grant.counted)
+        realm_count_auth_session(s->realm, s->auth_name, +1);
     conn_set_keep_alive(c, keep_alive);
 
     char response_info[96];

@@ -67,6 +67,21 @@ static size_t auth_key(const char *name, char *key, size_t room)
     return n;
 }
 
+/* The count of `key` made on first use, under auth_mu; NULL when out of memory (logged: the
+ * limit then counts one session fewer). */
+static uint32_t *count_of(realm *r, const char *key, size_t len, const char *auth_name)
+{
+    uint32_t *count = strmap_get(r->auth_sessions, key, len);
+    if (count)
+        return count;
+    if (!(count = calloc(1, sizeof *count)) || strmap_put(r->auth_sessions, key, len, count) != 0) {
+        free(count);
+        log_msg(LOG_ERROR, "realm", "out of memory counting the sessions of auth_name=\"%s\"", auth_name);
+        return NULL;
+    }
+    return count;
+}
+
 void realm_count_auth_session(realm *r, const char *auth_name, int delta)
 {
     if (!auth_name || !auth_name[0])
@@ -74,20 +89,29 @@ void realm_count_auth_session(realm *r, const char *auth_name, int delta)
     char key[256];
     size_t len = auth_key(auth_name, key, sizeof key);
     pthread_mutex_lock(&r->auth_mu);
-    uint32_t *count = strmap_get(r->auth_sessions, key, len);
-    if (delta > 0) {
-        if (!count &&
-            (!(count = calloc(1, sizeof *count)) || strmap_put(r->auth_sessions, key, len, count) != 0)) {
-            pthread_mutex_unlock(&r->auth_mu);
-            free(count); /* the limit then counts one session fewer: logged, not fatal */
-            log_msg(LOG_ERROR, "realm", "out of memory counting the sessions of auth_name=\"%s\"", auth_name);
-            return;
-        }
+    uint32_t *count = delta > 0 ? count_of(r, key, len, auth_name) : strmap_get(r->auth_sessions, key, len);
+    if (count && delta > 0)
         ++*count;
-    } else if (count && --*count == 0) {
+    else if (count && --*count == 0)
         free(strmap_remove(r->auth_sessions, key, len));
-    }
     pthread_mutex_unlock(&r->auth_mu);
+}
+
+bool realm_reserve_auth_session(realm *r, const char *auth_name, uint32_t limit, bool taking_over)
+{
+    char key[256];
+    size_t len = auth_key(auth_name, key, sizeof key);
+    pthread_mutex_lock(&r->auth_mu);
+    const uint32_t *now = strmap_get(r->auth_sessions, key, len);
+    uint32_t others = now ? *now : 0;
+    if (taking_over && others)
+        others--;
+    bool room = others < limit;
+    uint32_t *count = room ? count_of(r, key, len, auth_name) : NULL;
+    if (count)
+        ++*count;
+    pthread_mutex_unlock(&r->auth_mu);
+    return room;
 }
 
 uint32_t realm_auth_sessions(realm *r, const char *auth_name)

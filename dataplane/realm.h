@@ -59,5 +59,9 @@ bool realm_select_by_sni(const struct broker *b, const char *sni, realm **r);
 void realm_count_auth_session(realm *r, const char *auth_name, int delta);
 /* Active connections of `auth_name` in the realm. */
 uint32_t realm_auth_sessions(realm *r, const char *auth_name);
+/* Counts a new connection of `auth_name` (+1) if the realm has fewer than `limit` of them, not
+ * counting one that the new connection takes over (`taking_over`); false when at the limit.
+ * One step under the realm's lock: two workers cannot both take the last place. */
+bool realm_reserve_auth_session(realm *r, const char *auth_name, uint32_t limit, bool taking_over);
 
 #endif

@@ -1,0 +1,87 @@
+/* realm: the count of sessions per authentication name, and its reservation under a limit
+ * (one step, so that two worker threads cannot both take the last place). */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "broker.h"
+#include "realm.h"
+
+static void test_reserve_up_to_the_limit(void **state)
+{
+    (void)state;
+    realm *r = realm_new(NULL, "ns", 0);
+    assert_non_null(r);
+    assert_true(realm_reserve_auth_session(r, "dev", 2, false));
+    assert_true(realm_reserve_auth_session(r, "DEV", 2, false)); /* names compare without case */
+    assert_false(realm_reserve_auth_session(r, "dev", 2, false));
+    assert_int_equal(realm_auth_sessions(r, "Dev"), 2);
+    /* A connection that takes over one of them does not count it. */
+    assert_true(realm_reserve_auth_session(r, "dev", 2, true));
+    assert_int_equal(realm_auth_sessions(r, "dev"), 3);
+    realm_count_auth_session(r, "dev", -1); /* the taken-over one closes */
+    assert_int_equal(realm_auth_sessions(r, "dev"), 2);
+    /* Another name has its own count; closing them all removes the entry. */
+    assert_true(realm_reserve_auth_session(r, "other", 1, false));
+    for (int i = 0; i < 2; i++)
+        realm_count_auth_session(r, "dev", -1);
+    assert_int_equal(realm_auth_sessions(r, "dev"), 0);
+    assert_true(realm_reserve_auth_session(r, "dev", 1, false));
+    realm_count_auth_session(r, "dev", -1);
+    realm_count_auth_session(r, "other", -1);
+    realm_free(r);
+}
+
+#define THREADS 4
+#define TRIES 2000
+#define LIMIT 3000
+
+typedef struct racer {
+    realm *r;
+    int granted;
+} racer;
+
+static void *reserve_many(void *arg)
+{
+    racer *x = arg;
+    for (int i = 0; i < TRIES; i++)
+        x->granted += realm_reserve_auth_session(x->r, "shared-name", LIMIT, false);
+    return NULL;
+}
+
+/* 8,000 attempts from 4 threads at a limit of 3,000: exactly 3,000 get a place. */
+static void test_reserve_from_threads(void **state)
+{
+    (void)state;
+    realm *r = realm_new(NULL, "ns", 0);
+    assert_non_null(r);
+    pthread_t t[THREADS];
+    racer x[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        x[i] = (racer){r, 0};
+        assert_int_equal(pthread_create(&t[i], NULL, reserve_many, &x[i]), 0);
+    }
+    int granted = 0;
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(t[i], NULL);
+        granted += x[i].granted;
+    }
+    assert_int_equal(granted, LIMIT);
+    assert_int_equal(realm_auth_sessions(r, "shared-name"), LIMIT);
+    for (int i = 0; i < LIMIT; i++)
+        realm_count_auth_session(r, "shared-name", -1);
+    realm_free(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_reserve_up_to_the_limit),
+        cmocka_unit_test(test_reserve_from_threads),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
