@@ -44,11 +44,10 @@ typedef struct broker_msg {
     int64_t expires_at_ms;  /* monotonic clock; 0: never expires */
     uint64_t origin;        /* session instance that published it, for No Local; 0: none */
     publisher_brake *brake; /* its publisher connection's (one reference), NULL for wills */
-    uint16_t realm_index;   /* the realm it is routed in (set by broker_publish) */
-    /* The session store's row id; 0: none. The only field written after the message
-     * is shared (set when the store first saves it), and not atomic: only the
-     * session store's thread may read or write it (today the one broker thread; the
-     * store thread of docs/design-threads.md later). */
+    uint16_t realm_index;   /* the realm it is routed in (set by broker_publish, before sharing) */
+    /* The session store's row id; 0: none. Written after the message is shared (when
+     * the store first saves it), and not atomic: read and written only inside the
+     * session store's hooks, under its lock (session_store_sqlite_int.h, loop_mu). */
     uint64_t store_id;
     mqtt_bytes topic;   /* points into data[] */
     mqtt_bytes payload; /* points into data[] */

@@ -1,13 +1,13 @@
 /* A worker: one event loop and the state only it touches. Its connections
  * (and their output batching lists), the sessions whose home it is (per realm:
- * the registry and the subscription tree), and its counters. The broker runs
- * one worker on the main thread today; the multi-threaded data plane
- * (docs/design-threads.md) runs N, each on its own thread, and a session is
- * only ever touched by its home worker.
+ * the registry and the subscription tree), and its counters. With one worker it
+ * runs on the main loop; with several, each runs its own base on its own thread
+ * (docs/design-threads.md), and a session is only ever touched by its home
+ * worker (or by the main thread while the workers are parked, broker_world_stop).
  *
  * Ownership: the broker owns its workers. A worker owns its connections
  * (list), and per realm its sessions (registry) and subscription tree; its
- * event base is borrowed. */
+ * event base when it has its own (own_base), else it borrows the main one. */
 #ifndef EG_WORKER_H
 #define EG_WORKER_H
 
