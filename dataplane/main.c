@@ -1,6 +1,7 @@
 /* egbroker: the MQTT broker (data plane). With no arguments, open mode on
  * 127.0.0.1:1883 like mosquitto with no config. */
 #include <event2/event.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,6 +174,10 @@ int main(int argc, char **argv)
         cfg.workers = cores < 1 ? 1 : cores > WORKER_MAX ? WORKER_MAX : (uint32_t)cores;
     }
     signal(SIGPIPE, SIG_IGN);
+    /* Messages are freed on another thread than the one that made them, and glibc then gave
+     * the arena's free top back to the kernel after nearly every delivery, only to fault it in
+     * again: 75,000 page faults a second in TLS fanin-q0-4096B. Up to 64 MiB stay mapped. */
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
     runtime rt = {0};
     /* The changelist folds an add and a delete of the same event within one loop
      * turn (a write armed, then done) into no epoll_ctl at all. */
