@@ -297,8 +297,7 @@ static void route_add_shared(void *ctx, void *subscriber, uint8_t options, uint3
         m->match_index = r->shared_count;
         t = &r->shared[r->shared_count++];
         memset(t, 0, sizeof *t);
-        t->member = m;
-        atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
+        t->member = shared_member_ref(m);
     }
     char *group = malloc(share_group->len + 1);
     if (!group) {
@@ -363,10 +362,9 @@ static bool needs_gate(const route *r, const conn *publisher)
 /* Hands `mail` to worker `to`, with its ack gate when it needs one. */
 static void post_mail(route *r, worker *to, worker_mail *mail, conn *publisher)
 {
-    if (needs_gate(r, publisher) && (mail->gate = conn_gate(publisher))) {
-        atomic_fetch_add_explicit(&mail->gate->refs, 1, memory_order_relaxed);
-        atomic_fetch_add_explicit(&mail->gate->pending, 1, memory_order_relaxed);
-    }
+    ack_gate *gate = needs_gate(r, publisher) ? conn_gate(publisher) : NULL;
+    if (gate)
+        mail->gate = ack_gate_expect(gate);
     worker_mail_post(r->worker, to, mail);
 }
 
@@ -471,8 +469,9 @@ static void store_retained(realm *rl, broker_msg *m)
 int broker_publish(worker *w, realm *rl, broker_msg *m, conn *publisher, bool *congested)
 {
     m->realm_index = (uint16_t)rl->index;
-    if (publisher && !m->brake && (m->brake = conn_brake(publisher)))
-        atomic_fetch_add_explicit(&m->brake->refs, 1, memory_order_relaxed);
+    publisher_brake *brake = publisher && !m->brake ? conn_brake(publisher) : NULL;
+    if (brake)
+        m->brake = publisher_brake_ref(brake);
     if (m->retain)
         store_retained(rl, m);
     route r;

@@ -146,6 +146,17 @@ static int start_enforcement(runtime *rt, const broker_config *cfg)
     return rt->admin ? 0 : -1; /* the reason is logged */
 }
 
+/* A start that failed after the broker was made: undoes what was started. Returns the exit status. */
+static int abandon_start(runtime *rt)
+{
+    while (rt->listener_count > 0)
+        listener_stop(rt->listeners[--rt->listener_count]);
+    admin_server_free(rt->admin);
+    broker_free(rt->broker);
+    event_base_free(rt->base);
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     broker_config cfg;
@@ -200,35 +211,18 @@ int main(int argc, char **argv)
      * permissions given), and the wills the restore left due are judged by it. */
     if (cfg.persistence != PERSIST_OFF && session_store_sqlite_open(rt.broker) != 0) {
         log_msg(LOG_ERROR, "egbroker", "cannot use the session store in %s: not starting", cfg.data_dir);
-        broker_free(rt.broker);
-        event_base_free(rt.base);
-        return 1;
+        return abandon_start(&rt);
     }
-    if (cfg.served_count && start_enforcement(&rt, &cfg) != 0) {
-        broker_free(rt.broker);
-        event_base_free(rt.base);
-        return 1;
-    }
+    if (cfg.served_count && start_enforcement(&rt, &cfg) != 0)
+        return abandon_start(&rt);
     for (int i = 0; i < cfg.listener_count; i++) {
         listener *l = listener_start(rt.broker, &cfg.listeners[i]);
-        if (!l) { /* e.g. the port is taken: nothing may stay half-started */
-            while (rt.listener_count > 0)
-                listener_stop(rt.listeners[--rt.listener_count]);
-            admin_server_free(rt.admin);
-            broker_free(rt.broker);
-            event_base_free(rt.base);
-            return 1;
-        }
+        if (!l) /* e.g. the port is taken: nothing may stay half-started */
+            return abandon_start(&rt);
         rt.listeners[rt.listener_count++] = l;
     }
-    if (broker_start_workers(rt.broker) != 0) {
-        for (int i = 0; i < rt.listener_count; i++)
-            listener_stop(rt.listeners[i]);
-        admin_server_free(rt.admin);
-        broker_free(rt.broker);
-        event_base_free(rt.base);
-        return 1;
-    }
+    if (broker_start_workers(rt.broker) != 0)
+        return abandon_start(&rt);
     rt.sigterm = evsignal_new(rt.base, SIGTERM, on_stop_signal, &rt);
     rt.sigint = evsignal_new(rt.base, SIGINT, on_stop_signal, &rt);
     rt.sighup = evsignal_new(rt.base, SIGHUP, on_reload_signal, &rt);

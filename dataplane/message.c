@@ -1,5 +1,7 @@
 #include "message.h"
 
+#include "refcount.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -112,13 +114,19 @@ publisher_brake *publisher_brake_new(void)
 {
     publisher_brake *b = calloc(1, sizeof *b);
     if (b)
-        atomic_init(&b->refs, 1);
+        refcount_init(&b->refs);
+    return b;
+}
+
+publisher_brake *publisher_brake_ref(publisher_brake *b)
+{
+    refcount_take(&b->refs);
     return b;
 }
 
 void publisher_brake_unref(publisher_brake *b)
 {
-    if (b && atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) == 1)
+    if (b && refcount_drop(&b->refs))
         free(b);
 }
 

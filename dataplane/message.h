@@ -33,6 +33,7 @@ typedef struct publisher_brake {
 } publisher_brake;
 
 publisher_brake *publisher_brake_new(void);
+publisher_brake *publisher_brake_ref(publisher_brake *b);
 void publisher_brake_unref(publisher_brake *b);
 /* Pulls the brake: `resume_gen` is the broker's current one. NULL is fine. */
 void publisher_brake_pull(publisher_brake *b, uint64_t resume_gen);

@@ -10,6 +10,7 @@
 #include "flow_control.h"
 #include "log.h"
 #include "realm.h"
+#include "refcount.h"
 #include "session_store.h"
 #include "strmap.h"
 #include "sub_tree.h"
@@ -21,9 +22,15 @@ static bool is_shared_filter(mqtt_bytes filter)
     return filter.len >= sizeof share - 1 && memcmp(filter.data, share, sizeof share - 1) == 0;
 }
 
+shared_member *shared_member_ref(shared_member *m)
+{
+    refcount_take(&m->refs);
+    return m;
+}
+
 void shared_member_unref(shared_member *m)
 {
-    if (m && atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) == 1)
+    if (m && refcount_drop(&m->refs))
         free(m);
 }
 
@@ -44,7 +51,7 @@ static int tree_add(session *s, mqtt_bytes filter, uint8_t options, uint32_t sub
             return -1;
         s->member->session = s;
         s->member->home = s->worker;
-        atomic_init(&s->member->refs, 1);
+        refcount_init(&s->member->refs);
         atomic_init(&s->member->connected, s->conn != NULL);
     }
     pthread_mutex_lock(&s->realm->shared_mu);

@@ -71,6 +71,7 @@ typedef struct shared_member {
     uint32_t match_index;
 } shared_member;
 
+shared_member *shared_member_ref(shared_member *m);
 void shared_member_unref(shared_member *m);
 
 typedef struct session {

@@ -8,6 +8,7 @@
 #include "conn.h"
 #include "flow_control.h"
 #include "log.h"
+#include "refcount.h"
 #include "session.h"
 #include "session_store.h"
 #include "worker.h"
@@ -26,13 +27,20 @@ ack_gate *ack_gate_new(worker *owner)
     if (!g)
         return NULL;
     g->owner = owner;
-    atomic_init(&g->refs, 1);
+    refcount_init(&g->refs);
+    return g;
+}
+
+ack_gate *ack_gate_expect(ack_gate *g)
+{
+    refcount_take(&g->refs);
+    atomic_fetch_add_explicit(&g->pending, 1, memory_order_relaxed);
     return g;
 }
 
 void ack_gate_unref(ack_gate *g)
 {
-    if (g && atomic_fetch_sub_explicit(&g->refs, 1, memory_order_acq_rel) == 1)
+    if (g && refcount_drop(&g->refs))
         free(g);
 }
 

@@ -41,6 +41,8 @@ typedef struct ack_gate {
 } ack_gate;
 
 ack_gate *ack_gate_new(struct worker *owner);
+/* One more answer to come, for a mail: returns a reference to the gate for it. */
+ack_gate *ack_gate_expect(ack_gate *g);
 void ack_gate_unref(ack_gate *g);
 /* Whether everything the gate waits for is in, with batches up to `committed` on disk. */
 bool ack_gate_open(ack_gate *g, uint64_t committed);
