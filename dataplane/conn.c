@@ -288,7 +288,7 @@ static void release_held(conn *c)
 static void group_commit(worker *w)
 {
     const session_store *st = w->broker->store;
-    uint64_t seq = st->commit(st->ctx);
+    uint64_t seq = st->commit(st->ctx, w->index);
     for (conn *c = w->held; c; c = c->held_next)
         if (!c->held_seq)
             c->held_seq = seq;

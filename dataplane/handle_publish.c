@@ -116,7 +116,7 @@ bool handle_publish(conn *c, const mqtt_packet *p, int decode_rc)
     /* sync persistence: the ack waits for the commit of what this PUBLISH queued, here and on
      * the workers it went to. */
     if (pub->qos > 0 && b->store->acks_wait_for_commit &&
-        (b->store->ack_must_wait(b->store->ctx) || conn_gate_pending(c)))
+        (b->store->ack_must_wait(b->store->ctx, c->worker->index) || conn_gate_pending(c)))
         conn_hold_output(c);
     if (pub->qos == 1)
         send_ack(c, MQTT_PUBACK, pub->packet_id, reason);
@@ -131,7 +131,7 @@ bool handle_pubrel(conn *c, const mqtt_packet *p)
     /* sync persistence: the id is released on disk before PUBCOMP lets the client reuse it (a
      * crash must not bring it back, or a new PUBLISH with that id would be taken for a resend). */
     const session_store *st = c->broker->store;
-    if (st->ack_must_wait(st->ctx))
+    if (st->ack_must_wait(st->ctx, c->worker->index))
         conn_hold_output(c);
     send_ack(c, MQTT_PUBCOMP, p->u.ack.packet_id, known ? 0 : MQTT_RC_PACKET_IDENTIFIER_NOT_FOUND);
     return true;

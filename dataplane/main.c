@@ -164,8 +164,7 @@ int main(int argc, char **argv)
     if (parse_args(argc, argv, &cfg) != 0)
         return 2;
     /* Worker threads: the configuration's "workers", else EGBROKER_WORKERS (the test suite
-     * runs its end-to-end tests with 1 and with 3 this way), else one per core (one with sync
-     * persistence). */
+     * runs its end-to-end tests with 1 and with 3 this way), else one per core. */
     const char *workers = getenv("EGBROKER_WORKERS");
     if (!cfg.workers && workers) {
         char *end;
@@ -176,11 +175,7 @@ int main(int argc, char **argv)
         }
         cfg.workers = (uint32_t)n;
     }
-    if (!cfg.workers && cfg.persistence == PERSIST_SYNC) {
-        /* sync acks across workers wait for every worker's writes, and each delivery is written
-         * when saved: on 2 cores that halved sync throughput (bench/RESULTS.md). */
-        cfg.workers = 1;
-    } else if (!cfg.workers) {
+    if (!cfg.workers) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
         cfg.workers = cores < 1 ? 1 : cores > WORKER_MAX ? WORKER_MAX : (uint32_t)cores;
     }

@@ -37,14 +37,14 @@ typedef struct session_store {
     void (*will_saved)(void *ctx, const struct session *s);
     /* m == NULL: the retained message of `topic` in realm `r` was deleted. */
     void (*retained_saved)(void *ctx, const struct realm *r, mqtt_bytes topic, const broker_msg *m);
-    /* `sync` mode: true while writes are not yet committed, so an ack of a
-     * QoS 1/2 PUBLISH must wait for the next commit (other modes: false). */
-    bool (*ack_must_wait)(void *ctx);
-    /* The group commit: once per loop turn in which acks were held, covering
-     * every connection's PUBLISHes of that turn (conn_hold_output). Returns the
-     * number that `committed` reaches once every write made so far is on disk;
+    /* `sync` mode: true while writes of worker `worker` (its index) are not yet committed, so
+     * an ack of a QoS 1/2 PUBLISH it read must wait for the next commit (other modes: false). */
+    bool (*ack_must_wait)(void *ctx, int worker);
+    /* The group commit of worker `worker`: once per loop turn in which acks were held, covering
+     * every one of its connections' PUBLISHes of that turn (conn_hold_output). Returns the
+     * number that `committed` reaches once every write made so far by that worker is on disk;
      * the store then calls broker_store_committed. */
-    uint64_t (*commit)(void *ctx);
+    uint64_t (*commit)(void *ctx, int worker);
     uint64_t (*committed)(void *ctx);
     /* The broker stops: write what is pending and release the store. */
     void (*close)(void *ctx);

@@ -309,7 +309,7 @@ static bool batch_done(void *arg)
 
 uint64_t sqlstore_submit(sqlstore *st)
 {
-    bool work = !sqlstore_building_empty(st) || st->pending_count || st->heartbeat_due;
+    bool work = !sqlstore_building_empty(st) || st->heartbeat_due;
     if (st->running) { /* one at a time: this one follows, with what arrives meanwhile */
         if (!work && !st->submit_wanted)
             return st->submitted_seq; /* every write so far is in the running batch */
@@ -317,7 +317,6 @@ uint64_t sqlstore_submit(sqlstore *st)
         return st->submitted_seq + 1;
     }
     st->submit_wanted = false;
-    sqlstore_seal(st);
     store_batch *b = building(st);
     if (!b || (b->count == 0 && !st->heartbeat_due)) {
         /* Nothing to write (what was pending was acknowledged meanwhile): whoever waits for
@@ -349,7 +348,7 @@ uint64_t sqlstore_submit(sqlstore *st)
 
 uint64_t sqlstore_pending_seq(const sqlstore *st)
 {
-    if (!sqlstore_building_empty(st) || st->pending_count || st->submit_wanted)
+    if (!sqlstore_building_empty(st) || st->submit_wanted)
         return st->submitted_seq + 1;
     return st->submitted_seq;
 }

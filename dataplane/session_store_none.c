@@ -31,9 +31,15 @@ static uint64_t zero(void *ctx)
     return 0;
 }
 
-static bool never(void *ctx)
+static uint64_t zero_for(void *ctx, int worker)
 {
-    (void)ctx;
+    (void)ctx, (void)worker;
+    return 0;
+}
+
+static bool never(void *ctx, int worker)
+{
+    (void)ctx, (void)worker;
     return false;
 }
 
@@ -48,7 +54,7 @@ const session_store *session_store_none(void)
                                        .will_saved = no_session,
                                        .retained_saved = no_retained,
                                        .ack_must_wait = never,
-                                       .commit = zero,
+                                       .commit = zero_for,
                                        .committed = zero,
                                        .close = no_op};
     return &none;

@@ -21,6 +21,7 @@
 #include "session.h"
 #include "session_store.h"
 #include "session_store_sqlite_int.h"
+#include "worker.h"
 
 /* Each entry migrates from user_version == index to index + 1. Never edit a
  * released entry: add a new one. */
@@ -185,6 +186,12 @@ void sqlstore_bind_key(sqlite3_stmt *s, const struct session *ses)
 
 static void write_delivery(sqlstore *st, const session *s, delivery *d, bool inline_msg);
 
+/* The per-worker part of session `s`: its home worker's. */
+static struct store_worker *home_of(sqlstore *st, const session *s)
+{
+    return &st->workers[s->worker->index];
+}
+
 /* Writes pending entry `p` into the batch being built, with the delivery's state now. */
 static void seal_one(sqlstore *st, struct pending_put *p, bool inline_msg)
 {
@@ -195,7 +202,8 @@ static void seal_one(sqlstore *st, struct pending_put *p, bool inline_msg)
 }
 
 /* Counts the pending deliveries of each message (open addressing on the message pointer, in
- * st->seal_counts): a message that only one of them carries goes inline in its row. */
+ * st->seal_counts): a message that only one of them carries goes inline in its row. A message
+ * pending on two workers goes inline in both rows: each seals its own. */
 static uint32_t *count_slot(sqlstore *st, const broker_msg *m, uint32_t mask)
 {
     uintptr_t h = ((uintptr_t)m >> 4) * 0x9E3779B97F4A7C15ULL;
@@ -206,11 +214,11 @@ static uint32_t *count_slot(sqlstore *st, const broker_msg *m, uint32_t mask)
         }
 }
 
-/* Room for twice the pending entries, zeroed; false when there is none (no inlining then). */
-static bool seal_table(sqlstore *st, uint32_t *mask)
+/* Room for twice `count` entries, zeroed; false when there is none (no inlining then). */
+static bool seal_table(sqlstore *st, uint32_t count, uint32_t *mask)
 {
     uint32_t cap = 64;
-    while (cap < st->pending_count * 2)
+    while (cap < count * 2)
         cap *= 2;
     if (cap > st->seal_cap) {
         const broker_msg **keys = realloc(st->seal_keys, cap * sizeof *keys);
@@ -228,20 +236,23 @@ static bool seal_table(sqlstore *st, uint32_t *mask)
     return true;
 }
 
-void sqlstore_seal(sqlstore *st)
+void sqlstore_seal(sqlstore *st, int index)
 {
+    struct store_worker *sw = &st->workers[index];
+    if (!sw->pending_count)
+        return;
     uint32_t mask = 0;
-    bool counted = seal_table(st, &mask);
+    bool counted = seal_table(st, sw->pending_count, &mask);
     if (counted)
-        for (uint32_t i = 0; i < st->pending_count; i++)
-            if (st->pending[i].d)
-                ++*count_slot(st, st->pending[i].d->msg, mask);
-    for (uint32_t i = 0; i < st->pending_count; i++) {
-        const delivery *d = st->pending[i].d;
+        for (uint32_t i = 0; i < sw->pending_count; i++)
+            if (sw->pending[i].d)
+                ++*count_slot(st, sw->pending[i].d->msg, mask);
+    for (uint32_t i = 0; i < sw->pending_count; i++) {
+        const delivery *d = sw->pending[i].d;
         if (d)
-            seal_one(st, &st->pending[i], counted && !d->msg->store_id && *count_slot(st, d->msg, mask) == 1);
+            seal_one(st, &sw->pending[i], counted && !d->msg->store_id && *count_slot(st, d->msg, mask) == 1);
     }
-    st->pending_count = 0;
+    sw->pending_count = 0;
 }
 
 /* A broker stopping is about to free session `s`: what it has pending is written now, while it
@@ -249,9 +260,10 @@ void sqlstore_seal(sqlstore *st)
 static void session_closing(void *ctx, const session *s)
 {
     sqlstore *st = ctx;
-    for (uint32_t i = 0; i < st->pending_count; i++)
-        if (st->pending[i].d && st->pending[i].s == s)
-            seal_one(st, &st->pending[i], false);
+    struct store_worker *sw = home_of(st, s);
+    for (uint32_t i = 0; i < sw->pending_count; i++)
+        if (sw->pending[i].d && sw->pending[i].s == s)
+            seal_one(st, &sw->pending[i], false);
 }
 
 bool sqlstore_commit(sqlstore *st)
@@ -268,19 +280,21 @@ bool sqlstore_commit(sqlstore *st)
     return sqlstore_run(st, sqlstore_stmt(st, S_COMMIT));
 }
 
-/* Periodic: the batch built over the interval goes to the store thread. */
-static void commit_timer_cb(evutil_socket_t fd, short what, void *arg)
+/* Periodic, on the worker's own thread: its pending deliveries join the batch being built, which
+ * goes to the store thread. */
+static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
-    sqlstore *st = arg;
+    struct store_worker *sw = arg;
+    sqlstore *st = sw->st;
     pthread_mutex_lock(&st->loop_mu);
-    /* The persistent timer of worker threads finds nothing to do when idle. */
-    if (!st->write_at_once || !sqlstore_building_empty(st) || st->pending_count || st->submit_wanted)
+    sqlstore_seal(st, sw->index);
+    /* The persistent ticks of worker threads find nothing to do when idle. */
+    if (!st->threaded || !sqlstore_building_empty(st) || st->submit_wanted)
         sqlstore_submit(st);
     pthread_mutex_unlock(&st->loop_mu);
 }
 
-/* An idle broker commits nothing: this keeps the heartbeat at most a period old. */
 /* An idle broker commits nothing: this keeps the heartbeat at most a period old. */
 static void heartbeat_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -305,12 +319,13 @@ void sqlstore_begin(sqlstore *st)
 
 void sqlstore_arm_commit(sqlstore *st)
 {
-    /* With worker threads the timer runs all the time (armed at open): a worker may not touch
-     * the main loop's events. */
-    if (st->write_at_once || !st->timer || evtimer_pending(st->timer, NULL))
+    /* With worker threads the ticks run all the time (armed at open): which worker wrote is
+     * not known here, and a thread may only touch its own loop's events. */
+    struct event *tick = st->workers[0].tick;
+    if (st->threaded || !tick || evtimer_pending(tick, NULL))
         return;
     struct timeval tv = {st->interval_ms / 1000, (st->interval_ms % 1000) * 1000};
-    evtimer_add(st->timer, &tv);
+    evtimer_add(tick, &tv);
 }
 
 /* The operation for statement `id` keyed by session `s`. */
@@ -445,8 +460,9 @@ static void write_delivery(sqlstore *st, const session *s, delivery *d, bool inl
         op_text(st, q, 10, d->share_group);
 }
 
-/* Written when its batch is handed to the store thread (sqlstore_seal), in whatever state it
- * has then: one acknowledged before that never touches the disk. */
+/* Written when its worker seals its pending deliveries (sqlstore_seal), in whatever state it has
+ * then: one acknowledged before that never touches the disk. Only the home worker's list is
+ * touched, so no lock is taken unless the delivery is written now. */
 static void save_delivery(void *ctx, const session *s, const delivery *d)
 {
     sqlstore *st = ctx;
@@ -455,43 +471,43 @@ static void save_delivery(void *ctx, const session *s, const delivery *d)
     sqlstore_arm_commit(st); /* the commit it waits for; acks wait for it in sync mode */
     if (d->store_slot)
         return;
-    if (st->write_at_once) {
-        write_delivery(st, s, (delivery *)d, false);
-        ((delivery *)d)->store_written = true;
-        return;
-    }
-    if (st->pending_count == st->pending_cap) {
-        uint32_t cap = st->pending_cap ? st->pending_cap * 2 : 256;
-        struct pending_put *grown = realloc(st->pending, cap * sizeof *grown);
+    struct store_worker *sw = home_of(st, s);
+    if (sw->pending_count == sw->pending_cap) {
+        uint32_t cap = sw->pending_cap ? sw->pending_cap * 2 : 256;
+        struct pending_put *grown = realloc(sw->pending, cap * sizeof *grown);
         if (!grown) { /* no room to wait: written now */
+            pthread_mutex_lock(&st->loop_mu);
             write_delivery(st, s, (delivery *)d, false);
+            pthread_mutex_unlock(&st->loop_mu);
             ((delivery *)d)->store_written = true;
             return;
         }
-        st->pending = grown;
-        st->pending_cap = cap;
+        sw->pending = grown;
+        sw->pending_cap = cap;
     }
-    st->pending[st->pending_count++] = (struct pending_put){s, (delivery *)d};
-    ((delivery *)d)->store_slot = st->pending_count;
+    sw->pending[sw->pending_count++] = (struct pending_put){s, (delivery *)d};
+    ((delivery *)d)->store_slot = sw->pending_count;
 }
 
+/* Locks only to write: a delivery still pending is dropped from its worker's list. */
 static void delete_delivery(void *ctx, const session *s, const delivery *d)
 {
-    (void)s;
     sqlstore *st = ctx;
     if (st->restoring)
         return;
     bool on_disk = d->store_written;
     if (d->store_slot) {
-        st->pending[d->store_slot - 1].d = NULL;
+        home_of(st, s)->pending[d->store_slot - 1].d = NULL;
         ((delivery *)d)->store_slot = 0;
     }
     if (!on_disk)
         return; /* acknowledged before its commit: it never reached the disk */
     ((delivery *)d)->store_written = false;
+    pthread_mutex_lock(&st->loop_mu);
     op_int(sqlstore_op(st, S_DELIVERY_DEL), 1, (int64_t)d->seq);
     if (!d->store_inline && d->msg->store_id)
         gc_message(st, (int64_t)d->msg->store_id);
+    pthread_mutex_unlock(&st->loop_mu);
 }
 
 static void save_qos2(void *ctx, const session *s, uint16_t packet_id, bool pending)
@@ -530,16 +546,18 @@ static void save_retained(void *ctx, const realm *r, mqtt_bytes topic, const bro
     sqlstore_op_retained(st, r->name, topic, id);
 }
 
-static bool ack_must_wait(void *ctx)
+static bool ack_must_wait(void *ctx, int worker)
 {
     sqlstore *st = ctx;
-    return st->sync && (st->pending_count > 0 || sqlstore_pending_seq(st) > st->committed_seq);
+    return st->sync &&
+           (st->workers[worker].pending_count > 0 || sqlstore_pending_seq(st) > st->committed_seq);
 }
 
-/* Group commit (sync mode): what was written so far goes to the store thread now, or right
+/* Group commit (sync mode): what the worker wrote so far goes to the store thread now, or right
  * after the batch it is committing; the acks waiting for it go when it is back. */
-static uint64_t commit(void *ctx)
+static uint64_t commit(void *ctx, int worker)
 {
+    sqlstore_seal(ctx, worker);
     return sqlstore_submit(ctx);
 }
 
@@ -553,15 +571,18 @@ static void release(sqlstore *st)
 {
     for (int i = 0; i < S_COUNT; i++)
         sqlite3_finalize(st->stmts[i]);
-    if (st->timer)
-        event_free(st->timer);
+    for (int i = 0; st->workers && i < st->worker_count; i++) {
+        if (st->workers[i].tick)
+            event_free(st->workers[i].tick);
+        free(st->workers[i].pending);
+    }
+    free(st->workers);
     if (st->heartbeat)
         event_free(st->heartbeat);
     if (sqlite3_close(st->db) != SQLITE_OK)
         log_msg(LOG_ERROR, "store", "cannot close session store %s: %s", st->path, sqlite3_errmsg(st->db));
     if (st->lock_fd >= 0 && close(st->lock_fd) != 0)
         log_msg(LOG_WARN, "store", "cannot close the data_dir lock: %s", strerror(errno));
-    free(st->pending);
     free(st->seal_keys);
     free(st->seal_counts);
     if (st->loop_mu_made)
@@ -572,6 +593,8 @@ static void release(sqlstore *st)
 static void close_store(void *ctx)
 {
     sqlstore *st = ctx;
+    for (int i = 0; i < st->worker_count; i++) /* the workers are joined: this thread is each */
+        sqlstore_seal(st, i);
     sqlstore_thread_stop(st); /* everything built or pending is committed */
     /* Sessions still connected at a clean stop start their expiry (and their will delay) now. */
     sqlstore_begin(st);
@@ -652,18 +675,6 @@ static void locked_session_closing(void *ctx, const session *s)
     LOCKED(session_closing(ctx, s));
 }
 
-static void locked_save_delivery(void *ctx, const session *s, const delivery *d)
-{
-    sqlstore *st = ctx;
-    LOCKED(save_delivery(ctx, s, d));
-}
-
-static void locked_delete_delivery(void *ctx, const session *s, const delivery *d)
-{
-    sqlstore *st = ctx;
-    LOCKED(delete_delivery(ctx, s, d));
-}
-
 static void locked_save_qos2(void *ctx, const session *s, uint16_t packet_id, bool pending)
 {
     sqlstore *st = ctx;
@@ -682,21 +693,21 @@ static void locked_save_retained(void *ctx, const realm *r, mqtt_bytes topic, co
     LOCKED(save_retained(ctx, r, topic, m));
 }
 
-static bool locked_ack_must_wait(void *ctx)
+static bool locked_ack_must_wait(void *ctx, int worker)
 {
     sqlstore *st = ctx;
     if (!st->sync)
         return false;
     bool wait;
-    LOCKED(wait = ack_must_wait(ctx));
+    LOCKED(wait = ack_must_wait(ctx, worker));
     return wait;
 }
 
-static uint64_t locked_commit(void *ctx)
+static uint64_t locked_commit(void *ctx, int worker)
 {
     sqlstore *st = ctx;
     uint64_t seq;
-    LOCKED(seq = commit(ctx));
+    LOCKED(seq = commit(ctx, worker));
     return seq;
 }
 
@@ -714,8 +725,8 @@ static const session_store *install(sqlstore *st)
                                 .acks_wait_for_commit = st->sync,
                                 .session_saved = locked_save_session,
                                 .session_deleted = locked_delete_session,
-                                .delivery_saved = locked_save_delivery,
-                                .delivery_deleted = locked_delete_delivery,
+                                .delivery_saved = save_delivery,     /* locks to write */
+                                .delivery_deleted = delete_delivery, /* locks to write */
                                 .qos2_saved = locked_save_qos2,
                                 .will_saved = locked_save_will,
                                 .retained_saved = locked_save_retained,
@@ -725,6 +736,23 @@ static const session_store *install(sqlstore *st)
                                 .committed = locked_committed,
                                 .close = close_store};
     return &st->iface;
+}
+
+/* The per-worker lists and ticks, each tick on its worker's loop (persistent with threads). */
+static int make_workers(sqlstore *st)
+{
+    broker *b = st->broker;
+    if (!(st->workers = calloc((size_t)b->worker_count, sizeof *st->workers)))
+        return -1;
+    st->worker_count = b->worker_count;
+    for (int i = 0; i < st->worker_count; i++) {
+        struct store_worker *sw = &st->workers[i];
+        sw->st = st;
+        sw->index = i;
+        if (!(sw->tick = event_new(b->workers[i]->base, -1, st->threaded ? EV_PERSIST : 0, tick_cb, sw)))
+            return -1;
+    }
+    return 0;
 }
 
 /* Creates the directory and its missing parents (the default var/broker). */
@@ -786,7 +814,7 @@ int session_store_sqlite_open(broker *b)
         return -1;
     st->lock_fd = -1;
     st->broker = b;
-    st->write_at_once = b->worker_count > 1;
+    st->threaded = b->worker_count > 1;
     pthread_mutexattr_t recursive;
     pthread_mutexattr_init(&recursive);
     pthread_mutexattr_settype(&recursive, PTHREAD_MUTEX_RECURSIVE);
@@ -824,9 +852,7 @@ int session_store_sqlite_open(broker *b)
      * NORMAL survives a process crash; a power loss may lose the last commits. */
     const char *pragmas = st->sync ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
                                    : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;";
-    short timer_kind = st->write_at_once ? EV_PERSIST : 0;
-    if (exec(st, pragmas) || migrate(st) ||
-        !(st->timer = event_new(b->base, -1, timer_kind, commit_timer_cb, st)) ||
+    if (exec(st, pragmas) || migrate(st) || make_workers(st) != 0 ||
         !(st->heartbeat = event_new(b->base, -1, EV_PERSIST, heartbeat_cb, st))) {
         release(st);
         return -1;
@@ -837,9 +863,11 @@ int session_store_sqlite_open(broker *b)
     uint32_t beat_ms = st->interval_ms > HEARTBEAT_MIN_MS ? st->interval_ms : HEARTBEAT_MIN_MS;
     struct timeval beat = {beat_ms / 1000, (beat_ms % 1000) * 1000};
     struct timeval interval = {st->interval_ms / 1000, (st->interval_ms % 1000) * 1000};
-    if (rc == 0 && (event_add(st->heartbeat, &beat) != 0 ||
-                    (st->write_at_once && event_add(st->timer, &interval) != 0))) {
-        log_msg(LOG_ERROR, "store", "cannot arm the session store's heartbeat");
+    bool armed = event_add(st->heartbeat, &beat) == 0;
+    for (int i = 0; st->threaded && i < st->worker_count; i++)
+        armed = armed && event_add(st->workers[i].tick, &interval) == 0;
+    if (rc == 0 && !armed) {
+        log_msg(LOG_ERROR, "store", "cannot arm the session store's heartbeat and ticks");
         rc = -1;
     }
     if (rc != 0) {

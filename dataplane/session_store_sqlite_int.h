@@ -45,6 +45,18 @@ enum sqlstore_stmt {
     S_COUNT
 };
 
+/* What the store keeps per worker. */
+struct store_worker {
+    struct sqlstore *st;
+    int index;
+    struct pending_put {
+        const struct session *s;
+        struct delivery *d;
+    } * pending; /* borrowed pointers; an entry is cleared when its delivery or session ends */
+    uint32_t pending_count, pending_cap;
+    struct event *tick; /* periodic: seals and submits (persistent with threads, else on demand) */
+};
+
 typedef struct sqlstore {
     session_store iface; /* what the broker calls (ctx: this) */
     struct broker *broker;
@@ -53,9 +65,8 @@ typedef struct sqlstore {
      * loop_mu. Recursive: a commit report may lead back into a hook on the same thread. */
     pthread_mutex_t loop_mu;
     bool loop_mu_made;
-    /* Several worker threads: a delivery is written when saved, not at the commit (the
-     * commit may run on another thread than the delivery's session). */
-    bool write_at_once;
+    /* Several worker threads: each seals its own pending deliveries and has its own tick. */
+    bool threaded;
     sqlite3 *db;
     sqlite3_stmt *stmts[S_COUNT]; /* prepared on first use, finalized at close */
     uint8_t nparams[S_COUNT];     /* each statement's parameter count (its highest ?N) */
@@ -64,7 +75,6 @@ typedef struct sqlstore {
     bool in_tx;     /* a transaction is open (on the thread running a batch) */
     bool restoring; /* hooks are ignored while the store feeds the broker */
     uint32_t interval_ms;
-    struct event *timer;     /* periodic: submits the batch being built */
     struct event *heartbeat; /* commits "alive" when nothing else did (idle broker) */
     int lock_fd;             /* {data_dir}/broker.lock, flock()ed for the store's life */
     uint64_t next_msg_id;
@@ -72,14 +82,12 @@ typedef struct sqlstore {
     _Atomic uint32_t errors_logged; /* the first failures are logged, by whichever thread */
     uint64_t ops;                   /* row operations committed, logged at close */
     uint64_t commits;               /* logged at close: with acks counted by clients, shows the grouping */
-    /* Deliveries saved since the last commit, written at the commit with their state then:
-     * one acknowledged before it never touches the disk. Borrowed pointers; an entry is
-     * cleared when its delivery or session ends (delivery->store_slot finds it). */
-    struct pending_put {
-        const struct session *s;
-        struct delivery *d;
-    } * pending;
-    uint32_t pending_count, pending_cap;
+    /* Deliveries saved since their worker's last commit, one list per worker (by index), each
+     * touched only by its worker's thread (or the main thread while the workers are parked):
+     * written at that worker's commit or tick with their state then, so one acknowledged before
+     * it never touches the disk. */
+    struct store_worker *workers;
+    int worker_count;
     /* Scratch of sqlstore_seal: pending deliveries per message (open addressing), owned. */
     const struct broker_msg **seal_keys;
     uint32_t *seal_counts;
@@ -118,10 +126,10 @@ void sqlstore_bind_key(sqlite3_stmt *s, const struct session *ses);
  * returns whether the COMMIT succeeded. */
 void sqlstore_begin(sqlstore *st);
 bool sqlstore_commit(sqlstore *st);
-/* Arms the periodic submission when a batch starts (session_store_sqlite.c). */
-/* The deliveries waiting for a batch go into the one being built, with their state now: called
- * when it is handed over (session_store_sqlite.c). */
-void sqlstore_seal(sqlstore *st);
+/* Worker `index`'s deliveries waiting for a batch go into the one being built, with their state
+ * now (session_store_sqlite.c); under loop_mu. */
+void sqlstore_seal(sqlstore *st, int index);
+/* Arms the periodic submission when a batch starts (one worker: its tick runs on demand). */
 void sqlstore_arm_commit(sqlstore *st);
 
 /* ---- batches (session_store_batch.c), built on the event loop only.
@@ -139,7 +147,8 @@ void sqlstore_op_retained(sqlstore *st, const char *realm, mqtt_bytes topic, int
 bool sqlstore_building_empty(const sqlstore *st);
 /* Hands the batch being built to the store thread (runs it here when there is none);
  * when one is running, it follows once that one is back. Returns the number of the batch
- * that holds every write made so far: committed once st->committed_seq reaches it. */
+ * that holds every write made so far (pending deliveries count once their worker sealed them):
+ * committed once st->committed_seq reaches it. */
 uint64_t sqlstore_submit(sqlstore *st);
 /* The number of the batch that will hold every write made so far, without submitting. */
 uint64_t sqlstore_pending_seq(const sqlstore *st);

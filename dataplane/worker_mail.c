@@ -125,7 +125,7 @@ static void keep_gate(worker *w, ack_gate *g)
         if (!grown) { /* answered now, naming the batch being built: the next one covers it */
             log_msg(LOG_ERROR, "mail", "out of memory keeping an ack gate: answered early");
             const session_store *st = w->broker->store;
-            ack_gate_answer(g, st->commit(st->ctx));
+            ack_gate_answer(g, st->commit(st->ctx, w->index));
             return;
         }
         w->gates = grown;

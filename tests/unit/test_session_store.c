@@ -87,9 +87,15 @@ static uint64_t rec_zero(void *ctx)
     return 0;
 }
 
-static bool rec_never(void *ctx)
+static uint64_t rec_commit(void *ctx, int worker)
 {
-    (void)ctx;
+    (void)ctx, (void)worker;
+    return 0;
+}
+
+static bool rec_never(void *ctx, int worker)
+{
+    (void)ctx, (void)worker;
     return false;
 }
 
@@ -119,7 +125,7 @@ static int setup(void **state)
                               .will_saved = rec_will,
                               .retained_saved = rec_retained,
                               .ack_must_wait = rec_never,
-                              .commit = rec_zero,
+                              .commit = rec_commit,
                               .committed = rec_zero,
                               .close = rec_noop};
     f.broker->store = &f.store;

@@ -329,7 +329,7 @@ static void test_deferred_delivery_writes(void **state)
     publish(f->broker, "d/1", false, "old");
     s->expiry_interval = 0; /* resumed with expiry 0: off the disk, "old" stays in memory */
     session_save(s);
-    st->commit(st->ctx);
+    st->commit(st->ctx, 0);
     s->expiry_interval = 60;
     session_save(s);
     publish(f->broker, "d/1", false, "new"); /* pending again from the first slot: "old"'s */
@@ -380,7 +380,7 @@ static void test_messages_inline_or_shared(void **state)
     assert_true(keep_payload("inline", c->queue->msg));
     assert_true(keep_payload("retained", c->queue->next->msg));
     assert_int_equal(session_drop_queued(a, keep_payload, "none"), 1);
-    f->broker->store->commit(f->broker->store->ctx);
+    f->broker->store->commit(f->broker->store->ctx, 0);
     stop(f);
     assert_int_equal(sql(f, "SELECT count(*) FROM messages"), 2); /* b still has "shared" */
 
@@ -494,15 +494,15 @@ static void test_sync_batches_commit_on_the_store_thread(void **state)
             snprintf(p, sizeof p, "m%d", round * 20 + i);
             publish(f->broker, "b/1", false, p);
         }
-        assert_true(st->ack_must_wait(st->ctx));
-        uint64_t seq = st->commit(st->ctx);
+        assert_true(st->ack_must_wait(st->ctx, 0));
+        uint64_t seq = st->commit(st->ctx, 0);
         assert_true(seq >= last);
         last = seq;
         if (round % 5 == 4) /* sometimes wait, sometimes build the next batch meanwhile */
             run_until_committed(f, seq);
     }
     run_until_committed(f, last);
-    assert_false(st->ack_must_wait(st->ctx));
+    assert_false(st->ack_must_wait(st->ctx, 0));
     stop(f);
 
     assert_int_equal(start(f), 0);
