@@ -540,8 +540,14 @@ static void close_event_cb(struct bufferevent *bev, short what, void *arg)
 
 void conn_close(conn *c, uint8_t reason, bool send_disconnect, const char *why)
 {
+    conn_close_as(c, reason, disconnect_reason_of(reason, c->state == CONN_ACTIVE), send_disconnect, why);
+}
+
+void conn_close_as(conn *c, uint8_t reason, disconnect_reason as, bool send_disconnect, const char *why)
+{
     if (c->state == CONN_CLOSING)
         return;
+    c->disconnect_reason = (uint8_t)as;
     /* Acks still waiting for their commit are not sent: the client resends those PUBLISHes
      * (with DUP) when it reconnects, and what they queued is committed anyway. */
     struct evbuffer *held = unlink_held(c);
@@ -549,8 +555,9 @@ void conn_close(conn *c, uint8_t reason, bool send_disconnect, const char *why)
         evbuffer_free(held);
     bool was_active = c->state == CONN_ACTIVE;
     log_msg(reason ? LOG_INFO : LOG_DEBUG, "conn",
-            "closing conn=%llu peer=%s client=%s reason=0x%02x why=\"%s\"", (unsigned long long)c->id,
-            c->peer, c->session ? c->session->client_id : "-", reason, why);
+            "closing conn=%llu peer=%s client=%s reason=0x%02x disconnection=%s why=\"%s\"",
+            (unsigned long long)c->id, c->peer, c->session ? c->session->client_id : "-", reason,
+            disconnect_reason_name(as), why);
     if (send_disconnect && was_active && c->version == MQTT_V5) {
         mqtt_packet d = {.type = MQTT_DISCONNECT};
         d.u.disconnect.reason_code = reason;

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "broker.h"
+#include "disconnect_reason.h"
 #include "mqtt_packet.h"
 
 struct bufferevent;
@@ -37,6 +38,7 @@ typedef struct conn {
     uint64_t id;
     uint8_t state;                   /* enum conn_state */
     uint8_t version;                 /* MQTT_V311 or MQTT_V5 once CONNECT is read */
+    uint8_t disconnect_reason;       /* enum disconnect_reason, set by conn_close */
     uint16_t keep_alive;             /* effective, seconds; 0 = none */
     uint16_t client_receive_maximum; /* how many QoS 1/2 we may have unacknowledged */
     uint32_t client_max_packet;      /* largest packet the client accepts */
@@ -98,6 +100,9 @@ void conn_set_keep_alive(conn *c, uint16_t seconds);
  * `send_disconnect` (v3.1.1 clients just see the socket close). The will is
  * published unless the client disconnected normally. */
 void conn_close(conn *c, uint8_t reason, bool send_disconnect, const char *why);
+/* The same, where the Event Grid disconnection reason (disconnect_reason.h) is not the one
+ * `reason` usually has. */
+void conn_close_as(conn *c, uint8_t reason, disconnect_reason as, bool send_disconnect, const char *why);
 
 /* Reads again after flow control paused the connection, including bytes already buffered. */
 void conn_resume_reading(conn *c);

@@ -201,8 +201,9 @@ static void collect_session(void *ctx, const void *key, size_t len, void *value)
 }
 
 /* Ends a session whose client the control plane removed or disabled: its
- * connection gets DISCONNECT 0x98 and nothing of it survives. */
-static void end_session(ns_state *e, session *s, const char *why)
+ * connection gets DISCONNECT 0x98 and nothing of it survives. `as`: the Event Grid
+ * disconnection reason its connection ends with. */
+static void end_session_as(ns_state *e, session *s, disconnect_reason as, const char *why)
 {
     char *id = strndup(s->client_id, s->client_id_len);
     if (!id)
@@ -215,7 +216,7 @@ static void end_session(ns_state *e, session *s, const char *why)
     s->auth_perms = NULL;
     if (s->conn) {
         e->disconnected++;
-        conn_close(s->conn, MQTT_RC_ADMINISTRATIVE_ACTION, true, why);
+        conn_close_as(s->conn, MQTT_RC_ADMINISTRATIVE_ACTION, as, true, why);
     }
     session *still = session_find(e->realm, key); /* conn_close destroys sessions without expiry */
     if (still)
@@ -242,15 +243,21 @@ static bool still_receivable(void *ctx, const broker_msg *m)
     return client_perms_can_receive(ctx, (const char *)m->topic.data, m->topic.len);
 }
 
+/* The client itself was removed, disabled or no longer proves who it is. */
+static void end_session(ns_state *e, session *s, const char *why)
+{
+    end_session_as(e, s, DISC_CLIENT_AUTHENTICATION_ERROR, why);
+}
+
 static void apply_to_session(ns_state *e, session *s, const ns_policy *old)
 {
     const ns_policy *p = e->policy;
     if (!s->auth_name || !s->auth_name[0])
         return; /* from before enforcement */
     if (ns_policy_deleted(p))
-        return end_session(e, s, "the namespace was deleted");
+        return end_session_as(e, s, DISC_SERVER_INITIATED, "the namespace was deleted");
     if (!ns_policy_settings(p)->enabled)
-        return end_session(e, s, "the namespace's MQTT was disabled");
+        return end_session_as(e, s, DISC_SERVER_INITIATED, "the namespace's MQTT was disabled");
     const ns_client *client = ns_policy_find_client(p, s->auth_name, strlen(s->auth_name));
     if (!client)
         return end_session(e, s, "the client was deleted");
@@ -267,7 +274,7 @@ static void apply_to_session(ns_state *e, session *s, const ns_policy *old)
         return end_session(e, s, why);
     client_perms *perms = client_perms_build(p, client);
     if (!perms)
-        return end_session(e, s, "out of memory");
+        return end_session_as(e, s, DISC_SERVER_ERROR, "out of memory");
     if (!s->auth_perms || !client_perms_equal(s->auth_perms, perms)) {
         revoke_subscriptions(e, s, perms);
         /* Delivery stops at once: what was queued under the old permissions is not sent. */

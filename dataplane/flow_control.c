@@ -101,9 +101,11 @@ static void progress_cb(evutil_socket_t fd, short what, void *arg)
                           ? "subscriber too slow"
                           : NULL;
     if (why) { /* frees f (flow_session_forget) */
-        log_msg(LOG_WARN, "flow", "subscriber disconnected client=%s queued=%u reason=QuotaExceeded: %s",
-                s->client_id, s->queue_count, why);
-        conn_close(s->conn, MQTT_RC_QUOTA_EXCEEDED, true, why);
+        /* Stopped with its queue full: Event Grid's SessionOverflow; merely slow: a quota. */
+        disconnect_reason as = f->close_now ? DISC_SESSION_OVERFLOW : DISC_QUOTA_EXCEEDED;
+        log_msg(LOG_WARN, "flow", "subscriber disconnected client=%s queued=%u disconnection=%s: %s",
+                s->client_id, s->queue_count, disconnect_reason_name(as), why);
+        conn_close_as(s->conn, MQTT_RC_QUOTA_EXCEEDED, as, true, why);
         return;
     }
     size_t output = conn_output_pending(s->conn);

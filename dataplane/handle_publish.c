@@ -34,7 +34,7 @@ static bool resolve_topic(conn *c, const mqtt_publish *pub, mqtt_bytes *topic)
     if (!c->topic_aliases) {
         c->topic_aliases = calloc(max, sizeof *c->topic_aliases);
         if (!c->topic_aliases) {
-            conn_close(c, MQTT_RC_UNSPECIFIED_ERROR, true, "out of memory");
+            conn_close_as(c, MQTT_RC_UNSPECIFIED_ERROR, DISC_SERVER_ERROR, true, "out of memory");
             return false;
         }
         c->topic_alias_count = max;
@@ -50,7 +50,7 @@ static bool resolve_topic(conn *c, const mqtt_publish *pub, mqtt_bytes *topic)
     }
     char *copy = strndup((const char *)pub->topic.data, pub->topic.len);
     if (!copy) {
-        conn_close(c, MQTT_RC_UNSPECIFIED_ERROR, true, "out of memory");
+        conn_close_as(c, MQTT_RC_UNSPECIFIED_ERROR, DISC_SERVER_ERROR, true, "out of memory");
         return false;
     }
     free(*slot);

@@ -101,7 +101,7 @@ bool handle_subscribe(conn *c, const mqtt_packet *p)
     mqtt_props_subscription_id_next(&sub->props, &pos, &sub_id);
     uint8_t *codes = malloc(sub->count * 2u);
     if (!codes) {
-        conn_close(c, MQTT_RC_UNSPECIFIED_ERROR, true, "out of memory");
+        conn_close_as(c, MQTT_RC_UNSPECIFIED_ERROR, DISC_SERVER_ERROR, true, "out of memory");
         return false;
     }
     uint8_t *states = codes + sub->count;
@@ -127,7 +127,7 @@ bool handle_unsubscribe(conn *c, const mqtt_packet *p)
     const mqtt_unsubscribe *unsub = &p->u.unsubscribe;
     uint8_t *codes = malloc(unsub->count ? unsub->count : 1);
     if (!codes) {
-        conn_close(c, MQTT_RC_UNSPECIFIED_ERROR, true, "out of memory");
+        conn_close_as(c, MQTT_RC_UNSPECIFIED_ERROR, DISC_SERVER_ERROR, true, "out of memory");
         return false;
     }
     size_t pos = 0;
