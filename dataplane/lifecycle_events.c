@@ -129,6 +129,13 @@ static broker_msg *session_event(const session *s, const char *reason)
                   cloud_event_session(s->realm->name, auth, s->client_id, seq, reason));
 }
 
+bool lifecycle_topic_reserved(mqtt_bytes topic)
+{
+    static const char root[] = "$events";
+    size_t n = sizeof root - 1;
+    return topic.len >= n && memcmp(topic.data, root, n) == 0 && (topic.len == n || topic.data[n] == '/');
+}
+
 void lifecycle_publish(worker *w, realm *r, broker_msg *m)
 {
     if (!m)

@@ -38,6 +38,10 @@ broker_msg *lifecycle_session_disconnected(const struct session *s, disconnect_r
  * reference. NULL is fine. */
 void lifecycle_publish(struct worker *w, struct realm *r, broker_msg *m);
 
+/* Whether `topic` is one of the broker's own ("$events" and below): no client may publish there
+ * (nor leave a will there), whatever its permissions, so that no event can be forged. */
+bool lifecycle_topic_reserved(mqtt_bytes topic);
+
 /* A snapshot replaced `old` by `now` in realm `r`: one CreatedOrUpdated per client added or
  * changed, one Deleted per client gone. Nothing when `old` is NULL (the broker's first snapshot
  * tells nothing new) or `now` deletes the namespace. Main thread, the workers parked. */

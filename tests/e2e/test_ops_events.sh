@@ -5,8 +5,8 @@
 # taken over, disabled through the REST API) and clients created and deleted through the REST
 # API, in order, with the right reasons (tests/e2e/events/events_cases.py, paho); a client
 # without the binding is refused the subscription. Then both audit files hold the same events as
-# valid JSON lines. Also: open mode publishes on "$events/clients/{client id}", and bad "events"
-# configurations are refused.
+# valid JSON lines. Also: open mode publishes on "$events/clients/{client id}", a client cannot
+# publish there, and bad "events" configurations are refused.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/e2e/lib.sh
@@ -110,15 +110,19 @@ OPEN_PORT=$(free_port)
 printf '{"listeners": [{"type": "mqtt", "bind": "127.0.0.1", "port": %s}]}\n' "$OPEN_PORT" >"$E2E_TMP/open.json"
 start_bg open "$EG_BIN/egbroker" --config "$E2E_TMP/open.json"
 wait_for_port "$OPEN_PORT" 10 || bail "open-mode egbroker did not start: $(tail -5 "$E2E_TMP/open.out")"
-timeout 10 mosquitto_sub -p "$OPEN_PORT" -V mqttv5 -t '$events/clients/+' -C 2 -v >"$E2E_TMP/open-sub.txt" 2>&1 &
+timeout 10 mosquitto_sub -p "$OPEN_PORT" -V mqttv5 -t '$events/clients/+' -W 3 -v >"$E2E_TMP/open-sub.txt" 2>&1 &
 sub=$!
 sleep 0.5
 mosquitto_pub -p "$OPEN_PORT" -i "open-dev" -t x -m y
+forge=$(timeout 10 mosquitto_pub -p "$OPEN_PORT" -V mqttv5 -i forger -q 1 -t '$events/clients/open-dev' -m forged -d 2>&1)
 wait $sub
 if grep -q '^\$events/clients/open-dev {.*"type":"Microsoft.EventGrid.MQTTClientSessionConnected".*"subject":"clients/open-dev/sessions/open-dev"' "$E2E_TMP/open-sub.txt" &&
   grep -q '^\$events/clients/open-dev {.*"disconnectionReason":"ClientInitiatedDisconnect"' "$E2E_TMP/open-sub.txt"; then
   ok "open mode: mosquitto_sub on \$events/clients/+ sees open-dev's SessionConnected and SessionDisconnected"
 else not_ok "open mode: events on \$events/clients/{client id}" "$(cat "$E2E_TMP/open-sub.txt")"; fi
+if grep -q "received PUBACK (Mid: 1, RC:135)" <<<"$forge" && ! grep -q forged "$E2E_TMP/open-sub.txt"; then
+  ok "a client PUBLISH to \$events/... is refused (PUBACK 0x87) and reaches no subscriber"
+else not_ok "a client PUBLISH to \$events/... is refused" "$forge" "$(cat "$E2E_TMP/open-sub.txt")"; fi
 stop_broker_checked open "open-mode egbroker"
 
 # ---- bad configurations are refused, with a message
