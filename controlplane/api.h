@@ -4,6 +4,7 @@
 #define EG_API_H
 
 #include "cp_config.h"
+#include "event_audit.h"
 #include "http_server.h"
 #include "pusher.h"
 #include "store.h"
@@ -12,8 +13,9 @@
 typedef struct api {
     store *db;
     const cp_config *cfg;
-    pusher *push;      /* NULL when no broker is configured */
-    http_server *http; /* set once the server runs, for its metrics */
+    pusher *push;        /* NULL when no broker is configured */
+    http_server *http;   /* set once the server runs, for its metrics */
+    event_audit *events; /* the client events' audit file (owned by main()), NULL: none */
 } api;
 
 /* The http_handler_fn of egcontrol; ctx is an api. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "client_events.h"
 #include "log.h"
 #include "render.h"
 
@@ -153,18 +154,20 @@ static void respond_resource(api *a, resource_kind kind, const char *ns, const s
     snprintf(resp->etag, sizeof resp->etag, "%llu", (unsigned long long)r->etag);
 }
 
-/* Commits, tells the pusher, answers. */
-static void finish_write(api *a, const char *ns, uint64_t seq, http_response *resp)
+/* Commits, tells the pusher, answers. False when the commit failed (answered 500). */
+static bool finish_write(api *a, const char *ns, uint64_t seq, http_response *resp)
 {
     if (!store_commit(a->db)) {
         store_rollback(a->db);
         json_decref(resp->json);
         resp->json = NULL;
         resp->etag[0] = '\0';
-        return db_failed(resp);
+        db_failed(resp);
+        return false;
     }
     if (a->push)
         pusher_notify(a->push, ns, seq);
+    return true;
 }
 
 static json_t *parse_body(const http_request *req, http_response *resp)
@@ -282,7 +285,8 @@ static void write_resource(api *a, const http_request *req, resource_kind kind, 
     snprintf(saved.created_at, sizeof saved.created_at, "%s", exists ? old.created_at : now);
     snprintf(saved.modified_at, sizeof saved.modified_at, "%s", now);
     respond_resource(a, kind, ns, &saved, exists ? 200 : 201, resp);
-    finish_write(a, kind == KIND_NAMESPACE ? name : ns, w.seq, resp);
+    if (finish_write(a, kind == KIND_NAMESPACE ? name : ns, w.seq, resp) && kind == KIND_CLIENT)
+        client_events_record(a->events, ns, &saved, false);
 out:
     store_rollback(a->db); /* no-op after a commit */
     if (exists > 0)
@@ -321,7 +325,8 @@ static void delete_resource(api *a, const http_request *req, resource_kind kind,
             db_failed(resp);
         } else {
             resp->status = 204;
-            finish_write(a, kind == KIND_NAMESPACE ? name : ns, seq, resp);
+            if (finish_write(a, kind == KIND_NAMESPACE ? name : ns, seq, resp) && kind == KIND_CLIENT)
+                client_events_record(a->events, ns, &old, true);
         }
     }
     store_rollback(a->db);

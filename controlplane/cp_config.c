@@ -171,9 +171,9 @@ static bool load_broker(cp_config *cfg, json_t *j, char *err, size_t len)
 
 bool cp_config_load_file(cp_config *cfg, const char *path, char *err, size_t len)
 {
-    static const char *const keys[] = {"listen",   "database",     "tokenFile", "tls",     "hostnameSuffix",
-                                       "logLevel", "maxBodyBytes", "quotas",    "brokers", "push",
-                                       NULL};
+    static const char *const keys[] = {"listen",         "database", "tokenFile",    "tls",
+                                       "hostnameSuffix", "logLevel", "maxBodyBytes", "quotas",
+                                       "brokers",        "push",     "events",       NULL};
     json_error_t jerr;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
     if (!root)
@@ -215,6 +215,13 @@ bool cp_config_load_file(cp_config *cfg, const char *path, char *err, size_t len
              get_long(push, "maxBackoffMs", &cfg->push.max_backoff_ms, 1, 3600000, err, len) &&
              get_long(push, "coalesceMs", &cfg->push.coalesce_ms, 0, 60000, err, len) &&
              get_long(push, "timeoutMs", &cfg->push.timeout_ms, 10, 600000, err, len);
+    }
+    json_t *events = json_object_get(root, "events");
+    if (ok && events) {
+        static const char *const ekeys[] = {"auditFile", NULL};
+        ok = (json_is_object(events) || fail(err, len, "%s", "\"events\" must be an object")) &&
+             check_keys(events, ekeys, "events", err, len) &&
+             get_string(events, "auditFile", &cfg->events_audit_file, err, len);
     }
     json_t *brokers = json_object_get(root, "brokers");
     if (ok && brokers) {
@@ -296,6 +303,7 @@ void cp_config_free(cp_config *cfg)
     free(cfg->tls_key);
     free(cfg->hostname_suffix);
     free(cfg->log_level);
+    free(cfg->events_audit_file);
     for (size_t i = 0; i < cfg->n_brokers; i++) {
         cp_broker_config *b = &cfg->brokers[i];
         free(b->name);

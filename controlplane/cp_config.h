@@ -26,7 +26,8 @@ typedef struct cp_config {
     char *tls_key;
     char *hostname_suffix; /* namespace hostname = {ns}.{suffix}; default localhost */
     char *log_level;
-    long max_body_bytes; /* default 256 KiB */
+    long max_body_bytes;     /* default 256 KiB */
+    char *events_audit_file; /* client life-cycle events appended there (client_events.h); NULL: none */
     cp_quotas quotas;
     cp_broker_config *brokers;
     size_t n_brokers;

@@ -201,14 +201,20 @@ int main(int argc, char **argv)
     store *db = NULL;
     if (token && make_parent_dir(cfg.database) && !(db = store_open(cfg.database, err, sizeof err)))
         log_msg(LOG_ERROR, "egcontrol", "%s", err);
-    if (!token || !db) {
+    const char *audit_path = cfg.events_audit_file && cfg.events_audit_file[0] ? cfg.events_audit_file : NULL;
+    event_audit *events = NULL;
+    if (token && db && audit_path &&
+        !(make_parent_dir(audit_path) && (events = event_audit_open(audit_path))))
+        log_msg(LOG_ERROR, "egcontrol", "cannot open the events audit file %s: %s", audit_path,
+                strerror(errno));
+    if (!token || !db || (audit_path && !events)) {
         free(token);
         store_close(db);
         cp_config_free(&cfg);
         return 1;
     }
     snapshot_source src = {.db_path = cfg.database, .hostname_suffix = cfg.hostname_suffix};
-    api a = {.db = db, .cfg = &cfg, .push = start_pusher(&cfg, &src)};
+    api a = {.db = db, .cfg = &cfg, .push = start_pusher(&cfg, &src), .events = events};
     if (cfg.n_brokers && !a.push)
         log_msg(LOG_ERROR, "egcontrol", "cannot start the snapshot pusher");
     else if (a.push && !store_each_namespace_version(db, notify_version, a.push))
@@ -238,6 +244,7 @@ int main(int argc, char **argv)
         pusher_stop(a.push);
     store_close(src.db);
     store_close(db);
+    event_audit_close(events);
     free(token);
     cp_config_free(&cfg);
     return rc;

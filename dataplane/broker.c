@@ -9,6 +9,7 @@
 #include "authorizer.h"
 #include "conn.h"
 #include "enforcer.h"
+#include "lifecycle_events.h"
 #include "log.h"
 #include "realm.h"
 #include "retain_store.h"
@@ -58,7 +59,9 @@ broker *broker_new(struct event_base *base, const broker_config *cfg)
         }
         b->worker_count++;
     }
-    if (worker_mail_setup(b) != 0) {
+    bool events_failed;
+    b->events = lifecycle_events_new(&cfg->events, &events_failed);
+    if (worker_mail_setup(b) != 0 || events_failed) {
         broker_free(b);
         return NULL;
     }
@@ -108,6 +111,7 @@ void broker_free(broker *b)
         realm_free(b->realms[i]);
     free(b->realms);
     enforcer_free(b->enforcer); /* after the sessions: they release their permissions through it */
+    lifecycle_events_free(b->events);
     pthread_mutex_destroy(&b->world_mu);
     pthread_cond_destroy(&b->world_cv);
     free(b);

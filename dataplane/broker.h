@@ -25,6 +25,7 @@ struct enforcer;
 struct worker;
 struct worker_mail;
 struct shared_member;
+struct lifecycle_events;
 
 typedef struct broker_stats {
     uint64_t connections_opened, connections_closed;
@@ -46,6 +47,7 @@ typedef struct broker {
     const struct authorizer *auth;
     struct enforcer *enforcer; /* owned; NULL in open mode (then auth is authorizer_open()) */
     const struct session_store *store;
+    struct lifecycle_events *events; /* owned; NULL: none configured (lifecycle_events.h) */
     bool shutting_down;
     /* Workers on their own threads (more than one worker). The main thread parks them to
      * touch their state (broker_world_stop): world_* under world_mu. */

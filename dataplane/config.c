@@ -30,6 +30,7 @@ void config_defaults(broker_config *cfg)
     cfg->persistence = PERSIST_OFF; /* periodic once a configuration names a data_dir */
     cfg->persistence_interval_ms = 100;
     snprintf(cfg->log_level, sizeof cfg->log_level, "info");
+    cfg->events.publish = true;
 }
 
 const char *listener_type_name(enum listener_type t)
@@ -230,6 +231,25 @@ static int load_admin(json_t *j, admin_config *a, char *err, size_t len)
     return 0;
 }
 
+static int read_string(json_t *root, const char *key, char *out, size_t out_len, char *err, size_t len);
+
+static int load_events(json_t *j, events_config *ev, char *err, size_t len)
+{
+    static const char *const keys[] = {"publish", "audit_file", NULL};
+    if (!json_is_object(j))
+        return fail(err, len, "%s", "\"events\" must be an object");
+    if (check_keys(j, keys, "events", err, len))
+        return -1;
+    json_t *publish = json_object_get(j, "publish");
+    if (publish && !json_is_boolean(publish))
+        return fail(err, len, "%s", "\"events.publish\" must be true or false");
+    if (publish)
+        ev->publish = json_is_true(publish);
+    if (read_string(j, "audit_file", ev->audit_file, sizeof ev->audit_file, err, len))
+        return -1;
+    return 0;
+}
+
 static int read_string(json_t *root, const char *key, char *out, size_t out_len, char *err, size_t len)
 {
     json_t *v = json_object_get(root, key);
@@ -306,7 +326,7 @@ int config_load_file(broker_config *cfg, const char *path, char *err, size_t err
     static const char *const keys[] = {
         "listeners", "limits",     "data_dir",   "log_level",   "admin",
         "namespace", "sni_domain", "namespaces", "persistence", "persistence_interval_ms",
-        "workers",   NULL};
+        "workers",   "events",     NULL};
     json_error_t jerr;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
@@ -341,6 +361,9 @@ int config_load_file(broker_config *cfg, const char *path, char *err, size_t err
         goto out;
     json_t *admin = json_object_get(root, "admin");
     if (admin && load_admin(admin, &cfg->admin, err, err_len))
+        goto out;
+    json_t *events = json_object_get(root, "events");
+    if (events && load_events(events, &cfg->events, err, err_len))
         goto out;
     if (read_string(root, "namespace", cfg->namespace_name, sizeof cfg->namespace_name, err, err_len) ||
         read_string(root, "sni_domain", cfg->sni_domain, sizeof cfg->sni_domain, err, err_len))

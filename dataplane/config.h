@@ -50,6 +50,12 @@ typedef struct admin_config {
     char key[256];
 } admin_config;
 
+/* Client life-cycle events (lifecycle_events.h). */
+typedef struct events_config {
+    bool publish;         /* on $events/... topics in the namespace (default true) */
+    char audit_file[256]; /* JSON lines appended there; "" = none */
+} events_config;
+
 /* Where persistent sessions and retained messages go (session_store_sqlite.h). */
 enum persistence_mode { PERSIST_PERIODIC, PERSIST_SYNC, PERSIST_OFF };
 
@@ -63,6 +69,7 @@ typedef struct broker_config {
     uint32_t workers;                  /* worker threads (worker.h); 0: egbroker's default, one per core */
     char log_level[16];
     admin_config admin;
+    events_config events;
     /* The namespace whose snapshot this broker enforces; "" = open mode (everyone allowed). */
     char namespace_name[64];
     /* TLS clients may name the namespace as SNI "{namespace}.{sni_domain}"; "" = not used. */

@@ -13,6 +13,7 @@
 #include "conn_transport.h"
 #include "flow_control.h"
 #include "handlers.h"
+#include "lifecycle_events.h"
 #include "log.h"
 #include "mqtt_codec.h"
 #include "mqtt_evbuffer.h"
@@ -566,11 +567,16 @@ void conn_close_as(conn *c, uint8_t reason, disconnect_reason as, bool send_disc
     c->state = CONN_CLOSING;
     if (c->session) {
         session *s = c->session;
-        if (was_active)
+        realm *r = s->realm;
+        broker_msg *event = NULL; /* published once the session is let go: it may be destroyed */
+        if (was_active) {
             realm_count_auth_session(s->realm, s->auth_name, -1);
+            event = lifecycle_session_disconnected(s, as);
+        }
         c->session = NULL;
         s->conn = NULL;
         session_detach(s);
+        lifecycle_publish(c->worker, r, event);
     }
     set_read_timeout_ms(c, 0);
     if (c->connect_timer)

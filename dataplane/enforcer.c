@@ -18,6 +18,7 @@
 #include "conn.h"
 #include "enforcer_identity.h"
 #include "file_util.h"
+#include "lifecycle_events.h"
 #include "log.h"
 #include "realm.h"
 #include "session.h"
@@ -392,6 +393,7 @@ static int apply(enforcer *en, ns_state *only, const char *json, size_t len, con
     ns_policy *old = e->policy;
     e->policy = p;
     apply_to_sessions(e, old);
+    lifecycle_client_changes(e->b, e->realm, old, p);
     ns_policy_free(old);
     e->snapshots_applied++;
     e->source = source;

@@ -6,6 +6,7 @@
 
 #include "authorizer.h"
 #include "handlers.h"
+#include "lifecycle_events.h"
 #include "log.h"
 #include "realm.h"
 #include "session.h"
@@ -224,6 +225,7 @@ bool handle_connect(conn *c, const mqtt_packet *p, int decode_rc, const mqtt_err
         "connected conn=%llu peer=%s client=%s version=%u clean=%d present=%d expiry=%u keepalive=%u%s%s%s",
         (unsigned long long)c->id, c->peer, s->client_id, c->version, in->clean_start, present,
         s->expiry_interval, keep_alive, tls_info, c->realm->name[0] ? " namespace=" : "", c->realm->name);
+    lifecycle_session_connected(s); /* before the resume, which may end the connection */
     session_resume(s);
     return true;
 }

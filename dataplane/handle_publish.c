@@ -6,6 +6,7 @@
 #include "authorizer.h"
 #include "flow_control.h"
 #include "handlers.h"
+#include "lifecycle_events.h"
 #include "log.h"
 #include "session.h"
 #include "session_store.h"
@@ -84,10 +85,11 @@ bool handle_publish(conn *c, const mqtt_packet *p, int decode_rc)
     c->worker->stats.publish_in++;
     if (decode_rc == MQTT_RC_PAYLOAD_FORMAT_INVALID)
         return refuse_publish(c, pub, MQTT_RC_PAYLOAD_FORMAT_INVALID, "payload is not UTF-8 as announced");
-    if (!b->auth->can_publish(b->auth->ctx, s, topic)) {
+    if (lifecycle_topic_reserved(topic) || !b->auth->can_publish(b->auth->ctx, s, topic)) {
         c->worker->stats.publish_denied++;
-        log_msg(LOG_INFO, "auth", "publish denied client=%s topic=%.*s", s->client_id, (int)topic.len,
-                (const char *)topic.data);
+        log_msg(LOG_INFO, "auth", "publish denied client=%s topic=%.*s%s", s->client_id, (int)topic.len,
+                (const char *)topic.data,
+                lifecycle_topic_reserved(topic) ? " (reserved for the broker's events)" : "");
         return refuse_publish(c, pub, MQTT_RC_NOT_AUTHORIZED, "not authorized to publish");
     }
     if (pub->qos == 2) {

@@ -8,6 +8,7 @@
 #include "authorizer.h"
 #include "conn.h"
 #include "flow_control.h"
+#include "lifecycle_events.h"
 #include "log.h"
 #include "realm.h"
 #include "refcount.h"
@@ -172,7 +173,7 @@ static void publish_will_now(session *s)
         return;
     const authorizer *auth = s->broker->auth;
     /* A will is a publish of the client that set it, judged by its permissions now. */
-    if (!auth->can_publish(auth->ctx, s, will->topic)) {
+    if (lifecycle_topic_reserved(will->topic) || !auth->can_publish(auth->ctx, s, will->topic)) {
         s->worker->stats.publish_denied++;
         log_msg(LOG_INFO, "auth", "will denied client=%s topic=%.*s", s->client_id, (int)will->topic.len,
                 (const char *)will->topic.data);

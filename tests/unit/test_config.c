@@ -123,6 +123,10 @@ static void test_refusals(void **state)
         {"{\"namespace\": \"a\", \"namespaces\": [1]}", "\"namespaces\" entries must be strings"},
         {"{\"persistence\": \"always\"}", "\"persistence\" must be"},
         {"{\"persistence_interval_ms\": 0}", "\"persistence_interval_ms\" must be an integer from 1"},
+        {"{\"events\": true}", "\"events\" must be an object"},
+        {"{\"events\": {\"audit\": \"x\"}}", "unknown key \"audit\" in events"},
+        {"{\"events\": {\"publish\": 1}}", "\"events.publish\" must be true or false"},
+        {"{\"events\": {\"audit_file\": 7}}", "\"audit_file\" must be a string"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         broker_config cfg;
@@ -151,6 +155,21 @@ static void test_persistence(void **state)
     assert_int_equal(cfg.persistence, PERSIST_OFF);
 }
 
+static void test_events(void **state)
+{
+    (void)state;
+    broker_config cfg;
+    char err[256] = "";
+    config_defaults(&cfg);
+    assert_true(cfg.events.publish); /* published by default, audited only when asked */
+    assert_string_equal(cfg.events.audit_file, "");
+    assert_int_equal(
+        load("{\"events\": {\"publish\": false, \"audit_file\": \"var/e.jsonl\"}}", &cfg, err, sizeof err),
+        0);
+    assert_false(cfg.events.publish);
+    assert_string_equal(cfg.events.audit_file, "var/e.jsonl");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -159,6 +178,7 @@ int main(void)
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_namespaces_served),
         cmocka_unit_test(test_persistence),
+        cmocka_unit_test(test_events),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
