@@ -35,6 +35,7 @@ void cp_config_defaults(cp_config *cfg)
     set_str(&cfg->token_file, "var/control.token");
     set_str(&cfg->hostname_suffix, "localhost");
     set_str(&cfg->log_level, "info");
+    set_str(&cfg->log_format, "text");
     cfg->max_body_bytes = 256 * 1024;
     cp_quotas_default(&cfg->quotas);
     cfg->push = (pusher_options){
@@ -171,9 +172,9 @@ static bool load_broker(cp_config *cfg, json_t *j, char *err, size_t len)
 
 bool cp_config_load_file(cp_config *cfg, const char *path, char *err, size_t len)
 {
-    static const char *const keys[] = {"listen",         "database", "tokenFile",    "tls",
-                                       "hostnameSuffix", "logLevel", "maxBodyBytes", "quotas",
-                                       "brokers",        "push",     "events",       NULL};
+    static const char *const keys[] = {"listen",   "database",     "tokenFile", "tls",     "hostnameSuffix",
+                                       "logLevel", "maxBodyBytes", "quotas",    "brokers", "push",
+                                       "events",   "logFormat",    "logFile",   NULL};
     json_error_t jerr;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
     if (!root)
@@ -201,6 +202,8 @@ bool cp_config_load_file(cp_config *cfg, const char *path, char *err, size_t len
          get_string(root, "tokenFile", &cfg->token_file, err, len) &&
          get_string(root, "hostnameSuffix", &cfg->hostname_suffix, err, len) &&
          get_string(root, "logLevel", &cfg->log_level, err, len) &&
+         get_string(root, "logFormat", &cfg->log_format, err, len) &&
+         get_string(root, "logFile", &cfg->log_file, err, len) &&
          get_long(root, "maxBodyBytes", &cfg->max_body_bytes, 1024, 64L * 1024 * 1024, err, len);
     json_t *quotas = json_object_get(root, "quotas");
     if (ok && quotas)
@@ -276,6 +279,10 @@ bool cp_config_set_flag(cp_config *cfg, const char *flag, const char *value, cha
         set_str(&cfg->tls_key, value);
     } else if (strcmp(flag, "--log-level") == 0) {
         set_str(&cfg->log_level, value);
+    } else if (strcmp(flag, "--log-format") == 0) {
+        set_str(&cfg->log_format, value);
+    } else if (strcmp(flag, "--log-file") == 0) {
+        set_str(&cfg->log_file, value);
     } else if (strcmp(flag, "--broker") == 0) {
         /* NAME=URL,TOKENFILE */
         const char *eq = strchr(value, '=');
@@ -304,6 +311,8 @@ void cp_config_free(cp_config *cfg)
     free(cfg->hostname_suffix);
     free(cfg->log_level);
     free(cfg->events_audit_file);
+    free(cfg->log_format);
+    free(cfg->log_file);
     for (size_t i = 0; i < cfg->n_brokers; i++) {
         cp_broker_config *b = &cfg->brokers[i];
         free(b->name);

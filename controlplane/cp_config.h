@@ -26,6 +26,8 @@ typedef struct cp_config {
     char *tls_key;
     char *hostname_suffix; /* namespace hostname = {ns}.{suffix}; default localhost */
     char *log_level;
+    char *log_format;        /* "text" (default) or "json" (log.h) */
+    char *log_file;          /* NULL = stderr; reopened on SIGHUP */
     long max_body_bytes;     /* default 256 KiB */
     char *events_audit_file; /* client life-cycle events appended there (client_events.h); NULL: none */
     cp_quotas quotas;
@@ -39,7 +41,8 @@ void cp_config_defaults(cp_config *cfg);
  * errors: returns false with a message in err. */
 bool cp_config_load_file(cp_config *cfg, const char *path, char *err, size_t err_len);
 /* Command-line flags (after the file): --listen ADDR:PORT, -p PORT, --db FILE,
- * --token-file FILE, --tls-cert, --tls-key, --log-level, --broker NAME=URL[,TOKENFILE]. */
+ * --token-file FILE, --tls-cert, --tls-key, --log-level, --log-format, --log-file,
+ * --broker NAME=URL[,TOKENFILE]. */
 bool cp_config_set_flag(cp_config *cfg, const char *flag, const char *value, char *err, size_t err_len);
 void cp_config_free(cp_config *cfg);
 

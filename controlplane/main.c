@@ -26,6 +26,7 @@ static void usage(FILE *out)
     fprintf(out, "usage: egcontrol [--config FILE] [--listen ADDR:PORT | -p PORT] [--db FILE]\n"
                  "                 [--token-file FILE] [--tls-cert FILE --tls-key FILE]\n"
                  "                 [--broker NAME=URL,TOKENFILE]... [--log-level debug|info|warn|error]\n"
+                 "                 [--log-format text|json] [--log-file FILE]\n"
                  "The REST control plane (api/README.md). Defaults: 127.0.0.1:8080, var/control.db,\n"
                  "token in var/control.token (generated at first start).\n");
 }
@@ -79,7 +80,8 @@ static char *load_or_create_token(const char *path)
         log_msg(LOG_ERROR, "egcontrol", "cannot write token file %s: %s", path, strerror(errno));
         return NULL;
     }
-    log_msg(LOG_INFO, "egcontrol", "generated an API token and wrote it to %s: %s", path, token);
+    /* The token itself is a secret: it stays in the file, out of every log line. */
+    log_msg(LOG_INFO, "egcontrol", "generated an API token into %s (mode 0600)", path);
     return strdup(token);
 }
 
@@ -163,6 +165,45 @@ static int parse_args(int argc, char **argv, cp_config *cfg)
     return -1;
 }
 
+/* Level, format and file of the log lines. False with the reason on stderr. */
+static bool setup_logging(const cp_config *cfg)
+{
+    int level = log_level_parse(cfg->log_level);
+    if (level < 0) {
+        fprintf(stderr, "egcontrol: unknown log level %s\n", cfg->log_level);
+        return false;
+    }
+    int format = log_format_parse(cfg->log_format);
+    if (format < 0) {
+        fprintf(stderr, "egcontrol: unknown log format %s (text or json)\n", cfg->log_format);
+        return false;
+    }
+    if (cfg->log_file && log_open_file(cfg->log_file) != 0) {
+        fprintf(stderr, "egcontrol: cannot open the log file %s: %s\n", cfg->log_file, strerror(errno));
+        return false;
+    }
+    log_set_level((enum log_level)level);
+    log_set_format((enum log_format)format);
+    return true;
+}
+
+/* Waits for SIGINT or SIGTERM; SIGHUP in between reopens the log file (after a rotation). */
+static int wait_for_stop(const sigset_t *signals)
+{
+    for (;;) {
+        int sig = 0;
+        if (sigwait(signals, &sig) != 0)
+            return 0;
+        if (sig != SIGHUP)
+            return sig;
+        if (log_reopen() != 0)
+            log_msg(LOG_ERROR, "egcontrol",
+                    "SIGHUP: cannot reopen the log file, still writing the old one: %s", strerror(errno));
+        else
+            log_msg(LOG_INFO, "egcontrol", "SIGHUP: log file reopened");
+    }
+}
+
 int main(int argc, char **argv)
 {
     cp_config cfg;
@@ -172,13 +213,10 @@ int main(int argc, char **argv)
         cp_config_free(&cfg);
         return rc;
     }
-    int level = log_level_parse(cfg.log_level);
-    if (level < 0) {
-        fprintf(stderr, "egcontrol: unknown log level %s\n", cfg.log_level);
+    if (!setup_logging(&cfg)) {
         cp_config_free(&cfg);
         return 2;
     }
-    log_set_level((enum log_level)level);
     bool tls = cfg.tls_cert && cfg.tls_key;
     if (!tls && !net_addr_is_loopback(cfg.listen_address)) {
         log_msg(LOG_ERROR, "egcontrol",
@@ -193,6 +231,7 @@ int main(int argc, char **argv)
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGINT);
     sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -230,8 +269,7 @@ int main(int argc, char **argv)
         log_msg(LOG_INFO, "egcontrol", "listening on %s://%s:%d, database %s, token file %s, %zu broker(s)",
                 tls ? "https" : "http", cfg.listen_address, http_server_port(a.http), cfg.database,
                 cfg.token_file, cfg.n_brokers);
-        int sig = 0;
-        sigwait(&stop_signals, &sig);
+        int sig = wait_for_stop(&stop_signals);
         log_msg(LOG_INFO, "egcontrol", "signal %d: stopping", sig);
         rc = 0;
     } else {

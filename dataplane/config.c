@@ -31,6 +31,7 @@ void config_defaults(broker_config *cfg)
     cfg->persistence_interval_ms = 100;
     snprintf(cfg->log_level, sizeof cfg->log_level, "info");
     cfg->events.publish = true;
+    snprintf(cfg->log_format, sizeof cfg->log_format, "text");
 }
 
 const char *listener_type_name(enum listener_type t)
@@ -326,7 +327,7 @@ int config_load_file(broker_config *cfg, const char *path, char *err, size_t err
     static const char *const keys[] = {
         "listeners", "limits",     "data_dir",   "log_level",   "admin",
         "namespace", "sni_domain", "namespaces", "persistence", "persistence_interval_ms",
-        "workers",   "events",     NULL};
+        "workers",   "events",     "log_format", "log_file",    NULL};
     json_error_t jerr;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
@@ -403,9 +404,10 @@ int config_load_file(broker_config *cfg, const char *path, char *err, size_t err
         goto out;
     if (read_uint(root, "workers", 1, 255, &cfg->workers, sizeof cfg->workers, err, err_len))
         goto out;
-    const char *level = json_string_value(json_object_get(root, "log_level"));
-    if (level)
-        snprintf(cfg->log_level, sizeof cfg->log_level, "%s", level);
+    if (read_string(root, "log_level", cfg->log_level, sizeof cfg->log_level, err, err_len) ||
+        read_string(root, "log_format", cfg->log_format, sizeof cfg->log_format, err, err_len) ||
+        read_string(root, "log_file", cfg->log_file, sizeof cfg->log_file, err, err_len))
+        goto out;
     rc = 0;
 out:
     json_decref(root);

@@ -68,6 +68,8 @@ typedef struct broker_config {
     uint32_t persistence_interval_ms;  /* periodic (and sync) group commit interval, default 100 */
     uint32_t workers;                  /* worker threads (worker.h); 0: egbroker's default, one per core */
     char log_level[16];
+    char log_format[16]; /* "text" (default) or "json" (log.h) */
+    char log_file[256];  /* "" = stderr; reopened on SIGHUP */
     admin_config admin;
     events_config events;
     /* The namespace whose snapshot this broker enforces; "" = open mode (everyone allowed). */

@@ -114,6 +114,8 @@ const char *conn_tls_server_name(const conn *c);
 X509 *conn_peer_certificate(const conn *c);
 STACK_OF(X509) * conn_peer_chain(const conn *c);
 void conn_describe_tls(const conn *c, char *out, size_t len);
+/* The connection's transport as a listener type names it: "mqtt", "mqtts", "ws" or "wss". */
+const char *conn_transport_name(const conn *c);
 
 /* Writes out what the connections given output during this read have pending. */
 void conn_flush_written(struct worker *w);

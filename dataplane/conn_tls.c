@@ -48,3 +48,8 @@ void conn_describe_tls(const conn *c, char *out, size_t len)
     }
     snprintf(out, len, " tls_sni=%s cert_thumbprint=%s cert_cn=\"%s\"", sni ? sni : "-", thumbprint, cn);
 }
+
+const char *conn_transport_name(const conn *c)
+{
+    return c->ws ? (c->tls ? "wss" : "ws") : (c->tls ? "mqtts" : "mqtt");
+}

@@ -220,11 +220,14 @@ bool handle_connect(conn *c, const mqtt_packet *p, int decode_rc, const mqtt_err
                  want_response_info ? response_info : NULL);
     char tls_info[256];
     conn_describe_tls(c, tls_info, sizeof tls_info);
-    log_msg(
-        LOG_INFO, "conn",
-        "connected conn=%llu peer=%s client=%s version=%u clean=%d present=%d expiry=%u keepalive=%u%s%s%s",
-        (unsigned long long)c->id, c->peer, s->client_id, c->version, in->clean_start, present,
-        s->expiry_interval, keep_alive, tls_info, c->realm->name[0] ? " namespace=" : "", c->realm->name);
+    char client[256];
+    log_msg(LOG_INFO, "conn",
+            "connected conn=%llu peer=%s client=%s namespace=%s auth_name=\"%s\" version=%u transport=%s "
+            "clean=%d "
+            "present=%d expiry=%u keepalive=%u%s",
+            (unsigned long long)c->id, c->peer, log_value(s->client_id, client, sizeof client),
+            c->realm->name[0] ? c->realm->name : "-", s->auth_name ? s->auth_name : "", c->version,
+            conn_transport_name(c), in->clean_start, present, s->expiry_interval, keep_alive, tls_info);
     lifecycle_session_connected(s); /* before the resume, which may end the connection */
     session_resume(s);
     return true;

@@ -1,5 +1,6 @@
 /* egbroker: the MQTT broker (data plane). With no arguments, open mode on
  * 127.0.0.1:1883 like mosquitto with no config. */
+#include <errno.h>
 #include <event2/event.h>
 #include <malloc.h>
 #include <signal.h>
@@ -20,8 +21,11 @@
 static void usage(FILE *out)
 {
     fprintf(out, "usage: egbroker [-p PORT] [--config FILE] [--log-level debug|info|warn|error]\n"
+                 "                [--log-format text|json] [--log-file FILE]\n"
                  "  -p PORT          plain MQTT on 127.0.0.1:PORT (open mode)\n"
-                 "  --config FILE    JSON configuration: listeners, limits, data_dir, log_level\n");
+                 "  --config FILE    JSON configuration: listeners, limits, data_dir, log_level, ...\n"
+                 "  --log-file FILE  append log lines to FILE instead of stderr (reopened on SIGHUP)\n"
+                 "  (docs/configuration.md lists every key)\n");
 }
 
 typedef struct runtime {
@@ -67,19 +71,45 @@ static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
         event_base_loopexit(rt->base, NULL);
 }
 
-/* SIGHUP: reload TLS certificates and keys without dropping connections. */
+/* SIGHUP: reopen the log file (after a rotation), reload TLS certificates and keys without
+ * dropping connections. */
 static void on_reload_signal(evutil_socket_t sig, short what, void *arg)
 {
     (void)sig, (void)what;
     runtime *rt = arg;
-    log_msg(LOG_INFO, "egbroker", "SIGHUP: reloading TLS files");
+    if (log_reopen() != 0)
+        log_msg(LOG_ERROR, "egbroker", "SIGHUP: cannot reopen the log file, still writing the old one: %s",
+                strerror(errno));
+    log_msg(LOG_INFO, "egbroker", "SIGHUP: log file reopened, reloading TLS files");
     for (int i = 0; i < rt->listener_count; i++)
         listener_reload_tls(rt->listeners[i]);
 }
 
+/* Level, format and file of the log lines, from the configuration and the flags over it. */
+static int setup_logging(const broker_config *cfg)
+{
+    int lv = log_level_parse(cfg->log_level);
+    if (lv < 0) {
+        fprintf(stderr, "egbroker: bad log level: %s\n", cfg->log_level);
+        return -1;
+    }
+    int format = log_format_parse(cfg->log_format);
+    if (format < 0) {
+        fprintf(stderr, "egbroker: bad log format: %s (text or json)\n", cfg->log_format);
+        return -1;
+    }
+    if (cfg->log_file[0] && log_open_file(cfg->log_file) != 0) {
+        fprintf(stderr, "egbroker: cannot open the log file %s: %s\n", cfg->log_file, strerror(errno));
+        return -1;
+    }
+    log_set_level((enum log_level)lv);
+    log_set_format((enum log_format)format);
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, broker_config *cfg)
 {
-    const char *config_path = NULL, *port = NULL, *level = NULL;
+    const char *config_path = NULL, *port = NULL, *level = NULL, *format = NULL, *file = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool has_value = i + 1 < argc;
@@ -92,6 +122,10 @@ static int parse_args(int argc, char **argv, broker_config *cfg)
             config_path = argv[++i];
         } else if (strcmp(a, "--log-level") == 0 && has_value) {
             level = argv[++i];
+        } else if (strcmp(a, "--log-format") == 0 && has_value) {
+            format = argv[++i];
+        } else if (strcmp(a, "--log-file") == 0 && has_value) {
+            file = argv[++i];
         } else {
             fprintf(stderr, "egbroker: unknown or incomplete argument: %s\n", a);
             usage(stderr);
@@ -118,13 +152,11 @@ static int parse_args(int argc, char **argv, broker_config *cfg)
     }
     if (level)
         snprintf(cfg->log_level, sizeof cfg->log_level, "%s", level);
-    int lv = log_level_parse(cfg->log_level);
-    if (lv < 0) {
-        fprintf(stderr, "egbroker: bad log level: %s\n", cfg->log_level);
-        return -1;
-    }
-    log_set_level((enum log_level)lv);
-    return 0;
+    if (format)
+        snprintf(cfg->log_format, sizeof cfg->log_format, "%s", format);
+    if (file)
+        snprintf(cfg->log_file, sizeof cfg->log_file, "%s", file);
+    return setup_logging(cfg);
 }
 
 /* Enforcement of the namespaces served (cfg->served): the enforcer becomes the broker's
