@@ -68,7 +68,9 @@ run_e2e() { # file label: runs one end-to-end file (bounded), counts its ok / no
 
 echo "== end-to-end tests (one worker)"
 for t in tests/e2e/test_*.sh; do
+    case $t in */test_quickstart.sh) continue ;; esac # right after test_make_run: the same demo ports
     [ -f "$t" ] && EGBROKER_WORKERS=1 run_e2e "$t" "$(basename "$t" .sh)"
+    case $t in */test_make_run.sh) EGBROKER_WORKERS=1 run_e2e tests/e2e/test_quickstart.sh test_quickstart ;; esac
 done
 
 # The data plane partitions sessions over workers (docs/design-threads.md): the suites that
