@@ -127,6 +127,9 @@ static void test_refusals(void **state)
         {"{\"events\": {\"audit\": \"x\"}}", "unknown key \"audit\" in events"},
         {"{\"events\": {\"publish\": 1}}", "\"events.publish\" must be true or false"},
         {"{\"events\": {\"audit_file\": 7}}", "\"audit_file\" must be a string"},
+        {"{\"log_format\": 1}", "\"log_format\" must be a string"},
+        {"{\"log_file\": true}", "\"log_file\" must be a string"},
+        {"{\"log_level\": \"0123456789abcdef\"}", "\"log_level\" must be a string of at most 15"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         broker_config cfg;
@@ -170,6 +173,23 @@ static void test_events(void **state)
     assert_string_equal(cfg.events.audit_file, "var/e.jsonl");
 }
 
+/* The log keys are read as given; the values are checked where logging is set up (egbroker's main). */
+static void test_log_keys(void **state)
+{
+    (void)state;
+    broker_config cfg;
+    char err[256] = "";
+    config_defaults(&cfg);
+    assert_string_equal(cfg.log_format, "text");
+    assert_string_equal(cfg.log_file, "");
+    assert_int_equal(load("{\"log_level\": \"warn\", \"log_format\": \"json\", \"log_file\": \"/tmp/b.log\"}",
+                          &cfg, err, sizeof err),
+                     0);
+    assert_string_equal(cfg.log_level, "warn");
+    assert_string_equal(cfg.log_format, "json");
+    assert_string_equal(cfg.log_file, "/tmp/b.log");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -178,6 +198,7 @@ int main(void)
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_namespaces_served),
         cmocka_unit_test(test_persistence),
+        cmocka_unit_test(test_log_keys),
         cmocka_unit_test(test_events),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
