@@ -557,10 +557,10 @@ void conn_close_as(conn *c, uint8_t reason, disconnect_reason as, bool send_disc
     bool was_active = c->state == CONN_ACTIVE;
     char client[256];
     log_msg(reason ? LOG_INFO : LOG_DEBUG, "conn",
-            "closing conn=%llu peer=%s client=%s namespace=%s reason=0x%02x disconnection=%s why=\"%s\"",
+            "closing conn=%llu peer=%s client=%s reason=0x%02x disconnection=%s why=\"%s\" namespace=%s",
             (unsigned long long)c->id, c->peer,
-            c->session ? log_value(c->session->client_id, client, sizeof client) : "-",
-            c->realm && c->realm->name[0] ? c->realm->name : "-", reason, disconnect_reason_name(as), why);
+            c->session ? log_value(c->session->client_id, client, sizeof client) : "-", reason,
+            disconnect_reason_name(as), why, c->realm && c->realm->name[0] ? c->realm->name : "-");
     if (send_disconnect && was_active && c->version == MQTT_V5) {
         mqtt_packet d = {.type = MQTT_DISCONNECT};
         d.u.disconnect.reason_code = reason;
