@@ -77,17 +77,28 @@ static char *topic_for(const char *ns, const char *name)
     return topic;
 }
 
-/* Audits `event` (taken: freed here) and returns it as a message on the topic of `name` in
- * namespace `ns`, or NULL when not published (not configured, not a topic, out of memory). */
-static broker_msg *finish(lifecycle_events *ev, const char *ns, const char *name, json_t *event)
+/* Whether an event in realm `r` goes anywhere: the audit file, or a subscriber that may
+ * want it. Building one costs a JSON document and a random id per connect and close. */
+static bool wanted(const lifecycle_events *ev, const realm *r)
 {
+    return ev &&
+           (ev->audit || (ev->publish && atomic_load_explicit(&r->events_subs, memory_order_relaxed) > 0));
+}
+
+/* Audits `event` (taken: freed here) and returns it as a message on the topic of `name` in
+ * realm `r`, or NULL when not published (not configured, nobody subscribed, not a topic, out of
+ * memory). */
+static broker_msg *finish(lifecycle_events *ev, const realm *r, const char *name, json_t *event)
+{
+    const char *ns = r->name;
     if (!event) {
         log_msg(LOG_ERROR, "events", "out of memory building an event namespace=%s client=%s", ns, name);
         return NULL;
     }
     if (ev->audit)
         event_audit_append(ev->audit, event);
-    char *topic = ev->publish ? topic_for(ns, name) : NULL;
+    bool publish = ev->publish && atomic_load_explicit(&r->events_subs, memory_order_relaxed) > 0;
+    char *topic = publish ? topic_for(ns, name) : NULL;
     char *payload = topic ? json_dumps(event, JSON_COMPACT) : NULL;
     broker_msg *m = NULL;
     if (payload) {
@@ -121,12 +132,11 @@ static const char *auth_name_of(const session *s)
 static broker_msg *session_event(const session *s, const char *reason)
 {
     lifecycle_events *ev = s->broker->events;
-    if (!ev)
+    if (!wanted(ev, s->realm))
         return NULL;
     uint64_t seq = atomic_fetch_add_explicit(&ev->next_sequence, 1, memory_order_relaxed);
     const char *auth = auth_name_of(s);
-    return finish(ev, s->realm->name, auth,
-                  cloud_event_session(s->realm->name, auth, s->client_id, seq, reason));
+    return finish(ev, s->realm, auth, cloud_event_session(s->realm->name, auth, s->client_id, seq, reason));
 }
 
 bool lifecycle_topic_reserved(mqtt_bytes topic)
@@ -227,7 +237,7 @@ static void client_event(broker *b, realm *r, const ns_client *c, bool deleted)
     log_msg(LOG_INFO, "events", "client %s namespace=%s client=%s",
             deleted ? "deleted" : "created or updated", r->name, info.name);
     /* Acting for worker 0 (parked): its order is kept to every other worker. */
-    lifecycle_publish(b->workers[0], r, finish(b->events, r->name, info.name, event));
+    lifecycle_publish(b->workers[0], r, finish(b->events, r, info.name, event));
 }
 
 /* Its clients by resource name (NULL when out of memory): the caller frees it. */

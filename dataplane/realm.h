@@ -34,6 +34,9 @@ typedef struct realm {
     struct sub_tree *shared;
     uint64_t shared_route_gen;     /* stamps members while the shared tree is matched */
     _Atomic uint32_t shared_count; /* subscriptions in `shared`: routing skips the lock at 0 */
+    /* Subscriptions (plain or shared) whose filter starts at `$events`: life-cycle events are
+     * built for MQTT only while some exist (a leading wildcard never matches them). */
+    _Atomic uint32_t events_subs;
     pthread_mutex_t shared_mu;
     /* Connected sessions per authentication name (lower-cased; the limit 0x97 counts them):
      * name -> uint32_t count, owned, removed at 0. Kept at CONNECT and close, so a CONNECT

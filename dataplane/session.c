@@ -10,6 +10,7 @@
 #include "flow_control.h"
 #include "lifecycle_events.h"
 #include "log.h"
+#include "mqtt_topic.h"
 #include "realm.h"
 #include "refcount.h"
 #include "session_store.h"
@@ -35,6 +36,16 @@ void shared_member_unref(shared_member *m)
         free(m);
 }
 
+/* Keeps realm->events_subs: `delta` subscriptions to `filter` came or went. */
+static void count_events_filter(session *s, mqtt_bytes filter, int delta)
+{
+    mqtt_bytes group, inner = filter;
+    if (is_shared_filter(filter) && mqtt_topic_shared_split(filter, &group, &inner) != 1)
+        return;
+    if (lifecycle_topic_reserved(inner))
+        atomic_fetch_add_explicit(&s->realm->events_subs, (uint32_t)delta, memory_order_relaxed);
+}
+
 /* Subscribes in the right tree: shared filters in the realm's (one member per group is
  * chosen realm-wide, by any worker: under its lock), the others at the home worker. Returns
  * what sub_tree_add does. */
@@ -43,8 +54,10 @@ static int tree_add(session *s, mqtt_bytes filter, uint8_t options, uint32_t sub
     if (!is_shared_filter(filter)) {
         worker_realm *wr = worker_realm_of(s->worker, s->realm->index);
         int added = sub_tree_add(wr->subs, filter, s, options, subscription_id);
-        if (added > 0)
+        if (added > 0) {
             atomic_fetch_add_explicit(&wr->plain_subs, 1, memory_order_relaxed);
+            count_events_filter(s, filter, 1);
+        }
         return added;
     }
     if (!s->member) {
@@ -60,6 +73,8 @@ static int tree_add(session *s, mqtt_bytes filter, uint8_t options, uint32_t sub
     if (added > 0)
         atomic_fetch_add_explicit(&s->realm->shared_count, 1, memory_order_relaxed);
     pthread_mutex_unlock(&s->realm->shared_mu);
+    if (added > 0)
+        count_events_filter(s, filter, 1);
     return added;
 }
 
@@ -67,16 +82,21 @@ static void tree_remove(session *s, mqtt_bytes filter)
 {
     if (!is_shared_filter(filter)) {
         worker_realm *wr = worker_realm_of(s->worker, s->realm->index);
-        if (sub_tree_remove(wr->subs, filter, s) > 0)
+        if (sub_tree_remove(wr->subs, filter, s) > 0) {
             atomic_fetch_sub_explicit(&wr->plain_subs, 1, memory_order_relaxed);
+            count_events_filter(s, filter, -1);
+        }
         return;
     }
     if (!s->member)
         return;
     pthread_mutex_lock(&s->realm->shared_mu);
-    if (sub_tree_remove(s->realm->shared, filter, s->member) > 0)
+    bool removed = sub_tree_remove(s->realm->shared, filter, s->member) > 0;
+    if (removed)
         atomic_fetch_sub_explicit(&s->realm->shared_count, 1, memory_order_relaxed);
     pthread_mutex_unlock(&s->realm->shared_mu);
+    if (removed)
+        count_events_filter(s, filter, -1);
 }
 
 session *session_find(realm *r, mqtt_bytes client_id)
