@@ -22,7 +22,6 @@ static uint8_t subscribe_one(conn *c, const mqtt_subscription *e, uint32_t sub_i
     if (mqtt_topic_filter_check(e->filter) != 0)
         return v5 ? MQTT_RC_TOPIC_FILTER_INVALID : MQTT_V311_SUBACK_FAILURE;
     if (!b->auth->can_subscribe(b->auth->ctx, c->session, e->filter)) {
-        c->worker->stats.subscribe_denied++;
         log_msg(LOG_INFO, "auth", "subscribe denied client=%s filter=%.*s", c->session->client_id,
                 (int)e->filter.len, (const char *)e->filter.data);
         return v5 ? MQTT_RC_NOT_AUTHORIZED : MQTT_V311_SUBACK_FAILURE;
