@@ -48,11 +48,13 @@ struct admin_server {
     request_counter counters[MAX_COUNTERS];
     int n_counters;
     unsigned long long snapshots_applied, snapshots_refused;
+    bool listeners_up; /* /readyz */
 };
 
 static const char ROUTE_SNAPSHOTS[] = "/snapshots";
 static const char ROUTE_METRICS[] = "/metrics";
 static const char ROUTE_HEALTHZ[] = "/healthz";
+static const char ROUTE_READYZ[] = "/readyz";
 static const char ROUTE_OTHER[] = "other"; /* unknown paths share one label: no unbounded label values */
 
 static const char *method_name(enum evhttp_cmd_type m)
@@ -250,6 +252,23 @@ static void handle_metrics(admin_server *a, struct evhttp_request *req)
     evbuffer_free(body);
 }
 
+/* 200 when nothing is missing, else 503 and what is. */
+static void handle_readyz(admin_server *a, struct evhttp_request *req)
+{
+    json_t *missing = a->cb.missing ? a->cb.missing(a->cb.ctx) : json_array();
+    if (missing && !a->listeners_up && json_array_insert_new(missing, 0, json_string("listeners")) != 0) {
+        json_decref(missing);
+        missing = NULL;
+    }
+    if (!missing) {
+        reply_error(a, req, ROUTE_READYZ, 500, "InternalError", "%s", "out of memory checking readiness");
+        return;
+    }
+    bool ready = json_array_size(missing) == 0;
+    reply_json(a, req, ROUTE_READYZ, ready ? 200 : 503,
+               json_pack("{s:s, s:o}", "status", ready ? "ready" : "not ready", "missing", missing), NULL);
+}
+
 /* True when the connection is not what it must be. With a certificate every
  * connection is TLS: should SSL_new have failed (out of memory), evhttp would
  * fall back to a plain socket, and that must not serve anything. */
@@ -276,12 +295,17 @@ static void on_request(struct evhttp_request *req, void *arg)
     enum evhttp_cmd_type m = evhttp_request_get_command(req);
     bool get = m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD; /* evhttp leaves out the body of HEAD */
 
-    /* Liveness probes carry no token. */
-    if (strcmp(path, ROUTE_HEALTHZ) == 0) {
+    /* Liveness and readiness probes carry no token (Kubernetes probes have none); they tell
+     * nothing a stranger could use but whether snapshots are missing. */
+    bool healthz = strcmp(path, ROUTE_HEALTHZ) == 0;
+    if (healthz || strcmp(path, ROUTE_READYZ) == 0) {
+        const char *probe = healthz ? ROUTE_HEALTHZ : ROUTE_READYZ;
         if (!get)
-            reply_method_not_allowed(a, req, ROUTE_HEALTHZ, "GET, HEAD");
-        else
+            reply_method_not_allowed(a, req, probe, "GET, HEAD");
+        else if (healthz)
             reply_json(a, req, ROUTE_HEALTHZ, 200, json_pack("{s:s}", "status", "ok"), NULL);
+        else
+            handle_readyz(a, req);
         return;
     }
     const char *route = strcmp(path, ROUTE_SNAPSHOTS) == 0 ? ROUTE_SNAPSHOTS
@@ -309,7 +333,7 @@ static void on_request(struct evhttp_request *req, void *arg)
             reply_method_not_allowed(a, req, route, "GET, HEAD");
     } else {
         reply_error(a, req, route, 404, "NotFound", "%s",
-                    "no such route; the admin endpoint serves /snapshots, /metrics and /healthz");
+                    "no such route; the admin endpoint serves /snapshots, /metrics, /healthz and /readyz");
     }
 }
 
@@ -393,6 +417,11 @@ admin_server *admin_server_start(struct event_base *base, const admin_config *cf
 fail:
     admin_server_free(a);
     return NULL;
+}
+
+void admin_server_set_listeners_up(admin_server *a, bool up)
+{
+    a->listeners_up = up;
 }
 
 int admin_server_port(const admin_server *a)

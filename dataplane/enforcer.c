@@ -579,3 +579,21 @@ void enforcer_write_metrics(void *ctx, FILE *out)
     write_metrics(ctx, out);
     broker_world_resume(b);
 }
+
+json_t *enforcer_missing(void *ctx)
+{
+    /* The policies change on this (the main) thread only: no need to park the workers. */
+    enforcer *en = ctx;
+    json_t *missing = json_array();
+    for (int i = 0; missing && i < en->ns_count; i++) {
+        if (en->ns[i].policy)
+            continue;
+        char what[96];
+        snprintf(what, sizeof what, "snapshot of namespace %s", ns_name(&en->ns[i]));
+        if (json_array_append_new(missing, json_string(what)) != 0) {
+            json_decref(missing);
+            missing = NULL;
+        }
+    }
+    return missing;
+}
