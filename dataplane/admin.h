@@ -8,7 +8,8 @@
  *   GET  /healthz    {"status": "ok"}: the process is up (no token, like a Kubernetes probe)
  *   GET  /readyz     200 {"status": "ready"} when every listener is up and every namespace has a
  *                    snapshot applied; else 503 {"status": "not ready", "missing": [...]} (no token)
- * Every answer of ours, errors included, has a JSON body (but /metrics: Prometheus text).
+ * Every answer, errors included (even those evhttp makes: 413 for a body over 16 MiB, 400 for
+ * a request that is not HTTP), has a JSON body, but /metrics (Prometheus text).
  * Ownership: the admin_server owns its evhttp and TLS context; callbacks are borrowed. */
 #ifndef EG_ADMIN_H
 #define EG_ADMIN_H

@@ -78,6 +78,29 @@ st=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$ADMIN_URL/metrics")
 if [ "$st" = 401 ]; then ok "egbroker GET /metrics without the token: 401 (only the probes are open)"
 else not_ok "egbroker GET /metrics without the token: 401" "status $st"; fi
 
+# Requests evhttp refuses before our handlers (not HTTP, headers over 64 KiB): JSON errors too.
+bad_http=$("$EG_PYTHON" - "$ADMIN_PORT" <<'EOF'
+import json, socket, sys
+port = int(sys.argv[1])
+for raw in (b"NOT HTTP AT ALL\r\n\r\n", b"GET /healthz HTTP/1.1\r\nX-Big: " + b"a" * 70000 + b"\r\n\r\n"):
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(raw)
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    status = head.split(b" ")[1].decode()
+    ctype = [h for h in head.split(b"\r\n") if h.lower().startswith(b"content-type:")]
+    print(status, ctype[0].split(b":")[1].strip().decode() if ctype else "-", json.loads(body)["error"]["code"])
+EOF
+)
+if [ "$bad_http" = "400 application/json BadRequest
+400 application/json BadRequest" ]; then ok "egbroker admin: a request that is not HTTP, and one with 70 KB of headers: 400 with a JSON error"
+else not_ok "egbroker admin: malformed requests get 400 with a JSON error" "$bad_http"; fi
+
 # ---- the scenario
 run_py metrics tests/e2e/ops/metrics_cases.py
 

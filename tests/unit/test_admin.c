@@ -456,10 +456,17 @@ static void test_body_limit(void **state)
                   .no_expect = no_expect};
         perform(fx, &c);
         assert_int_equal(c.status, 413);
+        /* evhttp's own answer, made JSON like every other error of the endpoint */
+        assert_non_null(strstr(c.content_type, "application/json"));
+        assert_error_code(&c, "PayloadTooLarge");
         call_free(&c);
     }
     free(body);
     assert_int_equal(fx->f.apply_calls, 0);
+    call m;
+    simple(fx, &m, "GET", "/metrics");
+    assert_non_null(strstr(m.resp, "egbroker_admin_requests_total{route=\"other\",status=\"413\"} 2\n"));
+    call_free(&m);
     /* Just under the limit is fine (and the server still serves). */
     size_t under = 16u * 1024 * 1024 - 1024;
     body = big_body(under);
