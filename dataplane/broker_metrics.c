@@ -191,6 +191,19 @@ static void write_flow(FILE *out, const ns_view *v, int n)
         "kind", throttle_names, THROTTLE_COUNT, VIEW_FIELD(st.throttled));
     per_namespace(out, v, n, "subscriptions", "gauge", "Subscriptions held (shared ones included).",
                   VIEW_FIELD(now.subscriptions));
+    static const char *const ops[SUB_OP_COUNT] = {"subscribe", "unsubscribe"}, *const results[2] = {
+                                                                                   "success", "failure"};
+    family(
+        out, "subscription_operations_total", "counter",
+        "Topic filters of SUBSCRIBE and UNSUBSCRIBE, by outcome (failure: a reason code of 0x80 or above).");
+    for (int i = 0; i < n; i++)
+        for (int op = 0; op < SUB_OP_COUNT; op++)
+            for (int r = 0; r < 2; r++)
+                fprintf(
+                    out,
+                    BROKER_METRIC_PREFIX
+                    "subscription_operations_total{namespace=\"%s\",operation=\"%s\",result=\"%s\"} %llu\n",
+                    v[i].ns.text, ops[op], results[r], (unsigned long long)v[i].st.subscription_ops[op][r]);
     per_namespace(out, v, n, "queued_messages", "gauge",
                   "QoS 1/2 messages queued for sessions, not yet sent.", VIEW_FIELD(now.queued_messages));
     per_namespace(out, v, n, "queued_bytes", "gauge", "Bytes of the messages queued for sessions.",

@@ -26,6 +26,9 @@ enum throttle_kind {
     THROTTLE_COUNT
 };
 
+/* SUBSCRIBE and UNSUBSCRIBE, counted per topic filter (like Event Grid). */
+enum subscription_op { SUB_OP_SUBSCRIBE, SUB_OP_UNSUBSCRIBE, SUB_OP_COUNT };
+
 /* Failed publishes are counted by their reason code, 0x80 to 0xFF. */
 #define NS_STATS_FAILURE_CODES 128
 
@@ -41,6 +44,7 @@ typedef struct ns_stats {
     uint64_t sessions_expired, sessions_dropped_overflow;
     uint64_t dropped[DROP_COUNT];
     uint64_t throttled[THROTTLE_COUNT];
+    uint64_t subscription_ops[SUB_OP_COUNT][2]; /* [operation][0: succeeded, 1: failed (code >= 0x80)] */
 } ns_stats;
 
 #endif

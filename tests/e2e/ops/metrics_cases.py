@@ -84,6 +84,8 @@ def _():
         series("publish_out_total", **q0): 1, series("publish_out_bytes_total", **q0): 5,
         series("publish_succeeded_total", **q1): 3, series("publish_succeeded_total", **q0): 1,
         series("publish_failed_total", reason_code="0x87"): 0,
+        series("subscription_operations_total", operation="subscribe", result="success"): 1,
+        series("subscription_operations_total", operation="subscribe", result="failure"): 0,
         series("publish_in_total", "ns2", **q1): 0,
         series("connections_opened_total", "ns2"): 0,
     })
@@ -117,6 +119,8 @@ def _():
         series("publish_failed_total", reason_code="0x87"): 3,
         series("publish_denied_total"): 3,
         series("subscribe_denied_total"): 1,
+        series("subscription_operations_total", operation="subscribe", result="failure"): 1,
+        series("subscription_operations_total", operation="subscribe", result="success"): 0,
         series("publish_succeeded_total", qos=0): 0,
         series("publish_succeeded_total", qos=1): 0,
         series("publish_in_total", qos=0): 1,
@@ -133,6 +137,7 @@ def _():
     cid = "persist-" + uid()
     s = dev(cid, clean=False, connect_props=props(PacketTypes.CONNECT, SessionExpiryInterval=300))
     eq(s.subscribe("t/over/#", qos=1), [1], "SUBACK")
+    eq(s.unsubscribe(["t/none"]), [0x11], "UNSUBACK of a filter never subscribed")
     s.disconnect()
     mosquitto_pub("t/over/x", ["m1", "m2", "m3"], 1)
     queued = expect_deltas(before, {
@@ -140,6 +145,8 @@ def _():
         series("sessions_persistent"): 1,
         series("queued_messages"): 3,
         series("sessions_dropped_total", reason="overflow"): 0,
+        series("subscription_operations_total", operation="subscribe", result="success"): 1,
+        series("subscription_operations_total", operation="unsubscribe", result="success"): 1,
     })
     check(queued[series("queued_bytes")] > before.get(series("queued_bytes"), 0), "queued_bytes did not grow")
     mosquitto_pub("t/over/x", ["m4"], 1)
