@@ -156,9 +156,9 @@ EOF
     fi
 }
 
-metric() { # name: its value on the enforced broker's /metrics (first sample), null if none
+metric() { # name: the sum of its samples on the enforced broker's /metrics (every label), null if none
     curl -sS -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$ADMIN/metrics" 2>/dev/null |
-        awk -v m="$1" '$1 == m || index($1, m "{") == 1 { v = $2; exit } END { print v == "" ? "null" : v }'
+        awk -v m="$1" '$1 == m || index($1, m "{") == 1 { v += $2; n++ } END { print n ? v : "null" }'
 }
 
 # One run on a fresh broker; appends mqttload's JSON line with the mode, the

@@ -1,5 +1,5 @@
 /* Maps paths to handlers (api/README.md "Routes") and serves the small
- * operational routes: /healthz, /metrics, /brokers, snapshots. */
+ * operational routes: /healthz, /readyz, /metrics, /brokers, snapshots. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +47,16 @@ static void serve_healthz(api *a, http_response *resp)
     resp->status = 200;
     resp->json =
         json_pack("{s:s, s:I}", "status", "ok", "changeSequence", (json_int_t)store_current_sequence(a->db));
+}
+
+/* Ready: the database answers a query (this answer shows the HTTP listener is up). Like
+ * /healthz, no token: probes (Kubernetes) carry none. */
+static void serve_readyz(api *a, http_response *resp)
+{
+    bool db_ok = store_count(a->db, KIND_NAMESPACE, NULL) >= 0;
+    resp->status = db_ok ? 200 : 503;
+    resp->json = db_ok ? json_pack("{s:s, s:[]}", "status", "ready", "missing")
+                       : json_pack("{s:s, s:[s]}", "status", "not ready", "missing", "database");
 }
 
 static void serve_metrics(api *a, http_response *resp)
@@ -100,6 +110,7 @@ static void not_found(const http_request *req, http_response *resp)
 typedef enum route_target {
     R_NONE,
     R_HEALTHZ,
+    R_READYZ,
     R_METRICS,
     R_BROKERS,
     R_LIST,
@@ -137,6 +148,8 @@ static route resolve(char seg[MAX_SEGMENTS][MAX_SEGMENT_LEN], int n)
     route r = {.target = R_NONE, .template = "other", .kind = KIND_COUNT};
     if (n == 1 && strcmp(seg[0], "healthz") == 0)
         return (route){.target = R_HEALTHZ, .template = "/healthz"};
+    if (n == 1 && strcmp(seg[0], "readyz") == 0)
+        return (route){.target = R_READYZ, .template = "/readyz"};
     if (n == 1 && strcmp(seg[0], "metrics") == 0)
         return (route){.target = R_METRICS, .template = "/metrics"};
     if (n == 1 && strcmp(seg[0], "brokers") == 0)
@@ -178,7 +191,7 @@ void api_handle(void *ctx, const http_request *req, http_response *resp)
     if (split_path(req->path, seg, &n))
         r = resolve(seg, n);
     resp->route = r.template;
-    if (req->unauthorized && r.target != R_HEALTHZ)
+    if (req->unauthorized && r.target != R_HEALTHZ && r.target != R_READYZ)
         return http_error(
             resp, 401, "Unauthorized", NULL, "%s",
             "this API needs the header \"Authorization: Bearer <token>\" with egcontrol's token");
@@ -190,6 +203,10 @@ void api_handle(void *ctx, const http_request *req, http_response *resp)
     case R_HEALTHZ:
         if (only_get(req, resp))
             serve_healthz(a, resp);
+        return;
+    case R_READYZ:
+        if (only_get(req, resp))
+            serve_readyz(a, resp);
         return;
     case R_METRICS:
         if (only_get(req, resp))

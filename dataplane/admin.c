@@ -48,11 +48,13 @@ struct admin_server {
     request_counter counters[MAX_COUNTERS];
     int n_counters;
     unsigned long long snapshots_applied, snapshots_refused;
+    bool listeners_up; /* /readyz */
 };
 
 static const char ROUTE_SNAPSHOTS[] = "/snapshots";
 static const char ROUTE_METRICS[] = "/metrics";
 static const char ROUTE_HEALTHZ[] = "/healthz";
+static const char ROUTE_READYZ[] = "/readyz";
 static const char ROUTE_OTHER[] = "other"; /* unknown paths share one label: no unbounded label values */
 
 static const char *method_name(enum evhttp_cmd_type m)
@@ -250,6 +252,23 @@ static void handle_metrics(admin_server *a, struct evhttp_request *req)
     evbuffer_free(body);
 }
 
+/* 200 when nothing is missing, else 503 and what is. */
+static void handle_readyz(admin_server *a, struct evhttp_request *req)
+{
+    json_t *missing = a->cb.missing ? a->cb.missing(a->cb.ctx) : json_array();
+    if (missing && !a->listeners_up && json_array_insert_new(missing, 0, json_string("listeners")) != 0) {
+        json_decref(missing);
+        missing = NULL;
+    }
+    if (!missing) {
+        reply_error(a, req, ROUTE_READYZ, 500, "InternalError", "%s", "out of memory checking readiness");
+        return;
+    }
+    bool ready = json_array_size(missing) == 0;
+    reply_json(a, req, ROUTE_READYZ, ready ? 200 : 503,
+               json_pack("{s:s, s:o}", "status", ready ? "ready" : "not ready", "missing", missing), NULL);
+}
+
 /* True when the connection is not what it must be. With a certificate every
  * connection is TLS: should SSL_new have failed (out of memory), evhttp would
  * fall back to a plain socket, and that must not serve anything. */
@@ -276,12 +295,17 @@ static void on_request(struct evhttp_request *req, void *arg)
     enum evhttp_cmd_type m = evhttp_request_get_command(req);
     bool get = m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD; /* evhttp leaves out the body of HEAD */
 
-    /* Liveness probes carry no token. */
-    if (strcmp(path, ROUTE_HEALTHZ) == 0) {
+    /* Liveness and readiness probes carry no token (Kubernetes probes have none); they tell
+     * nothing a stranger could use but whether snapshots are missing. */
+    bool healthz = strcmp(path, ROUTE_HEALTHZ) == 0;
+    if (healthz || strcmp(path, ROUTE_READYZ) == 0) {
+        const char *probe = healthz ? ROUTE_HEALTHZ : ROUTE_READYZ;
         if (!get)
-            reply_method_not_allowed(a, req, ROUTE_HEALTHZ, "GET, HEAD");
-        else
+            reply_method_not_allowed(a, req, probe, "GET, HEAD");
+        else if (healthz)
             reply_json(a, req, ROUTE_HEALTHZ, 200, json_pack("{s:s}", "status", "ok"), NULL);
+        else
+            handle_readyz(a, req);
         return;
     }
     const char *route = strcmp(path, ROUTE_SNAPSHOTS) == 0 ? ROUTE_SNAPSHOTS
@@ -309,24 +333,76 @@ static void on_request(struct evhttp_request *req, void *arg)
             reply_method_not_allowed(a, req, route, "GET, HEAD");
     } else {
         reply_error(a, req, route, 404, "NotFound", "%s",
-                    "no such route; the admin endpoint serves /snapshots, /metrics and /healthz");
+                    "no such route; the admin endpoint serves /snapshots, /metrics, /healthz and /readyz");
     }
 }
 
-/* evhttp asks for each accepted connection's bufferevent; the socket is set
- * afterwards, which starts the handshake. */
-static struct bufferevent *make_tls_bufferevent(struct event_base *base, void *arg)
+/* The end of the HTML page evhttp_send_error writes. */
+static const char EVHTTP_PAGE_END[] = "</BODY></HTML>\n";
+
+/* evhttp answers by itself what never reaches on_request (a body over ADMIN_MAX_BODY: 413;
+ * headers over ADMIN_MAX_HEADERS or a request that is not HTTP: 400) with an HTML page, and
+ * libevent 2.1 has no hook for it. So each connection's output is watched: such a page, written
+ * whole in one call before the loop sends anything, is replaced by our JSON error. */
+static void replace_evhttp_error_page(struct evbuffer *out, const struct evbuffer_cb_info *info, void *arg)
 {
     admin_server *a = arg;
-    SSL *ssl = tls_server_accept(a->tls);
-    struct bufferevent *bev =
-        ssl ? bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)
-            : NULL;
-    if (!bev) {
-        SSL_free(ssl); /* not taken over on failure */
-        log_msg(LOG_ERROR, "admin", "%s", "cannot set up TLS for a connection (out of memory)");
+    size_t len = evbuffer_get_length(out), end_len = sizeof EVHTTP_PAGE_END - 1;
+    if (info->n_added == 0 || len < end_len || len > 1024)
+        return; /* the page is a few hundred bytes; our own answers never end like it */
+    char text[1025];
+    int status = 0;
+    char version;
+    if (evbuffer_copyout(out, text, len) != (ev_ssize_t)len)
+        return;
+    text[len] = '\0';
+    if (memcmp(text + len - end_len, EVHTTP_PAGE_END, end_len) != 0 ||
+        sscanf(text, "HTTP/1.%c %3d ", &version, &status) != 2 || status < 400)
+        return;
+    const char *code = status == 413 ? "PayloadTooLarge" : status == 400 ? "BadRequest" : "HttpError";
+    const char *message = status == 413   ? "the request body exceeds the admin endpoint's limit of 16 MiB"
+                          : status == 400 ? "the request is not valid HTTP, or its headers exceed 64 KiB"
+                                          : "the request cannot be served";
+    json_t *doc = json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", message);
+    char *body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    size_t line_len = strcspn(text, "\r\n");
+    if (body) { /* else the HTML page goes out: better than nothing */
+        evbuffer_drain(out, len);
+        evbuffer_add_printf(out,
+                            "%.*s\r\nContent-Type: application/json\r\nCache-Control: no-store\r\n"
+                            "Connection: close\r\nContent-Length: %zu\r\n\r\n%s",
+                            (int)line_len, text, strlen(body), body);
     }
-    return bev; /* NULL: evhttp makes a plain one, which on_request refuses */
+    free(body);
+    count_request(a, ROUTE_OTHER, status);
+    log_msg(LOG_INFO, "admin", "request refused by the HTTP layer status=%d code=%s", status, code);
+}
+
+/* evhttp asks for each accepted connection's bufferevent; the socket is set afterwards, which
+ * starts the TLS handshake. NULL: evhttp makes a plain one (which on_request refuses on a TLS
+ * port) and its own error pages stay HTML. */
+static struct bufferevent *make_bufferevent(struct event_base *base, void *arg)
+{
+    admin_server *a = arg;
+    struct bufferevent *bev;
+    if (a->tls) {
+        SSL *ssl = tls_server_accept(a->tls);
+        bev = ssl ? bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                                   BEV_OPT_CLOSE_ON_FREE)
+                  : NULL;
+        if (!bev)
+            SSL_free(ssl); /* not taken over on failure */
+    } else {
+        bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE); /* what evhttp makes itself */
+    }
+    if (bev && !evbuffer_add_cb(bufferevent_get_output(bev), replace_evhttp_error_page, a)) {
+        bufferevent_free(bev);
+        bev = NULL;
+    }
+    if (!bev)
+        log_msg(LOG_ERROR, "admin", "%s", "cannot set up a connection (out of memory)");
+    return bev;
 }
 
 static int bound_port(struct evhttp_bound_socket *bound)
@@ -376,8 +452,7 @@ admin_server *admin_server_start(struct event_base *base, const admin_config *cf
      * without "Expect: 100-continue", and closing on a client still sending
      * would reset the connection before it reads the answer. */
     evhttp_set_flags(a->http, EVHTTP_SERVER_LINGERING_CLOSE);
-    if (a->tls)
-        evhttp_set_bevcb(a->http, make_tls_bufferevent, a);
+    evhttp_set_bevcb(a->http, make_bufferevent, a);
     evhttp_set_gencb(a->http, on_request, a);
     struct evhttp_bound_socket *bound = evhttp_bind_socket_with_handle(a->http, cfg->bind, cfg->port);
     if (!bound) {
@@ -393,6 +468,11 @@ admin_server *admin_server_start(struct event_base *base, const admin_config *cf
 fail:
     admin_server_free(a);
     return NULL;
+}
+
+void admin_server_set_listeners_up(admin_server *a, bool up)
+{
+    a->listeners_up = up;
 }
 
 int admin_server_port(const admin_server *a)

@@ -117,17 +117,27 @@ void broker_free(broker *b)
     free(b);
 }
 
+/* Counter structs are all uint64_t fields: summed field by field. */
+static void add_counters(void *sum, const void *part, size_t size)
+{
+    uint64_t *to = sum;
+    const uint64_t *from = part;
+    for (size_t f = 0; f < size / sizeof(uint64_t); f++)
+        to[f] += from[f];
+}
+
 void broker_stats_total(const broker *b, broker_stats *out)
 {
-    /* The counters are 64-bit fields summed field by field: the struct is all uint64_t. */
-    uint64_t *sum = (uint64_t *)out;
-    size_t fields = sizeof *out / sizeof(uint64_t);
     memset(out, 0, sizeof *out);
-    for (int i = 0; i < b->worker_count; i++) {
-        const uint64_t *one = (const uint64_t *)&b->workers[i]->stats;
-        for (size_t f = 0; f < fields; f++)
-            sum[f] += one[f];
-    }
+    for (int i = 0; i < b->worker_count; i++)
+        add_counters(out, &b->workers[i]->stats, sizeof *out);
+}
+
+void broker_ns_stats_total(const broker *b, int realm_index, ns_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    for (int i = 0; i < b->worker_count; i++)
+        add_counters(out, &worker_realm_of(b->workers[i], realm_index)->stats, sizeof *out);
 }
 
 void broker_store_committed(broker *b, uint64_t seq)

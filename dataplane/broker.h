@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "message.h"
+#include "ns_stats.h"
 
 struct event_base;
 struct conn;
@@ -27,13 +28,10 @@ struct worker_mail;
 struct shared_member;
 struct lifecycle_events;
 
+/* A worker's counters of what belongs to no namespace yet (sockets, TLS handshakes); the
+ * per-namespace ones are in ns_stats.h. */
 typedef struct broker_stats {
-    uint64_t connections_opened, connections_closed;
-    uint64_t publish_in, publish_out, bytes_in, bytes_out;
-    uint64_t sessions_expired, sessions_dropped_overflow;
-    uint64_t qos0_dropped, queue_full_dropped, messages_too_large_dropped, messages_expired;
-    uint64_t publish_denied, subscribe_denied, connect_refused;
-    uint64_t congestion_events, subscribers_stalled;
+    uint64_t connections_opened, connections_closed; /* network connections (TCP, TLS, WebSocket) */
     uint64_t tls_handshake_failures;
 } broker_stats;
 
@@ -61,8 +59,10 @@ typedef struct broker {
     _Atomic uint64_t resume_gen;
 } broker;
 
-/* The counters of every worker, summed. */
+/* The counters of every worker, summed (the workers parked, or not threaded). */
 void broker_stats_total(const broker *b, broker_stats *out);
+/* The same for the namespace of realm index `realm_index`. */
+void broker_ns_stats_total(const broker *b, int realm_index, ns_stats *out);
 /* The session store committed batch `seq` (session_store.h): acks held for it go out. */
 void broker_store_committed(broker *b, uint64_t seq);
 /* Whether any worker still has a connection (shutdown drains them). */

@@ -416,7 +416,7 @@ bool conn_send(conn *c, const mqtt_packet *p)
     if (len == 0 || len > c->client_max_packet)
         return false;
     size_t n = mqtt_encode_evbuffer(conn_output(c), p, version);
-    c->worker->stats.bytes_out += n;
+    worker_ns_stats(c->worker, c->realm)->bytes_out += n;
     mark_written(c);
     return n == len;
 }
@@ -458,7 +458,7 @@ bool conn_send_publish(conn *c, const mqtt_packet *p, broker_msg *m)
         broker_msg_unref(m);
         return false; /* the head went out alone: the connection is unusable, the caller's close follows */
     }
-    c->worker->stats.bytes_out += len;
+    worker_ns_stats(c->worker, c->realm)->bytes_out += len;
     mark_written(c);
     return true;
 }
@@ -555,6 +555,8 @@ void conn_close_as(conn *c, uint8_t reason, disconnect_reason as, bool send_disc
     if (held)
         evbuffer_free(held);
     bool was_active = c->state == CONN_ACTIVE;
+    if (was_active) /* refused CONNECTs are counted as denials, not as closed connections */
+        worker_ns_stats(c->worker, c->realm)->connections_closed[as]++;
     char client[256];
     log_msg(reason ? LOG_INFO : LOG_DEBUG, "conn",
             "closing conn=%llu peer=%s client=%s reason=0x%02x disconnection=%s why=\"%s\" namespace=%s",
@@ -667,7 +669,7 @@ static void read_packets(struct bufferevent *bev, conn *c)
         const uint8_t *pkt = evbuffer_pullup(in, frame.total_len);
         mqtt_packet p;
         int rc = mqtt_decode(pkt, frame.total_len, c->version, MQTT_ROLE_SERVER, &p, &err);
-        c->worker->stats.bytes_in += frame.total_len;
+        worker_ns_stats(c->worker, c->realm)->bytes_in += frame.total_len;
         bool keep = dispatch(c, &p, rc, &err);
         if (!keep)
             return; /* the connection may be freed: do not touch it */

@@ -15,11 +15,13 @@
 
 #include "authorizer.h"
 #include "broker.h"
+#include "broker_metrics.h"
 #include "conn.h"
 #include "enforcer_identity.h"
 #include "file_util.h"
 #include "lifecycle_events.h"
 #include "log.h"
+#include "prom_text.h"
 #include "realm.h"
 #include "session.h"
 #include "snapshot/client_perms.h"
@@ -52,7 +54,8 @@ typedef struct ns_state {
     realm *realm;
     ns_policy *policy; /* applied (owned); NULL until the first snapshot */
     char applied_at[32];
-    const char *source; /* "push" or "file" */
+    time_t applied_time; /* when applied_at was taken (snapshot age) */
+    const char *source;  /* "push" or "file" */
     char last_error[256];
     char path[512]; /* where the last good snapshot is saved; "" without a data directory */
     /* Counted by any worker, hence atomic; the others only while the workers are parked. */
@@ -399,6 +402,7 @@ static int apply(enforcer *en, ns_state *only, const char *json, size_t len, con
     e->source = source;
     e->last_error[0] = '\0';
     now_utc(e->applied_at);
+    e->applied_time = time(NULL);
     *version = ns_policy_version(p);
     log_msg(LOG_INFO, "auth", "snapshot applied namespace=%s version=%llu source=%s", ns_name(e),
             (unsigned long long)*version, source);
@@ -488,80 +492,65 @@ static json_t *status(void *ctx)
     return doc;
 }
 
-static void write_ns_metrics(const ns_state *e, FILE *out, int part)
-{
-    const char *ns = ns_name(e);
-    switch (part) {
-    case 0:
-        fprintf(out, "egbroker_snapshot_version{namespace=\"%s\"} %llu\n", ns,
-                (unsigned long long)(e->policy ? ns_policy_version(e->policy) : 0));
-        break;
-    case 1:
-        fprintf(out,
-                "egbroker_snapshots_total{namespace=\"%s\",result=\"applied\"} %llu\n"
-                "egbroker_snapshots_total{namespace=\"%s\",result=\"refused\"} %llu\n",
-                ns, (unsigned long long)e->snapshots_applied, ns, (unsigned long long)e->snapshots_refused);
-        break;
-    case 2:
-        for (int r = 0; r < DENY_COUNT; r++)
-            fprintf(out, "egbroker_connect_denied_total{namespace=\"%s\",reason=\"%s\"} %llu\n", ns,
-                    deny_names[r], (unsigned long long)e->connect_denied[r]);
-        break;
-    case 3:
-        fprintf(out, "egbroker_publish_denied_total{namespace=\"%s\"} %llu\n", ns,
-                (unsigned long long)e->publish_denied);
-        break;
-    case 4:
-        fprintf(out, "egbroker_subscribe_denied_total{namespace=\"%s\"} %llu\n", ns,
-                (unsigned long long)e->subscribe_denied);
-        break;
-    case 5:
-        fprintf(out, "egbroker_subscriptions_revoked_total{namespace=\"%s\"} %llu\n", ns,
-                (unsigned long long)e->subscriptions_revoked);
-        break;
-    case 6:
-        fprintf(out, "egbroker_admin_disconnects_total{namespace=\"%s\"} %llu\n", ns,
-                (unsigned long long)e->disconnected);
-        break;
-    }
-}
-
+/* The enforcement families: one HELP/TYPE pair each, then a sample per namespace. */
 static void write_metrics(void *ctx, FILE *out)
 {
-    static const char *const families[] = {
-        "snapshot_version gauge",          "snapshots_total counter",
-        "connect_denied_total counter",    "publish_denied_total counter",
-        "subscribe_denied_total counter",  "subscriptions_revoked_total counter",
-        "admin_disconnects_total counter",
-    };
-    enforcer *e = ctx;
-    /* One TYPE line per family, then its samples for every namespace. */
-    for (int part = 0; part < (int)(sizeof families / sizeof families[0]); part++) {
-        fprintf(out, "# TYPE egbroker_%s\n", families[part]);
-        for (int i = 0; i < e->ns_count; i++)
-            write_ns_metrics(&e->ns[i], out, part);
+    enforcer *en = ctx;
+    int n = en->ns_count;
+    metric_label *ns = calloc((size_t)n, sizeof *ns);
+    if (!ns) {
+        log_msg(LOG_ERROR, "metrics", "%s", "out of memory: the enforcement metrics are left out");
+        broker_metrics_write(en->b, out);
+        return;
     }
-    broker_stats total;
-    broker_stats_total(e->b, &total);
-    const broker_stats *st = &total;
-    size_t sessions = 0;
-    for (int w = 0; w < e->b->worker_count; w++)
-        for (int i = 0; i < e->b->realm_count; i++)
-            sessions += strmap_count(worker_realm_of(e->b->workers[w], i)->sessions);
-    fprintf(out,
-            "# TYPE egbroker_connections_opened_total counter\negbroker_connections_opened_total %llu\n"
-            "# TYPE egbroker_connections_closed_total counter\negbroker_connections_closed_total %llu\n"
-            "# TYPE egbroker_sessions gauge\negbroker_sessions %zu\n"
-            "# TYPE egbroker_publish_in_total counter\negbroker_publish_in_total %llu\n"
-            "# TYPE egbroker_publish_out_total counter\negbroker_publish_out_total %llu\n"
-            "# TYPE egbroker_bytes_in_total counter\negbroker_bytes_in_total %llu\n"
-            "# TYPE egbroker_bytes_out_total counter\negbroker_bytes_out_total %llu\n"
-            "# TYPE egbroker_sessions_dropped_total "
-            "counter\negbroker_sessions_dropped_total{reason=\"overflow\"} %llu\n",
-            (unsigned long long)st->connections_opened, (unsigned long long)st->connections_closed, sessions,
-            (unsigned long long)st->publish_in, (unsigned long long)st->publish_out,
-            (unsigned long long)st->bytes_in, (unsigned long long)st->bytes_out,
-            (unsigned long long)st->sessions_dropped_overflow);
+    for (int i = 0; i < n; i++)
+        ns[i] = metric_label_of(ns_name(&en->ns[i]));
+    prom_family(out, BROKER_METRIC_PREFIX, "snapshot_version", "gauge",
+                "Version of the snapshot applied (0: none yet).");
+    for (int i = 0; i < n; i++)
+        fprintf(out, BROKER_METRIC_PREFIX "snapshot_version{namespace=\"%s\"} %llu\n", ns[i].text,
+                (unsigned long long)(en->ns[i].policy ? ns_policy_version(en->ns[i].policy) : 0));
+    prom_family(out, BROKER_METRIC_PREFIX, "snapshot_age_seconds", "gauge",
+                "Seconds since the applied snapshot was applied (no sample before the first).");
+    time_t now = time(NULL);
+    for (int i = 0; i < n; i++)
+        if (en->ns[i].policy)
+            fprintf(out, BROKER_METRIC_PREFIX "snapshot_age_seconds{namespace=\"%s\"} %lld\n", ns[i].text,
+                    (long long)(now - en->ns[i].applied_time));
+    prom_family(out, BROKER_METRIC_PREFIX, "snapshots_total", "counter",
+                "Snapshots received (pushed, or read from the data directory), applied or refused.");
+    for (int i = 0; i < n; i++)
+        fprintf(out,
+                BROKER_METRIC_PREFIX
+                "snapshots_total{namespace=\"%s\",result=\"applied\"} %llu\n" BROKER_METRIC_PREFIX
+                "snapshots_total{namespace=\"%s\",result=\"refused\"} %llu\n",
+                ns[i].text, (unsigned long long)en->ns[i].snapshots_applied, ns[i].text,
+                (unsigned long long)en->ns[i].snapshots_refused);
+    prom_family(out, BROKER_METRIC_PREFIX, "connect_denied_total", "counter", "CONNECTs refused, by reason.");
+    for (int i = 0; i < n; i++)
+        for (int r = 0; r < DENY_COUNT; r++)
+            fprintf(out, BROKER_METRIC_PREFIX "connect_denied_total{namespace=\"%s\",reason=\"%s\"} %llu\n",
+                    ns[i].text, deny_names[r], (unsigned long long)en->ns[i].connect_denied[r]);
+    static const char *const simple[][2] = {
+        {"publish_denied_total", "PUBLISHes (wills too) the permissions deny (not authorized, 0x87)."},
+        {"subscribe_denied_total", "Topic filters of SUBSCRIBE the permissions deny (not authorized, 0x87)."},
+        {"subscriptions_revoked_total",
+         "Subscriptions removed because a new snapshot no longer allows them."},
+        {"admin_disconnects_total",
+         "Connections closed because a new snapshot removed or disabled their client."},
+    };
+    for (size_t f = 0; f < sizeof simple / sizeof simple[0]; f++) {
+        prom_family(out, BROKER_METRIC_PREFIX, simple[f][0], "counter", simple[f][1]);
+        for (int i = 0; i < n; i++) {
+            const ns_state *e = &en->ns[i];
+            uint64_t values[] = {e->publish_denied, e->subscribe_denied, e->subscriptions_revoked,
+                                 e->disconnected};
+            fprintf(out, BROKER_METRIC_PREFIX "%s{namespace=\"%s\"} %llu\n", simple[f][0], ns[i].text,
+                    (unsigned long long)values[f]);
+        }
+    }
+    free(ns);
+    broker_metrics_write(en->b, out);
 }
 
 /* ---- the admin endpoint's callbacks (main thread): the workers are parked meanwhile, since
@@ -591,4 +580,22 @@ void enforcer_write_metrics(void *ctx, FILE *out)
     broker_world_stop(b);
     write_metrics(ctx, out);
     broker_world_resume(b);
+}
+
+json_t *enforcer_missing(void *ctx)
+{
+    /* The policies change on this (the main) thread only: no need to park the workers. */
+    enforcer *en = ctx;
+    json_t *missing = json_array();
+    for (int i = 0; missing && i < en->ns_count; i++) {
+        if (en->ns[i].policy)
+            continue;
+        char what[96];
+        snprintf(what, sizeof what, "snapshot of namespace %s", ns_name(&en->ns[i]));
+        if (json_array_append_new(missing, json_string(what)) != 0) {
+            json_decref(missing);
+            missing = NULL;
+        }
+    }
+    return missing;
 }

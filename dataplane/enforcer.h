@@ -26,5 +26,7 @@ void enforcer_free(enforcer *e);
 int enforcer_apply(void *ctx, const char *json, size_t len, uint64_t *version, char *err, size_t err_len);
 json_t *enforcer_status(void *ctx);
 void enforcer_write_metrics(void *ctx, FILE *out);
+/* ["snapshot of namespace X", ...]: the namespaces without a snapshot applied (/readyz). */
+json_t *enforcer_missing(void *ctx);
 
 #endif

@@ -75,7 +75,7 @@ static void arm(struct flow_state *f, int64_t ms)
 static void stall(session *s)
 {
     s->stalled = true;
-    s->worker->stats.subscribers_stalled++;
+    worker_ns_stats(s->worker, s->realm)->throttled[THROTTLE_SUBSCRIBER_STALLED]++;
     log_msg(LOG_INFO, "flow",
             "subscriber stopped reading client=%s queued=%u output=%zu: its publishers resume, QoS 0 to it "
             "is dropped",
@@ -105,6 +105,7 @@ static void progress_cb(evutil_socket_t fd, short what, void *arg)
         disconnect_reason as = f->close_now ? DISC_SESSION_OVERFLOW : DISC_QUOTA_EXCEEDED;
         log_msg(LOG_WARN, "flow", "subscriber disconnected client=%s queued=%u disconnection=%s: %s",
                 s->client_id, s->queue_count, disconnect_reason_name(as), why);
+        worker_ns_stats(s->worker, s->realm)->throttled[THROTTLE_SUBSCRIBER_DISCONNECT]++;
         conn_close_as(s->conn, MQTT_RC_QUOTA_EXCEEDED, as, true, why);
         return;
     }
@@ -143,7 +144,7 @@ static void set_congested(session *s, bool congested)
         }
         s->flow = f;
         s->congested = true;
-        s->worker->stats.congestion_events++;
+        worker_ns_stats(s->worker, s->realm)->throttled[THROTTLE_PUBLISHERS_PAUSED]++;
         log_msg(LOG_INFO, "flow", "subscriber congested client=%s queued=%u: pausing its publishers",
                 s->client_id, s->queue_count);
         set_pausing(s, true);

@@ -16,7 +16,6 @@
 static bool refuse(conn *c, uint8_t version, uint8_t reason, const char *why)
 {
     mqtt_packet ack = {.type = MQTT_CONNACK};
-    c->worker->stats.connect_refused++;
     if (version >= MQTT_V5) {
         c->version = MQTT_V5;
         ack.u.connack.reason_code = reason;
@@ -205,6 +204,7 @@ bool handle_connect(conn *c, const mqtt_packet *p, int decode_rc, const mqtt_err
     if (keep_alive == 0 || keep_alive > lim->max_keep_alive)
         keep_alive = lim->max_keep_alive;
     c->state = CONN_ACTIVE; /* its close gives its place back */
+    worker_ns_stats(c->worker, c->realm)->connections_opened++;
     if (!grant.counted)
         realm_count_auth_session(s->realm, s->auth_name, +1);
     conn_set_keep_alive(c, keep_alive);

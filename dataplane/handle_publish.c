@@ -59,10 +59,22 @@ static bool resolve_topic(conn *c, const mqtt_publish *pub, mqtt_bytes *topic)
     return true;
 }
 
+/* A PUBLISH taken (reason below 0x80: routed, acknowledged if QoS 1/2) or refused (its
+ * reason code, whether acknowledged, dropped (QoS 0) or answered by a disconnect). */
+static void count_outcome(conn *c, uint8_t qos, uint8_t reason)
+{
+    ns_stats *st = worker_ns_stats(c->worker, c->realm);
+    if (reason < 0x80)
+        st->publish_succeeded[qos]++;
+    else
+        st->publish_failed[reason - 0x80]++;
+}
+
 /* Negative outcome of a PUBLISH before routing: v5 acknowledges QoS 1/2 with the reason,
  * QoS 0 is dropped; v3.1.1 has no way to say no and is disconnected. */
 static bool refuse_publish(conn *c, const mqtt_publish *pub, uint8_t reason, const char *why)
 {
+    count_outcome(c, pub->qos, reason);
     if (c->version != MQTT_V5) {
         conn_close(c, reason, false, why);
         return false;
@@ -82,11 +94,12 @@ bool handle_publish(conn *c, const mqtt_packet *p, int decode_rc)
     mqtt_bytes topic;
     if (!resolve_topic(c, pub, &topic))
         return false;
-    c->worker->stats.publish_in++;
+    ns_stats *st = worker_ns_stats(c->worker, c->realm);
+    st->publish_in[pub->qos]++;
+    st->publish_in_bytes[pub->qos] += pub->payload.len;
     if (decode_rc == MQTT_RC_PAYLOAD_FORMAT_INVALID)
         return refuse_publish(c, pub, MQTT_RC_PAYLOAD_FORMAT_INVALID, "payload is not UTF-8 as announced");
     if (lifecycle_topic_reserved(topic) || !b->auth->can_publish(b->auth->ctx, s, topic)) {
-        c->worker->stats.publish_denied++;
         log_msg(LOG_INFO, "auth", "publish denied client=%s topic=%.*s%s", s->client_id, (int)topic.len,
                 (const char *)topic.data,
                 lifecycle_topic_reserved(topic) ? " (reserved for the broker's events)" : "");
@@ -100,6 +113,7 @@ bool handle_publish(conn *c, const mqtt_packet *p, int decode_rc)
         }
         if (added < 0 || s->qos2_count > b->config.limits.receive_maximum) {
             session_qos2_remove(s, pub->packet_id);
+            count_outcome(c, pub->qos, MQTT_RC_RECEIVE_MAXIMUM_EXCEEDED);
             conn_close(c, MQTT_RC_RECEIVE_MAXIMUM_EXCEEDED, true, "receive maximum exceeded");
             return false;
         }
@@ -120,6 +134,7 @@ bool handle_publish(conn *c, const mqtt_packet *p, int decode_rc)
     if (pub->qos > 0 && b->store->acks_wait_for_commit &&
         (b->store->ack_must_wait(b->store->ctx, c->worker->index) || conn_gate_pending(c)))
         conn_hold_output(c);
+    count_outcome(c, pub->qos, reason);
     if (pub->qos == 1)
         send_ack(c, MQTT_PUBACK, pub->packet_id, reason);
     else if (pub->qos == 2)

@@ -22,7 +22,6 @@ static uint8_t subscribe_one(conn *c, const mqtt_subscription *e, uint32_t sub_i
     if (mqtt_topic_filter_check(e->filter) != 0)
         return v5 ? MQTT_RC_TOPIC_FILTER_INVALID : MQTT_V311_SUBACK_FAILURE;
     if (!b->auth->can_subscribe(b->auth->ctx, c->session, e->filter)) {
-        c->worker->stats.subscribe_denied++;
         log_msg(LOG_INFO, "auth", "subscribe denied client=%s filter=%.*s", c->session->client_id,
                 (int)e->filter.len, (const char *)e->filter.data);
         return v5 ? MQTT_RC_NOT_AUTHORIZED : MQTT_V311_SUBACK_FAILURE;
@@ -107,8 +106,11 @@ bool handle_subscribe(conn *c, const mqtt_packet *p)
     uint8_t *states = codes + sub->count;
     mqtt_subscription e;
     pos = 0;
-    for (uint32_t i = 0; mqtt_subscribe_next(sub, &pos, &e) && i < sub->count; i++)
+    ns_stats *st = worker_ns_stats(c->worker, c->realm);
+    for (uint32_t i = 0; mqtt_subscribe_next(sub, &pos, &e) && i < sub->count; i++) {
         codes[i] = subscribe_one(c, &e, sub_id, &states[i]);
+        st->subscription_ops[SUB_OP_SUBSCRIBE][codes[i] >= 0x80]++;
+    }
 
     mqtt_packet ack = {.type = MQTT_SUBACK};
     ack.u.suback.packet_id = sub->packet_id;
@@ -132,8 +134,11 @@ bool handle_unsubscribe(conn *c, const mqtt_packet *p)
     }
     size_t pos = 0;
     mqtt_bytes filter;
-    for (uint32_t i = 0; mqtt_unsubscribe_next(unsub, &pos, &filter) && i < unsub->count; i++)
+    for (uint32_t i = 0; mqtt_unsubscribe_next(unsub, &pos, &filter) && i < unsub->count; i++) {
         codes[i] = session_unsubscribe(c->session, filter) ? 0 : MQTT_RC_NO_SUBSCRIPTION_EXISTED;
+        worker_ns_stats(c->worker, c->realm)
+            ->subscription_ops[SUB_OP_UNSUBSCRIBE][0]++; /* 0x11 is no failure */
+    }
     mqtt_packet ack = {.type = MQTT_UNSUBACK};
     ack.u.suback.packet_id = unsub->packet_id;
     ack.u.suback.reason_codes = (mqtt_bytes){codes, unsub->count};

@@ -172,9 +172,9 @@ static int start_enforcement(runtime *rt, const broker_config *cfg)
     if (!cfg->admin.enabled) /* serves the snapshot saved in the data directory, if any */
         return 0;
     /* admin_server_start copies the callbacks. */
-    rt->admin =
-        admin_server_start(rt->base, &cfg->admin,
-                           &(admin_callbacks){e, enforcer_apply, enforcer_status, enforcer_write_metrics});
+    rt->admin = admin_server_start(
+        rt->base, &cfg->admin,
+        &(admin_callbacks){e, enforcer_apply, enforcer_status, enforcer_write_metrics, enforcer_missing});
     return rt->admin ? 0 : -1; /* the reason is logged */
 }
 
@@ -250,6 +250,8 @@ int main(int argc, char **argv)
     }
     if (broker_start_workers(rt.broker) != 0)
         return abandon_start(&rt);
+    if (rt.admin)
+        admin_server_set_listeners_up(rt.admin, true);
     rt.sigterm = evsignal_new(rt.base, SIGTERM, on_stop_signal, &rt);
     rt.sigint = evsignal_new(rt.base, SIGINT, on_stop_signal, &rt);
     rt.sighup = evsignal_new(rt.base, SIGHUP, on_reload_signal, &rt);

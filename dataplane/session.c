@@ -194,7 +194,6 @@ static void publish_will_now(session *s)
     const authorizer *auth = s->broker->auth;
     /* A will is a publish of the client that set it, judged by its permissions now. */
     if (lifecycle_topic_reserved(will->topic) || !auth->can_publish(auth->ctx, s, will->topic)) {
-        s->worker->stats.publish_denied++;
         log_msg(LOG_INFO, "auth", "will denied client=%s topic=%.*s", s->client_id, (int)will->topic.len,
                 (const char *)will->topic.data);
     } else {
@@ -354,12 +353,14 @@ static bool send_publish(session *s, const delivery *d, bool dup)
     pub->props.subscription_ids = d->sub_ids;
     pub->props.subscription_id_count = d->sub_id_count;
     if (!conn_send_publish(s->conn, &p, d->msg)) {
-        s->worker->stats.messages_too_large_dropped++;
+        worker_ns_stats(s->worker, s->realm)->dropped[DROP_TOO_LARGE]++;
         log_msg(LOG_INFO, "session", "message dropped for client=%s topic=%.*s reason=too-large-for-client",
                 s->client_id, (int)m->topic.len, (const char *)m->topic.data);
         return false;
     }
-    s->worker->stats.publish_out++;
+    ns_stats *st = worker_ns_stats(s->worker, s->realm);
+    st->publish_out[d->qos]++;
+    st->publish_out_bytes[d->qos] += m->payload.len;
     return true;
 }
 
@@ -440,7 +441,7 @@ void session_flush_queue(session *s)
     while (connected(s) && s->queue && s->inflight_count < window(s)) {
         delivery *d = queue_pop(s);
         if (broker_msg_remaining_expiry(d->msg, now) == 0) {
-            s->worker->stats.messages_expired++;
+            worker_ns_stats(s->worker, s->realm)->dropped[DROP_EXPIRED]++;
             unstore_delivery(s, d);
             delivery_free(d);
             continue;
@@ -477,7 +478,7 @@ static void expiry_timer_cb(evutil_socket_t fd, short what, void *arg);
  * of sessions that includes this one. */
 static void terminate_overflowed(session *s)
 {
-    s->worker->stats.sessions_dropped_overflow++;
+    worker_ns_stats(s->worker, s->realm)->sessions_dropped_overflow++;
     log_msg(LOG_WARN, "session", "session terminated client=%s reason=SessionOverflow queued=%u bytes=%llu",
             s->client_id, s->queue_count, (unsigned long long)s->queue_bytes);
     s->overflowed = true;
@@ -532,7 +533,7 @@ bool session_deliver(session *s, broker_msg *m, const delivery_spec *spec)
     if (m->expires_at_ms && broker_msg_remaining_expiry(m, broker_now_ms()) == 0) {
         /* Expired before its onward delivery started: deleted for this subscriber [MQTT-3.3.2-5]
          * (a shared message re-offered late, a retained one sent on SUBSCRIBE). */
-        s->worker->stats.messages_expired++;
+        worker_ns_stats(s->worker, s->realm)->dropped[DROP_EXPIRED]++;
         return false;
     }
     if (spec->qos == 0) {
@@ -547,7 +548,7 @@ bool session_deliver(session *s, broker_msg *m, const delivery_spec *spec)
         if (connected(s) && conn_output_pending(s->conn) < limit)
             send_publish(s, &now, false);
         else
-            s->worker->stats.qos0_dropped++;
+            worker_ns_stats(s->worker, s->realm)->dropped[DROP_QOS0_CONGESTED]++;
         return flow_session_backlog_changed(s);
     }
     if (s->overflowed)
@@ -556,11 +557,10 @@ bool session_deliver(session *s, broker_msg *m, const delivery_spec *spec)
         if (!connected(s)) {
             terminate_overflowed(s);
         } else if (s->stalled) {
-            s->worker->stats.queue_full_dropped++;
+            worker_ns_stats(s->worker, s->realm)->dropped[DROP_QUEUE_FULL]++;
             flow_session_stalled_full(s);
         } else {
-            s->worker->stats.qos0_dropped++;
-            s->worker->stats.queue_full_dropped++;
+            worker_ns_stats(s->worker, s->realm)->dropped[DROP_QUEUE_FULL]++;
             log_msg(LOG_WARN, "session", "message dropped client=%s reason=queue-hard-limit queued=%u",
                     s->client_id, s->queue_count);
         }
@@ -783,7 +783,7 @@ static void expiry_timer_cb(evutil_socket_t fd, short what, void *arg)
     if (s->conn)
         return; /* resumed meanwhile (the timer is also cancelled on attach) */
     if (!s->overflowed) {
-        s->worker->stats.sessions_expired++;
+        worker_ns_stats(s->worker, s->realm)->sessions_expired++;
         log_msg(LOG_INFO, "session", "session expired client=%s", s->client_id);
     }
     session_destroy(s);

@@ -240,7 +240,7 @@ static bool restore_delivery(restore *r, sqlite3_stmt *q, session *s, int64_t **
             return ok;
         }
         r->dropped++; /* expired while the broker was down */
-        s->worker->stats.messages_expired++;
+        worker_ns_stats(s->worker, s->realm)->dropped[DROP_EXPIRED]++;
     }
     if (*n_expired == *cap) {
         size_t grown_cap = *cap ? *cap * 2 : 64;
@@ -333,7 +333,7 @@ static int restore_session(restore *r, sqlite3_stmt *q)
         return -1;
     if (left_ms <= 0 && !will) {
         r->expired++;
-        broker_home(r->b, rl, client_id)->stats.sessions_expired++;
+        worker_ns_stats(broker_home(r->b, rl, client_id), rl)->sessions_expired++;
         log_msg(LOG_INFO, "store", "session expired while down client=%.*s namespace=%s", (int)client_id.len,
                 (const char *)client_id.data, rl->name);
         sqlstore_delete_session(r->st, rl->name, client_id.data, (int)client_id.len);

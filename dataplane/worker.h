@@ -17,6 +17,8 @@
 
 #include "broker.h"
 #include "mqtt_packet.h"
+#include "ns_stats.h"
+#include "realm.h"
 
 struct event;
 struct event_base;
@@ -33,6 +35,7 @@ typedef struct worker_realm {
     /* Subscriptions in `subs`: written by this worker, read by any that routes in the realm
      * (a worker with none gets no broadcast). */
     _Atomic uint32_t plain_subs;
+    ns_stats stats; /* the realm's counters on this worker: written by this worker only */
 } worker_realm;
 
 typedef struct worker {
@@ -51,7 +54,7 @@ typedef struct worker {
     uint64_t next_delivery_seq;  /* counter of delivery.seq (worker_next_id); past the restored ones */
     uint64_t route_gen;          /* stamps sessions while one message is routed */
     uint32_t congested_sessions; /* connected sessions holding their publishers (congested, reading) */
-    broker_stats stats;          /* written by this worker only */
+    broker_stats stats;          /* written by this worker only; per realm: realms[i].stats */
     /* Its inbox, under moving_mu, looked at when moving_waker wakes it (also to park it,
      * broker_world_stop): connections handed over to it at CONNECT (conn_move_to), and sockets
      * the main thread accepted for it (listener.c). FIFOs, owned. */
@@ -79,6 +82,12 @@ void worker_free(worker *w);
 
 /* What worker `w` holds of realm index `realm_index`. */
 worker_realm *worker_realm_of(worker *w, int realm_index);
+
+/* Worker `w`'s counters of realm `r` (hot path: inline). */
+static inline ns_stats *worker_ns_stats(worker *w, const realm *r)
+{
+    return &w->realms[r->index].stats;
+}
 
 /* Room for the worker index in ids (worker_next_id); the all-ones index is no worker's
  * (the realm's shared-subscription pass of routing). */

@@ -46,6 +46,7 @@ static long long mono_ms(void)
 
 typedef struct fake {
     int apply_calls, status_calls, metrics_calls;
+    bool no_snapshot; /* /readyz: the namespace misses its snapshot */
     size_t last_len;
     char last_body[256]; /* the start of the last applied body */
 } fake;
@@ -82,6 +83,12 @@ static void fake_metrics(void *ctx, FILE *out)
     fprintf(out, "egbroker_enforcer_fake_total{namespace=\"demo\"} 5\n");
 }
 
+static json_t *fake_missing(void *ctx)
+{
+    fake *f = ctx;
+    return f->no_snapshot ? json_pack("[s]", "snapshot of namespace demo") : json_array();
+}
+
 /* ---- the server under test ---- */
 
 typedef struct fixture {
@@ -103,7 +110,8 @@ static admin_server *start_admin(fixture *fx, const char *cert, const char *key,
     admin_config cfg = {.enabled = true, .bind = "127.0.0.1", .port = port, .token = TOKEN};
     snprintf(cfg.cert, sizeof cfg.cert, "%s", cert ? cert : "");
     snprintf(cfg.key, sizeof cfg.key, "%s", key ? key : "");
-    admin_callbacks cb = {&fx->f, fake_apply, fake_status, fake_metrics}; /* copied by the server */
+    admin_callbacks cb = {&fx->f, fake_apply, fake_status, fake_metrics,
+                          fake_missing}; /* copied by the server */
     return admin_server_start(fx->base, &cfg, &cb);
 }
 
@@ -363,6 +371,38 @@ static void test_healthz_without_token(void **state)
     call_free(&c);
 }
 
+/* GET /readyz (no token): 503 with what is missing, the listeners and the snapshot, then 200. */
+static void expect_readyz(fixture *fx, int status, const char *missing_json)
+{
+    call c = {.method = "GET", .path = "/readyz"};
+    perform(fx, &c);
+    assert_int_equal(c.status, status);
+    json_t *doc = resp_json(&c);
+    assert_string_equal(json_string_value(json_object_get(doc, "status")),
+                        status == 200 ? "ready" : "not ready");
+    char *got = json_dumps(json_object_get(doc, "missing"), JSON_COMPACT);
+    assert_string_equal(got, missing_json);
+    free(got);
+    json_decref(doc);
+    call_free(&c);
+}
+
+static void test_readyz_without_token(void **state)
+{
+    fixture *fx = *state;
+    fx->f.no_snapshot = true;
+    expect_readyz(fx, 503, "[\"listeners\",\"snapshot of namespace demo\"]");
+    admin_server_set_listeners_up(fx->admin, true);
+    expect_readyz(fx, 503, "[\"snapshot of namespace demo\"]");
+    fx->f.no_snapshot = false;
+    expect_readyz(fx, 200, "[]");
+    call c = {.method = "DELETE", .path = "/readyz"};
+    perform(fx, &c);
+    assert_int_equal(c.status, 405);
+    assert_error_code(&c, "MethodNotAllowed");
+    call_free(&c);
+}
+
 static void test_not_found_and_wrong_method(void **state)
 {
     fixture *fx = *state;
@@ -416,10 +456,17 @@ static void test_body_limit(void **state)
                   .no_expect = no_expect};
         perform(fx, &c);
         assert_int_equal(c.status, 413);
+        /* evhttp's own answer, made JSON like every other error of the endpoint */
+        assert_non_null(strstr(c.content_type, "application/json"));
+        assert_error_code(&c, "PayloadTooLarge");
         call_free(&c);
     }
     free(body);
     assert_int_equal(fx->f.apply_calls, 0);
+    call m;
+    simple(fx, &m, "GET", "/metrics");
+    assert_non_null(strstr(m.resp, "egbroker_admin_requests_total{route=\"other\",status=\"413\"} 2\n"));
+    call_free(&m);
     /* Just under the limit is fine (and the server still serves). */
     size_t under = 16u * 1024 * 1024 - 1024;
     body = big_body(under);
@@ -606,7 +653,7 @@ static void test_start_failures(void **state)
     assert_null(start_admin(fx, "/nonexistent/cert.pem", "/nonexistent/key.pem", 0));
     /* No token: "Bearer " alone must never pass. */
     admin_config cfg = {.enabled = true, .bind = "127.0.0.1"};
-    admin_callbacks cb = {&fx->f, fake_apply, fake_status, fake_metrics};
+    admin_callbacks cb = {&fx->f, fake_apply, fake_status, fake_metrics, fake_missing};
     assert_null(admin_server_start(fx->base, &cfg, &cb));
     admin_server_free(NULL);
 }
@@ -621,6 +668,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_snapshot_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_token_required, setup, teardown),
         cmocka_unit_test_setup_teardown(test_healthz_without_token, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_readyz_without_token, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_found_and_wrong_method, setup, teardown),
         cmocka_unit_test_setup_teardown(test_body_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_snapshot_status, setup, teardown),
