@@ -91,7 +91,7 @@ mkdir -p "$TSAN_BIN"
 ln -sf "$BUILD"/asan/bin/* "$TSAN_BIN"/
 ln -sf "$BUILD/tsan/bin/egbroker" "$TSAN_BIN/egbroker"
 for name in test_broker_paho test_broker_mqttjs test_broker_mosquitto test_broker_tls test_broker_ws \
-    test_enforcement_live test_durability test_durability_enforced test_ops_events; do
+    test_enforcement_live test_durability test_durability_enforced test_ops_events test_ops_metrics; do
     EG_BIN=$TSAN_BIN EGBROKER_WORKERS=3 run_e2e "tests/e2e/$name.sh" "$name (3 workers, tsan)"
 done
 
