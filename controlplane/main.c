@@ -187,8 +187,9 @@ static bool setup_logging(const cp_config *cfg)
     return true;
 }
 
-/* Waits for SIGINT or SIGTERM; SIGHUP in between reopens the log file (after a rotation). */
-static int wait_for_stop(const sigset_t *signals)
+/* Waits for SIGINT or SIGTERM; SIGHUP in between reopens the log file and the events audit
+ * file (after a rotation). */
+static int wait_for_stop(const sigset_t *signals, event_audit *events)
 {
     for (;;) {
         int sig = 0;
@@ -201,6 +202,10 @@ static int wait_for_stop(const sigset_t *signals)
                     "SIGHUP: cannot reopen the log file, still writing the old one: %s", strerror(errno));
         else
             log_msg(LOG_INFO, "egcontrol", "SIGHUP: log file reopened");
+        if (events && !event_audit_reopen(events))
+            log_msg(LOG_ERROR, "egcontrol",
+                    "SIGHUP: cannot reopen the events audit file, still writing the old one: %s",
+                    strerror(errno));
     }
 }
 
@@ -269,7 +274,7 @@ int main(int argc, char **argv)
         log_msg(LOG_INFO, "egcontrol", "listening on %s://%s:%d, database %s, token file %s, %zu broker(s)",
                 tls ? "https" : "http", cfg.listen_address, http_server_port(a.http), cfg.database,
                 cfg.token_file, cfg.n_brokers);
-        int sig = wait_for_stop(&stop_signals);
+        int sig = wait_for_stop(&stop_signals, events);
         log_msg(LOG_INFO, "egcontrol", "signal %d: stopping", sig);
         rc = 0;
     } else {

@@ -47,6 +47,14 @@ lifecycle_events *lifecycle_events_new(const events_config *cfg, bool *failed)
     return ev;
 }
 
+void lifecycle_events_reopen(lifecycle_events *ev)
+{
+    if (ev && ev->audit && !event_audit_reopen(ev->audit))
+        log_msg(LOG_ERROR, "events",
+                "SIGHUP: cannot reopen the events audit file, still writing the old one: %s",
+                strerror(errno));
+}
+
 void lifecycle_events_free(lifecycle_events *ev)
 {
     if (!ev)

@@ -26,6 +26,8 @@ typedef struct lifecycle_events lifecycle_events;
  * logged: the audit file cannot be opened). */
 lifecycle_events *lifecycle_events_new(const events_config *cfg, bool *failed);
 void lifecycle_events_free(lifecycle_events *ev);
+/* SIGHUP: the audit file, if any, is opened again (after a rotation). Logs a failure. */
+void lifecycle_events_reopen(lifecycle_events *ev);
 
 /* The connection of `s` was accepted (its CONNACK queued): on the session's worker. */
 void lifecycle_session_connected(struct session *s);

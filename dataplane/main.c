@@ -13,6 +13,7 @@
 #include "broker.h"
 #include "config.h"
 #include "enforcer.h"
+#include "lifecycle_events.h"
 #include "listener.h"
 #include "log.h"
 #include "session_store_sqlite.h"
@@ -81,6 +82,7 @@ static void on_reload_signal(evutil_socket_t sig, short what, void *arg)
         log_msg(LOG_ERROR, "egbroker", "SIGHUP: cannot reopen the log file, still writing the old one: %s",
                 strerror(errno));
     log_msg(LOG_INFO, "egbroker", "SIGHUP: log file reopened, reloading TLS files");
+    lifecycle_events_reopen(rt->broker->events);
     for (int i = 0; i < rt->listener_count; i++)
         listener_reload_tls(rt->listeners[i]);
 }

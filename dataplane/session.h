@@ -138,6 +138,8 @@ void session_save(session *s);
 int session_subscribe(session *s, mqtt_bytes filter, uint8_t options, uint32_t subscription_id);
 /* Returns true if a subscription existed. */
 bool session_unsubscribe(session *s, mqtt_bytes filter);
+/* Ends every subscription, out of the trees too (session_destroy). */
+void session_drop_subscriptions(session *s);
 
 /* Offers a message for delivery: sends now when connected and the window
  * allows, else queues QoS 1/2 (a disconnected session past its queue limits is

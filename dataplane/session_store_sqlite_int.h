@@ -110,6 +110,12 @@ typedef struct sqlstore {
     struct xthread_waker *waker;
 } sqlstore;
 
+/* The schema (session_store_schema.c): entry i migrates from user_version i to i + 1, and the
+ * text of each statement. */
+extern const char *const sqlstore_migrations[];
+extern const size_t sqlstore_migration_count;
+extern const char *const sqlstore_stmt_sql[S_COUNT];
+
 int64_t sqlstore_wall_ms(void);
 /* The statement, reset and unbound. NULL on error (logged). */
 sqlite3_stmt *sqlstore_stmt(sqlstore *st, enum sqlstore_stmt id);

@@ -18,27 +18,50 @@ struct event_audit {
     char *path;         /* owned, for logs */
 };
 
-event_audit *event_audit_open(const char *path)
+/* `path` opened for appending, line buffered; NULL with errno set. */
+static FILE *open_append(const char *path)
 {
     int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
     if (fd < 0)
         return NULL;
-    event_audit *a = calloc(1, sizeof *a);
-    FILE *f = a ? fdopen(fd, "a") : NULL;
-    if (!f || !(a->path = strdup(path))) {
-        int saved = errno ? errno : ENOMEM;
-        if (f)
-            fclose(f);
-        else
-            close(fd);
-        free(a);
+    FILE *f = fdopen(fd, "a");
+    if (!f) {
+        int saved = errno;
+        close(fd);
         errno = saved;
         return NULL;
     }
     setvbuf(f, NULL, _IOLBF, 0);
-    a->f = f;
+    return f;
+}
+
+event_audit *event_audit_open(const char *path)
+{
+    event_audit *a = calloc(1, sizeof *a);
+    if (!a || !(a->path = strdup(path)) || !(a->f = open_append(path))) {
+        int saved = errno ? errno : ENOMEM;
+        if (a)
+            free(a->path);
+        free(a);
+        errno = saved;
+        return NULL;
+    }
     pthread_mutex_init(&a->mu, NULL); /* default attributes: cannot fail on Linux */
     return a;
+}
+
+bool event_audit_reopen(event_audit *a)
+{
+    FILE *f = open_append(a->path);
+    if (!f)
+        return false;
+    pthread_mutex_lock(&a->mu);
+    FILE *old = a->f;
+    a->f = f;
+    pthread_mutex_unlock(&a->mu);
+    if (fclose(old) != 0)
+        log_msg(LOG_WARN, "events", "closing the old %s: %s", a->path, strerror(errno));
+    return true;
 }
 
 bool event_audit_append(event_audit *a, const json_t *event)

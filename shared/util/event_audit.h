@@ -16,6 +16,9 @@ event_audit *event_audit_open(const char *path);
  * caller waits for at most that (the file is local; a full disk fails the write, logged).
  * False when the write failed (logged). */
 bool event_audit_append(event_audit *a, const json_t *event);
+/* Opens the path again (SIGHUP, after a rotation): later lines go to the new file. False with
+ * errno set when it cannot be opened; the old file is then kept. */
+bool event_audit_reopen(event_audit *a);
 void event_audit_close(event_audit *a);
 
 #endif

@@ -88,6 +88,14 @@ start_bg() {
   E2E_NAMES+=("$name")
 }
 
+# pid_of NAME: the pid of the latest process started with start_bg as NAME.
+pid_of() {
+  local i
+  for i in "${!E2E_NAMES[@]}"; do
+    [ "${E2E_NAMES[$i]}" = "$1" ] && [ -n "${E2E_PIDS[$i]}" ] && echo "${E2E_PIDS[$i]}"
+  done | tail -1
+}
+
 # stop_bg NAME: SIGTERM, then SIGKILL after 5 s. Returns the process's exit status.
 stop_bg() {
   local i pid rc=0

@@ -85,14 +85,6 @@ expect_lines() {
   got=$(lines "$1")
   if [ "$got" = "$3" ]; then ok "$2"; else not_ok "$2" "expected:" "$3" "got:" "$got"; fi
 }
-# pid_of NAME: the pid of a process started with start_bg.
-pid_of() {
-  local i
-  for i in "${!E2E_NAMES[@]}"; do
-    [ "${E2E_NAMES[$i]}" = "$1" ] && echo "${E2E_PIDS[$i]}"
-  done
-}
-
 # kill9 NAME: kill -9 the mosquitto_sub that runs under `timeout` as NAME (a crash, as far as
 # the broker can tell), and reap it quietly.
 kill9() {

@@ -102,6 +102,20 @@ else not_ok "broker audit file: valid JSON lines holding the received events" "$
 if out=$(audit_check control "$CP_AUDIT" "" "$NS" 2>&1); then
   ok "egcontrol audit file: CreatedOrUpdated of each client written (createdOn, updatedOn), Deleted after it ($(head -c 200 <<<"$out"))"
 else not_ok "egcontrol audit file: the client events of the REST calls" "$out"; fi
+
+# ---- rotation: SIGHUP makes both open their audit file again; later events go to the new file
+mv "$BROKER_AUDIT" "$BROKER_AUDIT.1"
+mv "$CP_AUDIT" "$CP_AUDIT.1"
+kill -HUP "$(pid_of broker)" "$(pid_of control)"
+sleep 0.3
+timeout 10 mosquitto_pub -p "$PLAIN_PORT" -V mqttv5 -u nosy -i nosy-after-hup -t x -m y >/dev/null 2>&1
+put "client after-hup" "/namespaces/$NS/clients/after-hup" '{"properties": {}}' >/dev/null
+sleep 0.3
+if grep -q '"clientSessionName":"nosy-after-hup"' "$BROKER_AUDIT" 2>/dev/null &&
+  ! grep -q nosy-after-hup "$BROKER_AUDIT.1" && grep -q '"subject":"clients/after-hup"' "$CP_AUDIT" 2>/dev/null &&
+  ! grep -q after-hup "$CP_AUDIT.1"; then
+  ok "SIGHUP: both reopen their audit file after a rotation (new events in the new files only)"
+else not_ok "SIGHUP: both reopen their audit file after a rotation" "broker: $(tail -2 "$BROKER_AUDIT" 2>&1)"   "control: $(tail -2 "$CP_AUDIT" 2>&1)"; fi
 stop_broker_checked broker "egbroker"
 stop_broker_checked control "egcontrol"
 

@@ -11,11 +11,6 @@ cd "$(dirname "$0")/../.."
 e2e_init
 EGCTL=$EG_BIN/egctl
 
-pid_of() { # NAME: the pid of a process started with start_bg
-  local i
-  for i in "${!E2E_NAMES[@]}"; do [ "${E2E_NAMES[$i]}" = "$1" ] && echo "${E2E_PIDS[$i]}"; done
-}
-
 # An unknown format is refused before anything starts, by flag and by configuration key.
 "$EG_BIN/egbroker" --log-format xml >"$E2E_TMP/bad.out" 2>&1
 rc=$?

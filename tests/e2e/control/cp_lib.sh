@@ -56,14 +56,6 @@ jc() {
   return 3
 }
 
-# The pid of the background process started as NAME.
-pid_of() {
-  local i
-  for i in "${!E2E_NAMES[@]}"; do
-    [ "${E2E_NAMES[$i]}" = "$1" ] && [ -n "${E2E_PIDS[$i]}" ] && echo "${E2E_PIDS[$i]}"
-  done | tail -1
-}
-
 # Forgets a process that the test killed itself (kill -9), after reaping it.
 forget_bg() {
   local i
