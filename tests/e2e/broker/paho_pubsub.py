@@ -64,7 +64,9 @@ def ordering(version):
     topic = f"order/{uid()}"
     sub = Paho("os-" + uid(), version)
     sub.subscribe(topic, qos=1)
-    pub = Paho("op-" + uid(), version)
+    # Room for all 200 in flight: paho 1.6 sends a message it had to queue from its network
+    # thread, and a publish() of the main thread that finds room meanwhile can overtake it.
+    pub = Paho("op-" + uid(), version, max_inflight=1000)
     infos = [pub.publish(topic, str(i).encode(), qos=1, wait=False) for i in range(200)]
     for info in infos:
         info.wait_for_publish(10)
