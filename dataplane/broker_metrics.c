@@ -24,6 +24,10 @@ static const char *const throttle_names[THROTTLE_COUNT] = {
     [THROTTLE_PUBLISHERS_PAUSED] = "publishers_paused",
     [THROTTLE_SUBSCRIBER_STALLED] = "subscriber_stalled",
     [THROTTLE_SUBSCRIBER_DISCONNECT] = "subscriber_disconnected",
+    [THROTTLE_PUBLISH_RATE] = "publish_rate",
+    [THROTTLE_PUBLISH_RATE_DISCONNECT] = "publish_rate_disconnect",
+    [THROTTLE_NAMESPACE_SESSION_LIMIT] = "namespace_session_limit",
+    [THROTTLE_RETAINED_LIMIT] = "retained_limit",
 };
 
 /* What is there now in one namespace. */
