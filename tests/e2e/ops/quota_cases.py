@@ -42,6 +42,7 @@ def expect_deltas(before, want, timeout=5.0):
             break
         time.sleep(0.1)
     bad = [f"{s}: delta {got[s]}, want {d}" for s, d in want.items() if got[s] != d]
+    bad += [f"{s}: no such series" for s in want if s not in after]
     check(not bad, "\n".join(bad))
 
 
