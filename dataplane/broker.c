@@ -488,8 +488,8 @@ static bool store_retained(realm *rl, broker_msg *m)
         b->store->retained_saved(b->store->ctx, rl, m->topic, m->payload.len ? m : NULL);
     pthread_mutex_unlock(&rl->retained_mu);
     if (!room)
-        log_msg(LOG_INFO, "quota", "retained message refused namespace=%s topic=%.*s quota=%u: %s",
-                rl->name, (int)m->topic.len, (const char *)m->topic.data, quota,
+        log_msg(LOG_INFO, "quota", "retained message refused namespace=%s topic=%.*s quota=%u: %s", rl->name,
+                (int)m->topic.len, (const char *)m->topic.data, quota,
                 "the namespace has its maximum number of retained messages");
     return room;
 }

@@ -152,8 +152,7 @@ static bool take_namespace_place(conn *c, auth_grant *grant)
     c->broker->auth->release(c->broker->auth->ctx, grant->perms);
     give_back_place(c, grant);
     worker_ns_stats(c->worker, c->realm)->throttled[THROTTLE_NAMESPACE_SESSION_LIMIT]++;
-    log_msg(LOG_INFO, "quota",
-            "connect refused conn=%llu peer=%s namespace=%s auth_name=\"%s\" quota=%u: %s",
+    log_msg(LOG_INFO, "quota", "connect refused conn=%llu peer=%s namespace=%s auth_name=\"%s\" quota=%u: %s",
             (unsigned long long)c->id, c->peer, c->realm->name, grant->auth_name, quota,
             "the namespace has its maximum number of sessions");
     return refuse_with(c, c->version, MQTT_RC_QUOTA_EXCEEDED, MQTT_V311_CONNACK_SERVER_UNAVAILABLE,
