@@ -461,23 +461,37 @@ static void log_oom(const route *r)
                 (int)r->msg->topic.len, (const char *)r->msg->topic.data);
 }
 
-static void store_retained(realm *rl, broker_msg *m)
+/* Keeps `m` as its topic's retained message. False (nothing kept, logged) when it would add one
+ * beyond the namespace's quota (retained_per_throughput_unit per throughput unit); replacing
+ * or deleting one is always allowed. */
+static bool store_retained(realm *rl, broker_msg *m)
 {
     broker *b = rl->broker;
     if (m->payload.len > b->config.limits.max_retained_size) {
         log_msg(LOG_WARN, "retain", "retained message not kept topic=%.*s size=%u limit=%u",
                 (int)m->topic.len, (const char *)m->topic.data, m->payload.len,
                 b->config.limits.max_retained_size);
-        return;
+        return true;
     }
-    /* The store's write under the same lock: the last retained message in memory is the last on disk. */
+    uint32_t quota = realm_quota(rl, b->config.limits.retained_per_throughput_unit);
+    bool room = true;
+    /* The store's write under the same lock: the last retained message in memory is the last on disk.
+     * The quota's count and check too: two workers cannot both take the last place. */
     pthread_mutex_lock(&rl->retained_mu);
-    if (retain_store_set(rl->retained, m->topic, m->payload.len ? m : NULL) < 0)
+    if (quota && m->payload.len && retain_store_count(rl->retained) >= quota &&
+        !retain_store_contains(rl->retained, m->topic))
+        room = false;
+    else if (retain_store_set(rl->retained, m->topic, m->payload.len ? m : NULL) < 0)
         log_msg(LOG_ERROR, "retain", "out of memory storing retained topic=%.*s", (int)m->topic.len,
                 (const char *)m->topic.data);
     else
         b->store->retained_saved(b->store->ctx, rl, m->topic, m->payload.len ? m : NULL);
     pthread_mutex_unlock(&rl->retained_mu);
+    if (!room)
+        log_msg(LOG_INFO, "quota", "retained message refused namespace=%s topic=%.*s quota=%u: %s", rl->name,
+                (int)m->topic.len, (const char *)m->topic.data, quota,
+                "the namespace has its maximum number of retained messages");
+    return room;
 }
 
 int broker_publish(worker *w, realm *rl, broker_msg *m, conn *publisher, bool *congested)
@@ -486,8 +500,10 @@ int broker_publish(worker *w, realm *rl, broker_msg *m, conn *publisher, bool *c
     publisher_brake *brake = publisher && !m->brake ? conn_brake(publisher) : NULL;
     if (brake)
         m->brake = publisher_brake_ref(brake);
-    if (m->retain)
-        store_retained(rl, m);
+    if (m->retain && !store_retained(rl, m)) {
+        worker_ns_stats(w, rl)->throttled[THROTTLE_RETAINED_LIMIT]++;
+        return BROKER_RETAINED_QUOTA_EXCEEDED;
+    }
     route r;
     route_init(&r, w, m, (mqtt_bytes){0}, NULL);
     uint32_t n = route_local(rl, &r);

@@ -96,7 +96,10 @@ void broker_free(broker *b);
  * for a will): congested subscribers elsewhere slow it down, and in sync persistence its ack
  * waits for every worker's writes for the message (conn_gate). Returns the
  * number of recipients known (other workers count one each); *congested (may be NULL) tells
- * whether one of this worker's recipients is congested. */
+ * whether one of this worker's recipients is congested. A retained message that would go
+ * beyond the namespace's quota of them is neither kept nor routed:
+ * BROKER_RETAINED_QUOTA_EXCEEDED. */
+#define BROKER_RETAINED_QUOTA_EXCEEDED (-1)
 int broker_publish(struct worker *w, struct realm *r, broker_msg *m, struct conn *publisher, bool *congested);
 
 /* Offers a message that a member of shared subscription group `group` did not take (its

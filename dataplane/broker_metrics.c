@@ -24,6 +24,10 @@ static const char *const throttle_names[THROTTLE_COUNT] = {
     [THROTTLE_PUBLISHERS_PAUSED] = "publishers_paused",
     [THROTTLE_SUBSCRIBER_STALLED] = "subscriber_stalled",
     [THROTTLE_SUBSCRIBER_DISCONNECT] = "subscriber_disconnected",
+    [THROTTLE_PUBLISH_RATE] = "publish_rate",
+    [THROTTLE_PUBLISH_RATE_DISCONNECT] = "publish_rate_disconnect",
+    [THROTTLE_NAMESPACE_SESSION_LIMIT] = "namespace_session_limit",
+    [THROTTLE_RETAINED_LIMIT] = "retained_limit",
 };
 
 /* What is there now in one namespace. */
@@ -187,7 +191,9 @@ static void write_flow(FILE *out, const ns_view *v, int n)
     per_namespace_by(
         out, v, n, "throttling_events_total",
         "Flow control and quota events: publishers paused for a congested subscriber, subscribers "
-        "that stopped reading, slow subscribers disconnected (0x97).",
+        "that stopped reading, slow subscribers disconnected (0x97); throughput-unit quotas: "
+        "publishes over a session's rate, sessions disconnected for it (0x96), sessions and retained "
+        "messages refused over the namespace's quota.",
         "kind", throttle_names, THROTTLE_COUNT, VIEW_FIELD(st.throttled));
     per_namespace(out, v, n, "subscriptions", "gauge", "Subscriptions held (shared ones included).",
                   VIEW_FIELD(now.subscriptions));

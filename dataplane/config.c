@@ -25,6 +25,11 @@ void config_defaults(broker_config *cfg)
         .connect_timeout = 10,
         .output_high_water = 4 * 1024 * 1024,
         .slow_subscriber_timeout = 30,
+        .publish_rate_per_session = 1000,
+        .publish_bytes_per_session = 1024 * 1024,
+        .publish_rate_sustained = 3,
+        .sessions_per_throughput_unit = 10000,
+        .retained_per_throughput_unit = 10000,
     };
     snprintf(cfg->data_dir, sizeof cfg->data_dir, "var/broker");
     cfg->persistence = PERSIST_OFF; /* periodic once a configuration names a data_dir */
@@ -156,6 +161,11 @@ static int load_limits(json_t *j, broker_limits *lim, char *err, size_t len)
                                        "connect_timeout",
                                        "output_high_water",
                                        "slow_subscriber_timeout",
+                                       "publish_rate_per_session",
+                                       "publish_bytes_per_session",
+                                       "publish_rate_sustained",
+                                       "sessions_per_throughput_unit",
+                                       "retained_per_throughput_unit",
                                        NULL};
     if (!json_is_object(j))
         return fail(err, len, "%s", "\"limits\" must be an object");
@@ -174,7 +184,17 @@ static int load_limits(json_t *j, broker_limits *lim, char *err, size_t len)
                    read_uint(j, "output_high_water", 1024, 4294967295, &lim->output_high_water, 4, err,
                              len) ||
                    read_uint(j, "slow_subscriber_timeout", 1, 86400, &lim->slow_subscriber_timeout, 4, err,
-                             len)
+                             len) ||
+                   read_uint(j, "publish_rate_per_session", 1, 100000000, &lim->publish_rate_per_session, 4,
+                             err, len) ||
+                   read_uint(j, "publish_bytes_per_session", 1, 4294967295, &lim->publish_bytes_per_session,
+                             4, err, len) ||
+                   read_uint(j, "publish_rate_sustained", 1, 3600, &lim->publish_rate_sustained, 4, err,
+                             len) ||
+                   read_uint(j, "sessions_per_throughput_unit", 1, 100000000,
+                             &lim->sessions_per_throughput_unit, 4, err, len) ||
+                   read_uint(j, "retained_per_throughput_unit", 1, 100000000,
+                             &lim->retained_per_throughput_unit, 4, err, len)
                ? -1
                : 0;
 }

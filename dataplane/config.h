@@ -38,6 +38,12 @@ typedef struct broker_limits {
     uint32_t connect_timeout;   /* seconds to wait for CONNECT */
     uint32_t output_high_water; /* bytes buffered for a subscriber before QoS 0 is dropped */
     uint32_t slow_subscriber_timeout; /* seconds congested before a subscriber is disconnected */
+    /* Quotas of a namespace that sets throughputUnits (none otherwise): */
+    uint32_t publish_rate_per_session;     /* inbound PUBLISH per second per session */
+    uint32_t publish_bytes_per_session;    /* inbound PUBLISH packet bytes per second per session */
+    uint32_t publish_rate_sustained;       /* seconds of refusals in a row before DISCONNECT 0x96 */
+    uint32_t sessions_per_throughput_unit; /* sessions in the namespace, per throughput unit */
+    uint32_t retained_per_throughput_unit; /* retained messages in the namespace, per throughput unit */
 } broker_limits;
 
 /* The control-plane link: an HTTP endpoint that accepts snapshots from egcontrol. */

@@ -120,6 +120,7 @@ static void conn_free(conn *c)
     for (uint16_t i = 0; i < c->topic_alias_count; i++)
         free(c->topic_aliases[i]);
     free(c->topic_aliases);
+    free(c->publish_quota);
     unmark_written(c);
     struct evbuffer *held = unlink_held(c); /* closing dropped it: normally none left */
     if (held)
@@ -602,7 +603,7 @@ void conn_close_as(conn *c, uint8_t reason, disconnect_reason as, bool send_disc
 }
 
 /* Packets a client may send once connected, and the handler for each. */
-static bool dispatch(conn *c, const mqtt_packet *p, int rc, const mqtt_error *err)
+static bool dispatch(conn *c, const mqtt_packet *p, size_t len, int rc, const mqtt_error *err)
 {
     if (c->state == CONN_AWAIT_CONNECT) {
         if (p->type != MQTT_CONNECT) {
@@ -617,7 +618,7 @@ static bool dispatch(conn *c, const mqtt_packet *p, int rc, const mqtt_error *er
     }
     switch (p->type) {
     case MQTT_CONNECT: conn_close(c, MQTT_RC_PROTOCOL_ERROR, true, "second CONNECT"); return false;
-    case MQTT_PUBLISH: return handle_publish(c, p, rc);
+    case MQTT_PUBLISH: return handle_publish(c, p, rc, len);
     case MQTT_PUBACK:
     case MQTT_PUBREC:
     case MQTT_PUBCOMP: return handle_outbound_ack(c, p);
@@ -670,7 +671,7 @@ static void read_packets(struct bufferevent *bev, conn *c)
         mqtt_packet p;
         int rc = mqtt_decode(pkt, frame.total_len, c->version, MQTT_ROLE_SERVER, &p, &err);
         worker_ns_stats(c->worker, c->realm)->bytes_in += frame.total_len;
-        bool keep = dispatch(c, &p, rc, &err);
+        bool keep = dispatch(c, &p, frame.total_len, rc, &err);
         if (!keep)
             return; /* the connection may be freed: do not touch it */
         evbuffer_drain(in, frame.total_len);

@@ -36,14 +36,16 @@ typedef struct conn {
     struct session *session;
     struct realm *realm; /* the namespace: the listener's, or the one TLS SNI names (at CONNECT) */
     uint64_t id;
-    uint8_t state;                   /* enum conn_state */
-    uint8_t version;                 /* MQTT_V311 or MQTT_V5 once CONNECT is read */
-    uint8_t disconnect_reason;       /* enum disconnect_reason, set by conn_close */
-    uint16_t keep_alive;             /* effective, seconds; 0 = none */
-    uint16_t client_receive_maximum; /* how many QoS 1/2 we may have unacknowledged */
-    uint32_t client_max_packet;      /* largest packet the client accepts */
-    uint16_t topic_alias_count;      /* size of topic_aliases */
-    char **topic_aliases;            /* client->server aliases, owned, lazily allocated */
+    uint8_t state;                       /* enum conn_state */
+    uint8_t version;                     /* MQTT_V311 or MQTT_V5 once CONNECT is read */
+    uint8_t disconnect_reason;           /* enum disconnect_reason, set by conn_close */
+    uint16_t keep_alive;                 /* effective, seconds; 0 = none */
+    uint16_t client_receive_maximum;     /* how many QoS 1/2 we may have unacknowledged */
+    uint32_t client_max_packet;          /* largest packet the client accepts */
+    uint16_t topic_alias_count;          /* size of topic_aliases */
+    char **topic_aliases;                /* client->server aliases, owned, lazily allocated */
+    struct publish_quota *publish_quota; /* owned; made at its first PUBLISH in a namespace with
+                                            throughputUnits (rate_limit.h), else NULL */
     bool request_problem_information;
     bool paused;       /* not read: a subscriber it feeds is congested (flow_control.h) */
     bool direct_write; /* plain socket: output may be written to the fd directly */

@@ -395,6 +395,9 @@ static int apply(enforcer *en, ns_state *only, const char *json, size_t len, con
         save_snapshot(e, json, len);
     ns_policy *old = e->policy;
     e->policy = p;
+    /* The quotas follow (existing sessions and retained messages are kept over a lowered one). */
+    atomic_store_explicit(&e->realm->throughput_units, (uint32_t)ns_policy_settings(p)->throughput_units,
+                          memory_order_relaxed);
     apply_to_sessions(e, old);
     lifecycle_client_changes(e->b, e->realm, old, p);
     ns_policy_free(old);

@@ -13,7 +13,8 @@
 #include "worker.h"
 
 /* Answers a refused CONNECT in the client's protocol version, then closes. */
-static bool refuse(conn *c, uint8_t version, uint8_t reason, const char *why)
+/* Refuses with v5 `reason`, or v3.1.1 return code `v311_code`. */
+static bool refuse_with(conn *c, uint8_t version, uint8_t reason, uint8_t v311_code, const char *why)
 {
     mqtt_packet ack = {.type = MQTT_CONNACK};
     if (version >= MQTT_V5) {
@@ -27,11 +28,16 @@ static bool refuse(conn *c, uint8_t version, uint8_t reason, const char *why)
     } else if (reason != MQTT_RC_MALFORMED_PACKET && reason != MQTT_RC_PROTOCOL_ERROR) {
         /* v3.1.1 has return codes only for these refusals; other violations just close. */
         c->version = MQTT_V311;
-        ack.u.connack.reason_code = mqtt_v311_connack_code(reason);
+        ack.u.connack.reason_code = v311_code;
         conn_send(c, &ack);
     }
     conn_close(c, reason, false, why);
     return false;
+}
+
+static bool refuse(conn *c, uint8_t version, uint8_t reason, const char *why)
+{
+    return refuse_with(c, version, reason, mqtt_v311_connack_code(reason), why);
 }
 
 /* Server-assigned identifiers: "eg-" and 16 random hex digits. */
@@ -135,6 +141,24 @@ static void give_back_place(conn *c, auth_grant *grant)
     grant->counted = false;
 }
 
+/* A new session takes a place among the namespace's (sessions_per_throughput_unit per unit
+ * when it sets throughputUnits). At the quota: CONNACK 0x97, or 0x03 Server unavailable for
+ * v3.1.1 (its 0x05, where 0x97 usually maps, would blame the client's rights). */
+static bool take_namespace_place(conn *c, auth_grant *grant)
+{
+    uint32_t quota = realm_quota(c->realm, c->broker->config.limits.sessions_per_throughput_unit);
+    if (realm_take_session(c->realm, quota))
+        return true;
+    c->broker->auth->release(c->broker->auth->ctx, grant->perms);
+    give_back_place(c, grant);
+    worker_ns_stats(c->worker, c->realm)->throttled[THROTTLE_NAMESPACE_SESSION_LIMIT]++;
+    log_msg(LOG_INFO, "quota", "connect refused conn=%llu peer=%s namespace=%s auth_name=\"%s\" quota=%u: %s",
+            (unsigned long long)c->id, c->peer, c->realm->name, grant->auth_name, quota,
+            "the namespace has its maximum number of sessions");
+    return refuse_with(c, c->version, MQTT_RC_QUOTA_EXCEEDED, MQTT_V311_CONNACK_SERVER_UNAVAILABLE,
+                       "the namespace has its maximum number of sessions");
+}
+
 bool handle_connect(conn *c, const mqtt_packet *p, int decode_rc, const mqtt_error *err)
 {
     broker *b = c->broker;
@@ -182,7 +206,11 @@ bool handle_connect(conn *c, const mqtt_packet *p, int decode_rc, const mqtt_err
         s = NULL;
     }
     bool present = s != NULL;
-    if ((!s && !(s = session_create(c->realm, client_id))) || !session_set_auth(s, &grant)) {
+    if (!s && !take_namespace_place(c, &grant))
+        return false;
+    if (!s && !(s = session_create(c->realm, client_id)))
+        realm_give_back_session(c->realm);
+    if (!s || !session_set_auth(s, &grant)) {
         b->auth->release(b->auth->ctx, grant.perms);
         give_back_place(c, &grant);
         return refuse(c, c->version, MQTT_RC_SERVER_UNAVAILABLE, "out of memory");

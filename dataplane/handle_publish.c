@@ -8,6 +8,8 @@
 #include "handlers.h"
 #include "lifecycle_events.h"
 #include "log.h"
+#include "rate_limit.h"
+#include "realm.h"
 #include "session.h"
 #include "session_store.h"
 #include "worker.h"
@@ -86,7 +88,51 @@ static bool refuse_publish(conn *c, const mqtt_publish *pub, uint8_t reason, con
     return true;
 }
 
-bool handle_publish(conn *c, const mqtt_packet *p, int decode_rc)
+/* The session's publish rate quota (a namespace with throughputUnits): true when the PUBLISH
+ * may go on. Over the rate it is refused like any PUBLISH (v5 QoS 1/2: 0x97; QoS 0 dropped;
+ * v3.1.1 QoS 1/2: disconnected, as acknowledging a message it dropped would break QoS 1/2's
+ * promise silently while its session resends after a reconnect); refusals for
+ * publish_rate_sustained seconds in a row: DISCONNECT 0x96. *keep: the connection stays. */
+static bool within_publish_rate(conn *c, const mqtt_publish *pub, size_t packet_len, bool *keep)
+{
+    const broker_limits *lim = &c->broker->config.limits;
+    const publish_rate_limits rates = {.messages_per_second = lim->publish_rate_per_session,
+                                       .bytes_per_second = lim->publish_bytes_per_session,
+                                       .sustained_ms = lim->publish_rate_sustained * 1000};
+    int64_t now = broker_now_ms();
+    if (!c->publish_quota) {
+        if (!(c->publish_quota = malloc(sizeof *c->publish_quota))) {
+            log_msg(LOG_ERROR, "quota", "out of memory for the publish quota conn=%llu: not limited",
+                    (unsigned long long)c->id);
+            return true;
+        }
+        publish_quota_init(c->publish_quota, &rates, now);
+    }
+    enum publish_verdict verdict = publish_quota_check(c->publish_quota, &rates, packet_len, now);
+    if (verdict == PUBLISH_ALLOWED)
+        return true;
+    ns_stats *st = worker_ns_stats(c->worker, c->realm);
+    uint32_t refused;
+    if (verdict == PUBLISH_OVER_RATE_LONG) {
+        st->throttled[THROTTLE_PUBLISH_RATE_DISCONNECT]++;
+        count_outcome(c, pub->qos, MQTT_RC_MESSAGE_RATE_TOO_HIGH);
+        conn_close(c, MQTT_RC_MESSAGE_RATE_TOO_HIGH, true,
+                   "publish rate over the session's quota for too long");
+        *keep = false;
+        return false;
+    }
+    st->throttled[THROTTLE_PUBLISH_RATE]++;
+    if (publish_quota_log_due(c->publish_quota, now, &refused))
+        log_msg(LOG_INFO, "quota",
+                "publish refused conn=%llu client=%s namespace=%s refused=%u rate=%u/s bytes=%u/s: over the "
+                "session's publish rate",
+                (unsigned long long)c->id, c->session->client_id, c->realm->name, refused,
+                rates.messages_per_second, rates.bytes_per_second);
+    *keep = refuse_publish(c, pub, MQTT_RC_QUOTA_EXCEEDED, "publish rate over the session's quota");
+    return false;
+}
+
+bool handle_publish(conn *c, const mqtt_packet *p, int decode_rc, size_t packet_len)
 {
     broker *b = c->broker;
     session *s = c->session;
@@ -97,6 +143,10 @@ bool handle_publish(conn *c, const mqtt_packet *p, int decode_rc)
     ns_stats *st = worker_ns_stats(c->worker, c->realm);
     st->publish_in[pub->qos]++;
     st->publish_in_bytes[pub->qos] += pub->payload.len;
+    bool keep = true;
+    if (atomic_load_explicit(&c->realm->throughput_units, memory_order_relaxed) &&
+        !within_publish_rate(c, pub, packet_len, &keep))
+        return keep;
     if (decode_rc == MQTT_RC_PAYLOAD_FORMAT_INVALID)
         return refuse_publish(c, pub, MQTT_RC_PAYLOAD_FORMAT_INVALID, "payload is not UTF-8 as announced");
     if (lifecycle_topic_reserved(topic) || !b->auth->can_publish(b->auth->ctx, s, topic)) {
@@ -126,6 +176,12 @@ bool handle_publish(conn *c, const mqtt_packet *p, int decode_rc)
     bool congested = false;
     int receivers = broker_publish(c->worker, s->realm, m, c, &congested);
     broker_msg_unref(m);
+    if (receivers == BROKER_RETAINED_QUOTA_EXCEEDED) {
+        if (pub->qos == 2)
+            session_qos2_remove(s, pub->packet_id);
+        return refuse_publish(c, pub, MQTT_RC_QUOTA_EXCEEDED,
+                              "the namespace has its maximum of retained messages");
+    }
     if (congested || conn_brake_pulled(c))
         flow_pause_publisher(c);
     uint8_t reason = (receivers == 0 && c->version == MQTT_V5) ? MQTT_RC_NO_MATCHING_SUBSCRIBERS : 0;

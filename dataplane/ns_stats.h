@@ -18,11 +18,16 @@ enum drop_reason {
     DROP_COUNT
 };
 
-/* Flow-control and quota events (flow_control.h). */
+/* Flow-control (flow_control.h) and quota events. */
 enum throttle_kind {
     THROTTLE_PUBLISHERS_PAUSED,     /* a subscriber became congested: its publishers pause */
     THROTTLE_SUBSCRIBER_STALLED,    /* a subscriber stopped reading: its publishers resume */
     THROTTLE_SUBSCRIBER_DISCONNECT, /* a slow or stopped subscriber disconnected (0x97) */
+    /* Quotas of a namespace with throughputUnits (SPEC section 6): */
+    THROTTLE_PUBLISH_RATE,            /* a PUBLISH over its session's rate refused (0x97 or dropped) */
+    THROTTLE_PUBLISH_RATE_DISCONNECT, /* a session over its rate for too long disconnected (0x96) */
+    THROTTLE_NAMESPACE_SESSION_LIMIT, /* a CONNECT refused: the namespace has its sessions (0x97) */
+    THROTTLE_RETAINED_LIMIT,          /* a retained PUBLISH refused: the namespace has its retained (0x97) */
     THROTTLE_COUNT
 };
 

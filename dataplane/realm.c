@@ -125,6 +125,28 @@ uint32_t realm_auth_sessions(realm *r, const char *auth_name)
     return n;
 }
 
+bool realm_take_session(realm *r, uint32_t limit)
+{
+    uint32_t now = atomic_load_explicit(&r->session_count, memory_order_relaxed);
+    do {
+        if (limit && now >= limit)
+            return false;
+    } while (!atomic_compare_exchange_weak_explicit(&r->session_count, &now, now + 1, memory_order_relaxed,
+                                                    memory_order_relaxed));
+    return true;
+}
+
+void realm_give_back_session(realm *r)
+{
+    atomic_fetch_sub_explicit(&r->session_count, 1, memory_order_relaxed);
+}
+
+uint32_t realm_quota(const realm *r, uint32_t per_unit)
+{
+    uint64_t quota = (uint64_t)atomic_load_explicit(&r->throughput_units, memory_order_relaxed) * per_unit;
+    return quota > UINT32_MAX ? UINT32_MAX : (uint32_t)quota;
+}
+
 realm *realm_find(const broker *b, const char *name)
 {
     for (int i = 0; i < b->realm_count; i++)

@@ -44,6 +44,12 @@ typedef struct realm {
     struct strmap *auth_sessions;
     pthread_mutex_t auth_mu;
     bool locks_made; /* the three mutexes are initialised */
+    /* The namespace's throughputUnits from its applied snapshot; 0 (unset, open mode): no quota
+     * of SPEC section 6 applies, and the publish path costs one test of it. */
+    _Atomic uint32_t throughput_units;
+    /* Sessions that exist in the realm, connected or not: taken when one is made
+     * (realm_take_session), given back by session_destroy. */
+    _Atomic uint32_t session_count;
 } realm;
 
 realm *realm_new(struct broker *b, const char *name, int index);
@@ -66,5 +72,14 @@ uint32_t realm_auth_sessions(realm *r, const char *auth_name);
  * counting one that the new connection takes over (`taking_over`); false when at the limit.
  * One step under the realm's lock: two workers cannot both take the last place. */
 bool realm_reserve_auth_session(realm *r, const char *auth_name, uint32_t limit, bool taking_over);
+
+/* Counts a new session of the realm if it has fewer than `limit` (0: no limit); false at the
+ * limit. One atomic step: two workers cannot both take the last place. */
+bool realm_take_session(realm *r, uint32_t limit);
+/* A session counted by realm_take_session ended (or was never made). */
+void realm_give_back_session(realm *r);
+/* The realm's quota per throughput unit `per_unit` scaled by its throughputUnits; 0 when it
+ * sets none (unlimited). */
+uint32_t realm_quota(const realm *r, uint32_t per_unit);
 
 #endif

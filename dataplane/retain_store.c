@@ -232,6 +232,19 @@ int retain_store_set(retain_store *s, mqtt_bytes topic, broker_msg *m)
     return 0;
 }
 
+bool retain_store_contains(const retain_store *s, mqtt_bytes topic)
+{
+    const retain_node *node = s->root;
+    mqtt_bytes level;
+    for (uint32_t pos = 0; mqtt_topic_level_next(topic, &pos, &level);) {
+        uint32_t index;
+        if (!child_search(node, level, &index))
+            return false;
+        node = node->children[index];
+    }
+    return node->msg != NULL;
+}
+
 /* Passes the node's message to fn, or drops it if it has expired. */
 static void offer(retain_store *s, retain_node *n, int64_t now_ms, void (*fn)(void *ctx, broker_msg *m),
                   void *ctx)

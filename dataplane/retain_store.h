@@ -10,6 +10,7 @@
 #ifndef EG_RETAIN_STORE_H
 #define EG_RETAIN_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +38,8 @@ int retain_store_set(retain_store *s, mqtt_bytes topic, broker_msg *m);
 void retain_store_match(retain_store *s, mqtt_bytes filter, int64_t now_ms,
                         void (*fn)(void *ctx, broker_msg *m), void *ctx);
 
+/* Whether `topic` has a retained message (expired or not). */
+bool retain_store_contains(const retain_store *s, mqtt_bytes topic);
 /* Messages held. */
 size_t retain_store_count(const retain_store *s);
 /* Sum of broker_msg_size over the messages held. */

@@ -148,6 +148,7 @@ void session_destroy(session *s)
         event_free(s->will_timer);
     strmap_remove(worker_realm_of(s->worker, s->realm->index)->sessions, s->client_id, s->client_id_len);
     b->auth->release(b->auth->ctx, s->auth_perms);
+    realm_give_back_session(s->realm);
     free(s->auth_name);
     free(s->client_id);
     free(s);

@@ -125,9 +125,11 @@ typedef struct session {
 
 /* Finds a session of realm `r` by client id (in its home worker's registry). */
 session *session_find(struct realm *r, mqtt_bytes client_id);
-/* Creates and registers an empty session in realm `r`, at its home worker. NULL on allocation failure. */
+/* Creates and registers an empty session in realm `r`, at its home worker. NULL on allocation failure.
+ * The caller counted it in the realm first (realm_take_session), and gives the place back if NULL. */
 session *session_create(struct realm *r, mqtt_bytes client_id);
-/* Removes every subscription, drops queued/in-flight messages, unregisters and frees. */
+/* Removes every subscription, drops queued/in-flight messages, unregisters and frees; its realm
+ * counts one session fewer. */
 void session_destroy(session *s);
 
 /* Tells the session store about a persistent session (created, resumed,

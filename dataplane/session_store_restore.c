@@ -339,7 +339,10 @@ static int restore_session(restore *r, sqlite3_stmt *q)
         sqlstore_delete_session(r->st, rl->name, client_id.data, (int)client_id.len);
         return 0;
     }
+    realm_take_session(rl, 0); /* no limit: a session the broker already had */
     session *s = session_create(rl, client_id);
+    if (!s)
+        realm_give_back_session(rl);
     if (!s || !(s->auth_name = strdup(auth_name ? auth_name : ""))) {
         log_msg(LOG_ERROR, "store", "out of memory restoring sessions");
         return -1;

@@ -40,6 +40,11 @@ static void test_defaults_are_event_grid_limits(void **state)
     assert_int_equal(cfg.limits.queue_max_messages, 100);
     assert_int_equal(cfg.limits.queue_max_bytes, 1024 * 1024);
     assert_int_equal(cfg.limits.max_session_expiry, 3600);
+    /* The throughput-unit quotas (applied only where a namespace sets throughputUnits). */
+    assert_int_equal(cfg.limits.publish_rate_per_session, 1000);
+    assert_int_equal(cfg.limits.publish_bytes_per_session, 1024 * 1024);
+    assert_int_equal(cfg.limits.sessions_per_throughput_unit, 10000);
+    assert_int_equal(cfg.limits.retained_per_throughput_unit, 10000);
 }
 
 static void test_full_file(void **state)
@@ -50,7 +55,9 @@ static void test_full_file(void **state)
     int rc = load(
         "{\"listeners\": [{\"type\": \"mqtt\", \"bind\": \"127.0.0.1\", \"port\": 0},"
         "                {\"type\": \"mqtt\", \"bind\": \"0.0.0.0\", \"port\": 1884, \"insecure\": true}],"
-        " \"limits\": {\"queue_max_messages\": 5, \"topic_alias_maximum\": 3},"
+        " \"limits\": {\"queue_max_messages\": 5, \"topic_alias_maximum\": 3, \"publish_rate_per_session\": "
+        "20,"
+        "             \"publish_rate_sustained\": 2, \"retained_per_throughput_unit\": 3},"
         " \"data_dir\": \"/tmp/x\", \"log_level\": \"debug\"}",
         &cfg, err, sizeof err);
     assert_int_equal(rc, 0);
@@ -59,6 +66,9 @@ static void test_full_file(void **state)
     assert_true(cfg.listeners[1].insecure);
     assert_int_equal(cfg.limits.queue_max_messages, 5);
     assert_int_equal(cfg.limits.topic_alias_maximum, 3);
+    assert_int_equal(cfg.limits.publish_rate_per_session, 20);
+    assert_int_equal(cfg.limits.publish_rate_sustained, 2);
+    assert_int_equal(cfg.limits.retained_per_throughput_unit, 3);
     assert_int_equal(cfg.limits.max_packet_size, 512 * 1024); /* untouched default */
     assert_string_equal(cfg.data_dir, "/tmp/x");
     assert_string_equal(cfg.log_level, "debug");
@@ -101,6 +111,10 @@ static void test_refusals(void **state)
         {"{\"listners\": []}", "unknown key \"listners\""},
         {"{\"limits\": {\"queue_max\": 1}}", "unknown key \"queue_max\""},
         {"{\"limits\": {\"receive_maximum\": 0}}", "\"receive_maximum\" must be an integer from 1"},
+        {"{\"limits\": {\"sessions_per_throughput_unit\": 0}}",
+         "\"sessions_per_throughput_unit\" must be an integer from 1"},
+        {"{\"limits\": {\"publish_bytes_per_session\": -1}}",
+         "\"publish_bytes_per_session\" must be an integer"},
         {"{\"limits\": {\"topic_alias_maximum\": \"10\"}}", "\"topic_alias_maximum\" must be an integer"},
         {"{\"listeners\": [{\"type\": \"amqp\", \"port\": 1}]}", "must be one of mqtt, mqtts, ws, wss"},
         {"{\"listeners\": [{\"type\": \"mqtt\"}]}", "needs a \"port\""},

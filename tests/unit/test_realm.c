@@ -1,5 +1,6 @@
 /* realm: the count of sessions per authentication name, and its reservation under a limit
- * (one step, so that two worker threads cannot both take the last place). */
+ * (one step, so that two worker threads cannot both take the last place); the same for the
+ * namespace's sessions, and its quotas per throughput unit. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -77,11 +78,54 @@ static void test_reserve_from_threads(void **state)
     realm_free(r);
 }
 
+static void *take_many(void *arg)
+{
+    racer *x = arg;
+    for (int i = 0; i < TRIES; i++)
+        x->granted += realm_take_session(x->r, LIMIT);
+    return NULL;
+}
+
+/* The namespace's sessions: up to the limit, 0 for none, from threads exactly the limit. */
+static void test_namespace_sessions(void **state)
+{
+    (void)state;
+    realm *r = realm_new(NULL, "ns", 0);
+    assert_non_null(r);
+    assert_int_equal(realm_quota(r, 10000), 0); /* no throughputUnits: unlimited */
+    atomic_store(&r->throughput_units, 3);
+    assert_int_equal(realm_quota(r, 10000), 30000);
+    assert_int_equal(realm_quota(r, 4000000000u), UINT32_MAX);
+    assert_true(realm_take_session(r, 2));
+    assert_true(realm_take_session(r, 2));
+    assert_false(realm_take_session(r, 2));
+    assert_true(realm_take_session(r, 0));
+    for (int i = 0; i < 3; i++)
+        realm_give_back_session(r);
+    assert_int_equal(atomic_load(&r->session_count), 0);
+
+    pthread_t t[THREADS];
+    racer x[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        x[i] = (racer){r, 0};
+        assert_int_equal(pthread_create(&t[i], NULL, take_many, &x[i]), 0);
+    }
+    int granted = 0;
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(t[i], NULL);
+        granted += x[i].granted;
+    }
+    assert_int_equal(granted, LIMIT);
+    assert_int_equal(atomic_load(&r->session_count), LIMIT);
+    realm_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reserve_up_to_the_limit),
         cmocka_unit_test(test_reserve_from_threads),
+        cmocka_unit_test(test_namespace_sessions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -125,8 +125,15 @@ static void test_set_replace_delete(void **state)
     assert_int_equal(retain_store_node_count(s), 3);
     assert_int_equal(retain_store_count(s), 1);
 
+    /* Contains: the topic exactly, not its parent (a node without a message) nor a child. */
+    assert_true(retain_store_contains(s, str("a/b")));
+    assert_false(retain_store_contains(s, str("a")));
+    assert_false(retain_store_contains(s, str("a/b/c")));
+    assert_false(retain_store_contains(s, str("x")));
+
     /* A parent keeps its node while a child holds a message. */
     assert_int_equal(retain_store_set(s, str("a"), m1), 0);
+    assert_true(retain_store_contains(s, str("a")));
     assert_int_equal(retain_store_count(s), 2);
     assert_int_equal(retain_store_bytes(s), broker_msg_size(m1) + broker_msg_size(m2));
     assert_int_equal(retain_store_set(s, str("a"), NULL), 0);
