@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "authorizer.h"
+#include "compat_eventgrid.h"
 #include "handlers.h"
 #include "lifecycle_events.h"
 #include "log.h"
@@ -12,8 +13,8 @@
 #include "session.h"
 #include "worker.h"
 
-/* Answers a refused CONNECT in the client's protocol version, then closes. */
-static bool refuse(conn *c, uint8_t version, uint8_t reason, const char *why)
+/* Answers a refused CONNECT in the client's protocol version, then closes as `as`. */
+static bool refuse_as(conn *c, uint8_t version, uint8_t reason, disconnect_reason as, const char *why)
 {
     mqtt_packet ack = {.type = MQTT_CONNACK};
     if (version >= MQTT_V5) {
@@ -30,8 +31,13 @@ static bool refuse(conn *c, uint8_t version, uint8_t reason, const char *why)
         ack.u.connack.reason_code = mqtt_v311_connack_code(reason);
         conn_send(c, &ack);
     }
-    conn_close(c, reason, false, why);
+    conn_close_as(c, reason, as, false, why);
     return false;
+}
+
+static bool refuse(conn *c, uint8_t version, uint8_t reason, const char *why)
+{
+    return refuse_as(c, version, reason, disconnect_reason_of(reason, false), why);
 }
 
 /* Server-assigned identifiers: "eg-" and 16 random hex digits. */
@@ -123,6 +129,8 @@ static void send_connack(conn *c, const mqtt_connect *in, bool present, uint32_t
             p->response_information =
                 (mqtt_bytes){(const uint8_t *)response_info, (uint32_t)strlen(response_info)};
         }
+        if (c->realm->eventgrid_compat)
+            compat_eventgrid_connack(p);
     }
     conn_send(c, &ack);
 }
@@ -142,6 +150,7 @@ bool handle_connect(conn *c, const mqtt_packet *p, int decode_rc, const mqtt_err
     if (decode_rc != 0)
         return refuse(c, err->version, (uint8_t)decode_rc, err->rule);
     const mqtt_connect *in = &p->u.connect;
+    const char *why = NULL;
     c->version = in->protocol_version;
     if (c->version == MQTT_V5 && mqtt_prop_has(&in->props, MQTT_PROP_AUTHENTICATION_METHOD))
         return refuse(c, c->version, MQTT_RC_BAD_AUTHENTICATION_METHOD,
@@ -150,6 +159,11 @@ bool handle_connect(conn *c, const mqtt_packet *p, int decode_rc, const mqtt_err
      * name it cannot serve), then its home worker: the connection moves there before anything
      * reads the session registry, and the home worker authorizes it. */
     realm_select_by_sni(b, conn_tls_server_name(c), &c->realm);
+    if (c->realm->eventgrid_compat) {
+        uint8_t refusal = compat_eventgrid_connect_refusal(in, &why);
+        if (refusal)
+            return refuse_as(c, c->version, refusal, DISC_CLIENT_ERROR, why);
+    }
     char assigned[40] = "";
     mqtt_bytes client_id = in->client_id;
     if (client_id.len == 0) {
@@ -166,7 +180,7 @@ bool handle_connect(conn *c, const mqtt_packet *p, int decode_rc, const mqtt_err
     if (!conn_move_to(c, broker_home(b, c->realm, client_id)))
         return false; /* the home worker reads the CONNECT again */
     auth_grant grant = {.auth_name = ""};
-    const char *why = "not authorized";
+    why = "not authorized";
     uint8_t verdict = b->auth->connect(b->auth->ctx, c, in, client_id, &grant, &why);
     if (verdict)
         return refuse(c, c->version, verdict, why);
