@@ -1,7 +1,6 @@
 /* Event Grid compatibility (compat_eventgrid.h). */
 #include "compat_eventgrid.h"
 
-#include "mqtt_codec.h"
 #include "mqtt_topic.h"
 #include "mqtt_types.h"
 
@@ -45,7 +44,7 @@ uint8_t compat_eventgrid_publish_refusal(const mqtt_publish *pub, const char **w
 
 bool compat_eventgrid_subscribe_refused(const mqtt_subscribe *sub)
 {
-    return mqtt_prop_has(&sub->props, MQTT_PROP_SUBSCRIPTION_IDENTIFIER);
+    return sub->props.subscription_id_count > 0; /* repeatable: counted, no presence bit */
 }
 
 uint8_t compat_eventgrid_subscription(mqtt_subscription *e, bool v5)
