@@ -50,6 +50,7 @@ broker *broker_new(struct event_base *base, const broker_config *cfg)
             broker_free(b);
             return NULL;
         }
+        b->realms[i]->eventgrid_compat = config_compatibility_of(cfg, b->realms[i]->name) == COMPAT_EVENTGRID;
         b->realm_count++;
     }
     for (int i = 0; i < workers; i++) {

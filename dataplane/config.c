@@ -322,6 +322,59 @@ int config_resolve_namespaces(broker_config *cfg, const char *const *extra, int 
     return 0;
 }
 
+/* "mqtt" or "eventgrid" into *mode; -1 for anything else. */
+static int parse_compatibility(json_t *v, const char *what, enum compatibility_mode *mode, char *err,
+                               size_t len)
+{
+    const char *s = json_string_value(v);
+    if (s && strcmp(s, "mqtt") == 0)
+        *mode = COMPAT_MQTT;
+    else if (s && strcmp(s, "eventgrid") == 0)
+        *mode = COMPAT_EVENTGRID;
+    else
+        return fail(err, len, "%s must be \"mqtt\" or \"eventgrid\"", what);
+    return 0;
+}
+
+/* "compatibility" and "namespace_compatibility" (after the served namespaces are known: an
+ * override names one of them). */
+static int load_compatibility(json_t *root, broker_config *cfg, char *err, size_t len)
+{
+    json_t *top = json_object_get(root, "compatibility");
+    if (top && parse_compatibility(top, "\"compatibility\"", &cfg->compatibility, err, len))
+        return -1;
+    json_t *per_ns = json_object_get(root, "namespace_compatibility"), *v;
+    if (!per_ns)
+        return 0;
+    if (!json_is_object(per_ns))
+        return fail(err, len, "%s", "\"namespace_compatibility\" must be an object: namespace -> mode");
+    const char *name;
+    cfg->namespace_compat_count = 0;
+    json_object_foreach(per_ns, name, v)
+    {
+        bool served = false;
+        for (int i = 0; i < cfg->served_count; i++)
+            served |= strcmp(cfg->served[i], name) == 0;
+        if (!served)
+            return fail(err, len,
+                        "\"namespace_compatibility\" names \"%.63s\", which this broker does not serve",
+                        name);
+        namespace_compatibility *nc = &cfg->namespace_compat[cfg->namespace_compat_count++];
+        snprintf(nc->name, sizeof nc->name, "%s", name);
+        if (parse_compatibility(v, "a \"namespace_compatibility\" value", &nc->mode, err, len))
+            return -1;
+    }
+    return 0;
+}
+
+enum compatibility_mode config_compatibility_of(const broker_config *cfg, const char *name)
+{
+    for (int i = 0; i < cfg->namespace_compat_count; i++)
+        if (strcmp(cfg->namespace_compat[i].name, name) == 0)
+            return cfg->namespace_compat[i].mode;
+    return cfg->compatibility;
+}
+
 /* The top-level "namespaces": names reachable by SNI only. */
 static int read_namespaces(json_t *root, const char **names, int *count, char *err, size_t len)
 {
@@ -344,10 +397,23 @@ static int read_namespaces(json_t *root, const char **names, int *count, char *e
 
 int config_load_file(broker_config *cfg, const char *path, char *err, size_t err_len)
 {
-    static const char *const keys[] = {
-        "listeners", "limits",     "data_dir",   "log_level",   "admin",
-        "namespace", "sni_domain", "namespaces", "persistence", "persistence_interval_ms",
-        "workers",   "events",     "log_format", "log_file",    NULL};
+    static const char *const keys[] = {"listeners",
+                                       "limits",
+                                       "data_dir",
+                                       "log_level",
+                                       "admin",
+                                       "namespace",
+                                       "sni_domain",
+                                       "namespaces",
+                                       "persistence",
+                                       "persistence_interval_ms",
+                                       "workers",
+                                       "events",
+                                       "log_format",
+                                       "log_file",
+                                       "compatibility",
+                                       "namespace_compatibility",
+                                       NULL};
     json_error_t jerr;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
@@ -392,7 +458,8 @@ int config_load_file(broker_config *cfg, const char *path, char *err, size_t err
     const char *extra[CONFIG_MAX_NAMESPACES];
     int extra_count = 0;
     if (read_namespaces(root, extra, &extra_count, err, err_len) ||
-        config_resolve_namespaces(cfg, extra, extra_count, err, err_len))
+        config_resolve_namespaces(cfg, extra, extra_count, err, err_len) ||
+        load_compatibility(root, cfg, err, err_len))
         goto out;
     if (cfg->admin.enabled && !cfg->served_count) {
         fail(err, err_len, "%s", "an \"admin\" endpoint needs the \"namespace\" this broker enforces");

@@ -65,6 +65,16 @@ typedef struct events_config {
 /* Where persistent sessions and retained messages go (session_store_sqlite.h). */
 enum persistence_mode { PERSIST_PERIODIC, PERSIST_SYNC, PERSIST_OFF };
 
+/* How closely a namespace follows Event Grid: full MQTT (the default), or Event Grid's
+ * limitations reproduced (compat_eventgrid.h). */
+enum compatibility_mode { COMPAT_MQTT, COMPAT_EVENTGRID };
+
+/* One entry of "namespace_compatibility": a served namespace's own mode. */
+typedef struct namespace_compatibility {
+    char name[64];
+    enum compatibility_mode mode;
+} namespace_compatibility;
+
 typedef struct broker_config {
     listener_config listeners[CONFIG_MAX_LISTENERS];
     int listener_count;
@@ -86,6 +96,10 @@ typedef struct broker_config {
      * SNI only), without repeats. None: open mode. */
     char served[CONFIG_MAX_NAMESPACES][64];
     int served_count;
+    /* "compatibility": every namespace's mode (and open mode's), unless overridden below. */
+    enum compatibility_mode compatibility;
+    namespace_compatibility namespace_compat[CONFIG_MAX_NAMESPACES];
+    int namespace_compat_count;
 } broker_config;
 
 void config_defaults(broker_config *cfg);
@@ -100,5 +114,8 @@ int config_resolve_namespaces(broker_config *cfg, const char *const *extra, int 
                               size_t err_len);
 
 const char *listener_type_name(enum listener_type t);
+
+/* The mode of namespace `name` ("" in open mode): its override, else the top-level one. */
+enum compatibility_mode config_compatibility_of(const broker_config *cfg, const char *name);
 
 #endif

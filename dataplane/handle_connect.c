@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "authorizer.h"
+#include "compat_eventgrid.h"
 #include "handlers.h"
 #include "lifecycle_events.h"
 #include "log.h"
@@ -12,9 +13,10 @@
 #include "session.h"
 #include "worker.h"
 
-/* Answers a refused CONNECT in the client's protocol version, then closes. */
-/* Refuses with v5 `reason`, or v3.1.1 return code `v311_code`. */
-static bool refuse_with(conn *c, uint8_t version, uint8_t reason, uint8_t v311_code, const char *why)
+/* Answers a refused CONNECT in the client's protocol version: v5 `reason`, or v3.1.1 return
+ * code `v311_code`; then closes as `as`. */
+static bool refuse_as(conn *c, uint8_t version, uint8_t reason, uint8_t v311_code, disconnect_reason as,
+                      const char *why)
 {
     mqtt_packet ack = {.type = MQTT_CONNACK};
     if (version >= MQTT_V5) {
@@ -31,13 +33,14 @@ static bool refuse_with(conn *c, uint8_t version, uint8_t reason, uint8_t v311_c
         ack.u.connack.reason_code = v311_code;
         conn_send(c, &ack);
     }
-    conn_close(c, reason, false, why);
+    conn_close_as(c, reason, as, false, why);
     return false;
 }
 
 static bool refuse(conn *c, uint8_t version, uint8_t reason, const char *why)
 {
-    return refuse_with(c, version, reason, mqtt_v311_connack_code(reason), why);
+    return refuse_as(c, version, reason, mqtt_v311_connack_code(reason), disconnect_reason_of(reason, false),
+                     why);
 }
 
 /* Server-assigned identifiers: "eg-" and 16 random hex digits. */
@@ -129,6 +132,8 @@ static void send_connack(conn *c, const mqtt_connect *in, bool present, uint32_t
             p->response_information =
                 (mqtt_bytes){(const uint8_t *)response_info, (uint32_t)strlen(response_info)};
         }
+        if (c->realm->eventgrid_compat)
+            compat_eventgrid_connack(p);
     }
     conn_send(c, &ack);
 }
@@ -155,8 +160,8 @@ static bool take_namespace_place(conn *c, auth_grant *grant)
     log_msg(LOG_INFO, "quota", "connect refused conn=%llu peer=%s namespace=%s auth_name=\"%s\" quota=%u: %s",
             (unsigned long long)c->id, c->peer, c->realm->name, grant->auth_name, quota,
             "the namespace has its maximum number of sessions");
-    return refuse_with(c, c->version, MQTT_RC_QUOTA_EXCEEDED, MQTT_V311_CONNACK_SERVER_UNAVAILABLE,
-                       "the namespace has its maximum number of sessions");
+    return refuse_as(c, c->version, MQTT_RC_QUOTA_EXCEEDED, MQTT_V311_CONNACK_SERVER_UNAVAILABLE,
+                     DISC_QUOTA_EXCEEDED, "the namespace has its maximum number of sessions");
 }
 
 bool handle_connect(conn *c, const mqtt_packet *p, int decode_rc, const mqtt_error *err)
@@ -166,6 +171,7 @@ bool handle_connect(conn *c, const mqtt_packet *p, int decode_rc, const mqtt_err
     if (decode_rc != 0)
         return refuse(c, err->version, (uint8_t)decode_rc, err->rule);
     const mqtt_connect *in = &p->u.connect;
+    const char *why = NULL;
     c->version = in->protocol_version;
     if (c->version == MQTT_V5 && mqtt_prop_has(&in->props, MQTT_PROP_AUTHENTICATION_METHOD))
         return refuse(c, c->version, MQTT_RC_BAD_AUTHENTICATION_METHOD,
@@ -174,6 +180,11 @@ bool handle_connect(conn *c, const mqtt_packet *p, int decode_rc, const mqtt_err
      * name it cannot serve), then its home worker: the connection moves there before anything
      * reads the session registry, and the home worker authorizes it. */
     realm_select_by_sni(b, conn_tls_server_name(c), &c->realm);
+    if (c->realm->eventgrid_compat) {
+        uint8_t refusal = compat_eventgrid_connect_refusal(in, &why);
+        if (refusal)
+            return refuse_as(c, c->version, refusal, mqtt_v311_connack_code(refusal), DISC_CLIENT_ERROR, why);
+    }
     char assigned[40] = "";
     mqtt_bytes client_id = in->client_id;
     if (client_id.len == 0) {
@@ -190,7 +201,7 @@ bool handle_connect(conn *c, const mqtt_packet *p, int decode_rc, const mqtt_err
     if (!conn_move_to(c, broker_home(b, c->realm, client_id)))
         return false; /* the home worker reads the CONNECT again */
     auth_grant grant = {.auth_name = ""};
-    const char *why = "not authorized";
+    why = "not authorized";
     uint8_t verdict = b->auth->connect(b->auth->ctx, c, in, client_id, &grant, &why);
     if (verdict)
         return refuse(c, c->version, verdict, why);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "authorizer.h"
+#include "compat_eventgrid.h"
 #include "flow_control.h"
 #include "handlers.h"
 #include "lifecycle_events.h"
@@ -143,6 +144,15 @@ bool handle_publish(conn *c, const mqtt_packet *p, int decode_rc, size_t packet_
     ns_stats *st = worker_ns_stats(c->worker, c->realm);
     st->publish_in[pub->qos]++;
     st->publish_in_bytes[pub->qos] += pub->payload.len;
+    if (c->realm->eventgrid_compat) {
+        const char *why;
+        uint8_t refusal = compat_eventgrid_publish_refusal(pub, &why);
+        if (refusal) {
+            count_outcome(c, pub->qos, refusal);
+            conn_close(c, refusal, true, why);
+            return false;
+        }
+    }
     bool keep = true;
     if (atomic_load_explicit(&c->realm->throughput_units, memory_order_relaxed) &&
         !within_publish_rate(c, pub, packet_len, &keep))
@@ -220,9 +230,16 @@ bool handle_outbound_ack(conn *c, const mqtt_packet *p)
             send_ack(c, MQTT_PUBREL, id, outcome > 0 ? 0 : MQTT_RC_PACKET_IDENTIFIER_NOT_FOUND);
         return true;
     }
-    if (p->type == MQTT_PUBACK)
+    if (p->type == MQTT_PUBACK) {
         session_on_puback(s, id);
-    else
+        /* The exchange is complete either way (MQTT 5 section 4.3.2): the message is not sent
+         * again. 0x83: the PUBACK is valid, this mode just does not take a refusal. */
+        if (c->realm->eventgrid_compat && compat_eventgrid_puback_refused(&p->u.ack)) {
+            conn_close_as(c, MQTT_RC_IMPLEMENTATION_SPECIFIC_ERROR, DISC_CLIENT_ERROR, true,
+                          "the client refused a message (Event Grid compatibility)");
+            return false;
+        }
+    } else
         session_on_pubcomp(s, id);
     return true;
 }

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 
 #include "authorizer.h"
+#include "compat_eventgrid.h"
 #include "handlers.h"
 #include "log.h"
 #include "mqtt_topic.h"
@@ -14,13 +15,18 @@
 #define SUBSCRIBED_OK 0x02
 
 /* Decides one entry: returns the SUBACK code; *state gets SUBSCRIBED_* bits. */
-static uint8_t subscribe_one(conn *c, const mqtt_subscription *e, uint32_t sub_id, uint8_t *state)
+static uint8_t subscribe_one(conn *c, mqtt_subscription *e, uint32_t sub_id, uint8_t *state)
 {
     broker *b = c->broker;
     bool v5 = c->version == MQTT_V5;
     *state = 0;
     if (mqtt_topic_filter_check(e->filter) != 0)
         return v5 ? MQTT_RC_TOPIC_FILTER_INVALID : MQTT_V311_SUBACK_FAILURE;
+    if (c->realm->eventgrid_compat) { /* may lower e->qos to 1 */
+        uint8_t refusal = compat_eventgrid_subscription(e, v5);
+        if (refusal)
+            return refusal;
+    }
     if (!b->auth->can_subscribe(b->auth->ctx, c->session, e->filter)) {
         log_msg(LOG_INFO, "auth", "subscribe denied client=%s filter=%.*s", c->session->client_id,
                 (int)e->filter.len, (const char *)e->filter.data);
@@ -61,10 +67,11 @@ static void collect_retained(void *ctx, broker_msg *m)
     rm->msgs[rm->count++] = broker_msg_ref(m);
 }
 
-/* Retain Handling: 0 always, 1 only for a new subscription, 2 never; never to shared subscriptions. */
+/* Retain Handling: 0 always, 1 only for a new subscription, 2 never; never to shared subscriptions,
+ * nor in Event Grid compatibility (none kept, even from before the mode was set). */
 static void deliver_retained(conn *c, const mqtt_subscription *e, uint8_t state, uint32_t sub_id)
 {
-    if (!(state & SUBSCRIBED_OK) || e->retain_handling == 2 ||
+    if (!(state & SUBSCRIBED_OK) || c->realm->eventgrid_compat || e->retain_handling == 2 ||
         (e->retain_handling == 1 && !(state & SUBSCRIBED_NEW)))
         return;
     mqtt_bytes group, inner;
@@ -98,6 +105,11 @@ bool handle_subscribe(conn *c, const mqtt_packet *p)
     uint32_t sub_id = 0;
     size_t pos = 0;
     mqtt_props_subscription_id_next(&sub->props, &pos, &sub_id);
+    if (c->realm->eventgrid_compat && compat_eventgrid_subscribe_refused(sub)) {
+        conn_close(c, MQTT_RC_SUBSCRIPTION_IDENTIFIERS_NOT_SUPPORTED, true,
+                   "subscription identifiers are not supported (Event Grid compatibility)");
+        return false;
+    }
     uint8_t *codes = malloc(sub->count * 2u);
     if (!codes) {
         conn_close_as(c, MQTT_RC_UNSPECIFIED_ERROR, DISC_SERVER_ERROR, true, "out of memory");

@@ -23,6 +23,9 @@ typedef struct realm {
     struct broker *broker;
     char name[64]; /* the namespace; "" in open mode */
     int index;     /* position in broker->realms, and in each worker's realms */
+    /* "compatibility": "eventgrid" (compat_eventgrid.h): set before any worker runs, then
+     * read-only. The handlers test it once per packet; the default mode pays nothing more. */
+    bool eventgrid_compat;
     /* Its retained messages, read by SUBSCRIBE and written by PUBLISH with the retain flag on
      * any worker: under retained_mu (with the store's write, so both see one order). */
     struct retain_store *retained;

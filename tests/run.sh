@@ -78,7 +78,8 @@ done
 # those of TLS and WebSockets, whose connections move to their session's worker at CONNECT.
 echo "== end-to-end tests with 3 workers (EGBROKER_WORKERS=3)"
 for name in test_broker_paho test_broker_mqttjs test_broker_mosquitto test_broker_tls test_broker_ws test_enforcement_connect \
-    test_enforcement_live test_durability_enforced test_ops_events test_ops_logs test_ops_metrics test_quotas; do
+    test_enforcement_live test_durability_enforced test_ops_events test_ops_logs test_ops_metrics test_quotas \
+    test_compat_eventgrid; do
     EGBROKER_WORKERS=3 run_e2e "tests/e2e/$name.sh" "$name (3 workers)"
 done
 

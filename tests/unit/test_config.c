@@ -144,6 +144,15 @@ static void test_refusals(void **state)
         {"{\"log_format\": 1}", "\"log_format\" must be a string"},
         {"{\"log_file\": true}", "\"log_file\" must be a string"},
         {"{\"log_level\": \"0123456789abcdef\"}", "\"log_level\" must be a string of at most 15"},
+        {"{\"compatibility\": \"EventGrid\"}", "\"compatibility\" must be \"mqtt\" or \"eventgrid\""},
+        {"{\"compatibility\": true}", "\"compatibility\" must be \"mqtt\" or \"eventgrid\""},
+        {"{\"namespace\": \"a\", \"namespace_compatibility\": [\"a\"]}", "must be an object"},
+        {"{\"namespace\": \"a\", \"namespace_compatibility\": {\"b\": \"eventgrid\"}}",
+         "names \"b\", which this broker does not serve"},
+        {"{\"namespace_compatibility\": {\"a\": \"eventgrid\"}}",
+         "names \"a\", which this broker does not serve"},
+        {"{\"namespace\": \"a\", \"namespace_compatibility\": {\"a\": \"strict\"}}",
+         "a \"namespace_compatibility\" value must be"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         broker_config cfg;
@@ -187,6 +196,31 @@ static void test_events(void **state)
     assert_string_equal(cfg.events.audit_file, "var/e.jsonl");
 }
 
+/* "compatibility" for every namespace (and open mode), "namespace_compatibility" per namespace. */
+static void test_compatibility(void **state)
+{
+    (void)state;
+    broker_config cfg;
+    char err[256] = "";
+    config_defaults(&cfg);
+    assert_int_equal(config_compatibility_of(&cfg, ""), COMPAT_MQTT);
+    assert_int_equal(load("{\"compatibility\": \"eventgrid\"}", &cfg, err, sizeof err), 0);
+    assert_int_equal(config_compatibility_of(&cfg, ""), COMPAT_EVENTGRID);
+    assert_int_equal(load("{\"namespace\": \"a\", \"namespaces\": [\"b\", \"c\"],"
+                          " \"namespace_compatibility\": {\"b\": \"eventgrid\", \"c\": \"mqtt\"}}",
+                          &cfg, err, sizeof err),
+                     0);
+    assert_int_equal(config_compatibility_of(&cfg, "a"), COMPAT_MQTT);
+    assert_int_equal(config_compatibility_of(&cfg, "b"), COMPAT_EVENTGRID);
+    assert_int_equal(config_compatibility_of(&cfg, "c"), COMPAT_MQTT);
+    assert_int_equal(load("{\"namespace\": \"a\", \"namespaces\": [\"b\"], \"compatibility\": \"eventgrid\","
+                          " \"namespace_compatibility\": {\"b\": \"mqtt\"}}",
+                          &cfg, err, sizeof err),
+                     0);
+    assert_int_equal(config_compatibility_of(&cfg, "a"), COMPAT_EVENTGRID);
+    assert_int_equal(config_compatibility_of(&cfg, "b"), COMPAT_MQTT);
+}
+
 /* The log keys are read as given; the values are checked where logging is set up (egbroker's main). */
 static void test_log_keys(void **state)
 {
@@ -214,6 +248,7 @@ int main(void)
         cmocka_unit_test(test_persistence),
         cmocka_unit_test(test_log_keys),
         cmocka_unit_test(test_events),
+        cmocka_unit_test(test_compatibility),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
