@@ -88,6 +88,31 @@ start_bg() {
   E2E_NAMES+=("$name")
 }
 
+# demo_ports_free WHO: bails unless make run's fixed demo ports are free (WHO needs them).
+demo_ports_free() {
+  local port
+  for port in 1883 8883 8443 8080 9090; do
+    if "$EG_PYTHON" -c "import socket,sys; s=socket.socket(); s.settimeout(0.3); sys.exit(1 if s.connect_ex(('127.0.0.1',$port)) else 0)"; then
+      bail "port $port is in use: $1 needs 1883, 8883, 8443, 8080 and 9090" "demo ports are free"
+    fi
+  done
+  ok "demo ports 1883, 8883, 8443, 8080, 9090 are free"
+}
+
+# start_demo WHAT: make run's script (scripts/run.sh) with the sanitizer binaries and its state in
+# $EG_VAR, as process "demo" (output in $E2E_TMP/demo.out); WHAT passes once it is up, within
+# 60 s, else the test bails.
+start_demo() {
+  start_bg demo scripts/run.sh "$EG_BUILD/asan"
+  local _
+  for _ in $(seq 600); do
+    grep -q "Ctrl-C stops both" "$E2E_TMP/demo.out" 2>/dev/null && break
+    sleep 0.1
+  done
+  if grep -q "Ctrl-C stops both" "$E2E_TMP/demo.out"; then ok "$1"
+  else bail "the demo did not come up: $(tail -20 "$E2E_TMP/demo.out")" "$1"; fi
+}
+
 # pid_of NAME: the pid of the latest process started with start_bg as NAME.
 pid_of() {
   local i

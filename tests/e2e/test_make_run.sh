@@ -8,22 +8,11 @@ cd "$(dirname "$0")/../.."
 . tests/e2e/lib.sh
 e2e_init
 
-for port in 1883 8883 8443 8080 9090; do
-  if "$EG_PYTHON" -c "import socket,sys; s=socket.socket(); s.settimeout(0.3); sys.exit(1 if s.connect_ex(('127.0.0.1',$port)) else 0)"; then
-    bail "port $port is in use: the demo of make run needs 1883, 8883, 8443, 8080 and 9090" "demo ports are free"
-  fi
-done
-ok "demo ports 1883, 8883, 8443, 8080, 9090 are free"
+demo_ports_free "the demo of make run"
 
 export EG_VAR=$E2E_TMP/var
-start_bg demo scripts/run.sh "$EG_BUILD/asan"
+start_demo "make run starts egcontrol and egbroker, applies the demo namespace, prints how to connect"
 log=$E2E_TMP/demo.out
-for _ in $(seq 600); do
-  grep -q "Ctrl-C stops both" "$log" 2>/dev/null && break
-  sleep 0.1
-done
-if grep -q "Ctrl-C stops both" "$log"; then ok "make run starts egcontrol and egbroker, applies the demo namespace, prints how to connect"
-else bail "the demo did not come up: $(tail -20 "$log")" "make run comes up"; fi
 
 line() { # the printed line that contains $1
   grep -E "^  (mosquitto_|curl)" "$log" | grep -F -- "$1" | head -1 | sed 's/^  //'

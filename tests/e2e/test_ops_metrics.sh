@@ -11,23 +11,9 @@ cd "$(dirname "$0")/../.."
 . tests/e2e/enforcement/enf_lib.sh
 enf_init
 
-# ops_start_broker NAME: the broker of this test (ports from enf_ports); waits for its ports.
+# The broker of this test: ns1 and ns2 as enf_start_ns_broker serves them, without ns3.
 ops_start_broker() {
-  [ -s "$E2E_TMP/btok" ] || { (umask 077 && openssl rand -hex 24 >"$E2E_TMP/btok"); }
-  cat >"$E2E_TMP/broker.json" <<JSON
-{"listeners": [
-   {"type": "mqtts", "bind": "127.0.0.1", "port": $TLS_PORT, "cert": "$CERTS/server.pem", "key": "$CERTS/server.key"},
-   {"type": "mqtt", "bind": "127.0.0.1", "port": $PLAIN_PORT},
-   {"type": "mqtt", "bind": "127.0.0.1", "port": $PLAIN2_PORT, "namespace": "ns2"}],
- "admin": {"bind": "127.0.0.1", "port": $ADMIN_PORT, "token_file": "$E2E_TMP/btok"},
- "namespace": "ns1",
- "limits": {"queue_max_messages": 3},
- "data_dir": "$E2E_TMP/broker",
- "log_level": "info"}
-JSON
-  start_bg "$1" "$EG_BIN/egbroker" --config "$E2E_TMP/broker.json"
-  started_and_listening "$1" "$ADMIN_PORT" && wait_for_port "$TLS_PORT" 10 &&
-    wait_for_port "$PLAIN_PORT" 10 && wait_for_port "$PLAIN2_PORT" 10
+  ENF_SNI_KEYS='' ENF_BROKER_KEYS='"limits": {"queue_max_messages": 3},' enf_start_ns_broker "$1"
 }
 
 # probe URL: GET without a token; status in $PST, body in $PBODY.

@@ -11,12 +11,7 @@ cd "$(dirname "$0")/../.."
 . tests/e2e/lib.sh
 e2e_init
 
-for port in 1883 8883 8443 8080 9090; do
-  if "$EG_PYTHON" -c "import socket,sys; s=socket.socket(); s.settimeout(0.3); sys.exit(1 if s.connect_ex(('127.0.0.1',$port)) else 0)"; then
-    bail "port $port is in use: the quickstart runs against make run's demo ports 1883, 8883, 8443, 8080 and 9090" "demo ports are free"
-  fi
-done
-ok "demo ports 1883, 8883, 8443, 8080, 9090 are free"
+demo_ports_free "the quickstart (it runs against make run's demo)"
 
 # The commands, as the script the quickstart's reader types.
 QS_ROOT=$E2E_TMP/root
@@ -64,14 +59,8 @@ if [ $? -eq 0 ]; then ok "README.md: $(grep -c "^echo '== README" "$E2E_TMP/quic
 else bail "cannot extract the quickstart: $(cat "$E2E_TMP/quickstart.sh")" "README.md: quickstart blocks extracted"; fi
 
 export EG_VAR=$QS_ROOT/var
-start_bg demo scripts/run.sh "$EG_BUILD/asan"
+start_demo "make run's script is up (egcontrol, egbroker, the demo namespace)"
 log=$E2E_TMP/demo.out
-for _ in $(seq 600); do
-  grep -q "Ctrl-C stops both" "$log" 2>/dev/null && break
-  sleep 0.1
-done
-if grep -q "Ctrl-C stops both" "$log"; then ok "make run's script is up (egcontrol, egbroker, the demo namespace)"
-else bail "the demo did not come up: $(tail -20 "$log")" "make run's script is up"; fi
 
 (cd "$QS_ROOT" && timeout 90 bash "$E2E_TMP/quickstart.sh") >"$E2E_TMP/quickstart.out" 2>&1
 rc=$?

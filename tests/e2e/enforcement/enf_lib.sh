@@ -125,18 +125,18 @@ JSON
 # (top-level: the mqtts listener on $TLS_PORT and the mqtt one on $PLAIN_PORT), ns2 (its own
 # mqtt listener on $PLAIN2_PORT), ns3 (reachable by TLS SNI only, "namespaces"). Admin endpoint
 # and data_dir as enf_start_broker's; $ENF_BROKER_KEYS adds top-level configuration keys, each
-# followed by a comma (e.g. '"persistence": "periodic",'). Also waits for its ports.
+# followed by a comma (e.g. '"persistence": "periodic",'); ENF_SNI_KEYS='' leaves ns3 and the SNI
+# domain out. Also waits for its ports.
 enf_start_ns_broker() {
   [ -s "$E2E_TMP/btok" ] || { (umask 077 && openssl rand -hex 24 >"$E2E_TMP/btok"); }
+  local sni=${ENF_SNI_KEYS-'"namespaces": ["ns3"], "sni_domain": "example.test",'}
   cat >"$E2E_TMP/broker.json" <<JSON
 {"listeners": [
    {"type": "mqtts", "bind": "127.0.0.1", "port": $TLS_PORT, "cert": "$CERTS/server.pem", "key": "$CERTS/server.key"},
    {"type": "mqtt", "bind": "127.0.0.1", "port": $PLAIN_PORT},
    {"type": "mqtt", "bind": "127.0.0.1", "port": $PLAIN2_PORT, "namespace": "ns2"}],
  "admin": {"bind": "127.0.0.1", "port": $ADMIN_PORT, "token_file": "$E2E_TMP/btok"},
- "namespace": "ns1",
- "namespaces": ["ns3"],
- "sni_domain": "example.test",
+ "namespace": "ns1", $sni
  "data_dir": "$E2E_TMP/broker", ${ENF_BROKER_KEYS:-}
  "log_level": "debug"}
 JSON

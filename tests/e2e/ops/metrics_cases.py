@@ -8,43 +8,15 @@ import os
 import socket
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "enforcement"))
 
 from enfutil import V5, V311, TlsPaho, admin, check, eq, metrics, run_tests, test, uid  # noqa: E402
 from pahoutil import props  # noqa: E402
+from opsmetrics import closed, expect_deltas, series  # noqa: E402
 from paho.mqtt.packettypes import PacketTypes  # noqa: E402
 
 NOT_AUTH, TAKEN_OVER = 0x87, 0x8E
-
-
-def series(name, ns="ns1", **labels):
-    """The text of one sample's name and labels, as /metrics writes them."""
-    parts = [f'namespace="{ns}"'] + [f'{k}="{v}"' for k, v in labels.items()]
-    return "egbroker_%s{%s}" % (name, ",".join(parts))
-
-
-def closed(reason, ns="ns1"):
-    return series("connections_closed_total", ns, disconnection_reason=reason)
-
-
-def expect_deltas(before, want, timeout=5.0):
-    """Waits until every series in `want` moved by its delta from `before`, then checks that
-    each moved by exactly that (a counter still growing past it shows up too)."""
-    deadline = time.time() + timeout
-    while True:
-        after = metrics()
-        got = {s: after.get(s, 0) - before.get(s, 0) for s in want}
-        if got == want or time.time() > deadline:
-            break
-        time.sleep(0.1)
-    time.sleep(0.3)  # anything late would land now
-    after = metrics()
-    bad = [f"{s}: {before.get(s, 0)} -> {after.get(s, 0)}, delta {after.get(s, 0) - before.get(s, 0)}, want {d}"
-           for s, d in want.items() if after.get(s, 0) - before.get(s, 0) != d]
-    check(not bad, "\n".join(bad))
-    return after
 
 
 def dev(client_id, version=V5, port_env="EG_PLAIN_PORT", **kw):

@@ -4,6 +4,7 @@ none (EG_PLAIN2_PORT). Configured limits: 20 PUBLISH/s per session (burst 20), a
 after 2 s of refusals, 4 sessions and 3 retained messages per throughput unit. Clients are paho
 (v5 and v3.1.1) and mosquitto_pub, all as client "dev" (allowed on t/# and r/#).
 """
+import functools
 import os
 import subprocess
 import sys
@@ -11,8 +12,12 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "enforcement"))
 
-from enfutil import V5, V311, WAIT, TlsPaho, check, eq, metrics, run_tests, test, uid  # noqa: E402
+from enfutil import V311, WAIT, TlsPaho, check, eq, metrics, run_tests, test, uid  # noqa: E402
 from pahoutil import props  # noqa: E402
+from opsmetrics import closed, expect_deltas, series  # noqa: E402
+
+# The throttling kinds and the closes by reason are always written: each must exist.
+expect_deltas_all = functools.partial(expect_deltas, must_exist=True)
 from paho.mqtt.packettypes import PacketTypes  # noqa: E402
 
 QUOTA_EXCEEDED, RATE_TOO_HIGH = 0x97, 0x96
@@ -21,29 +26,11 @@ WORKERS = int(os.environ.get("EGBROKER_WORKERS", "1"))
 
 
 def throttled(kind, ns="ns1"):
-    return f'egbroker_throttling_events_total{{namespace="{ns}",kind="{kind}"}}'
-
-
-def closed(reason, ns="ns1"):
-    return f'egbroker_connections_closed_total{{namespace="{ns}",disconnection_reason="{reason}"}}'
+    return series("throttling_events_total", ns, kind=kind)
 
 
 def failed(code, ns="ns1"):
-    return f'egbroker_publish_failed_total{{namespace="{ns}",reason_code="0x{code:02x}"}}'
-
-
-def expect_deltas(before, want, timeout=5.0):
-    """Waits until every series in `want` moved by exactly its delta from `before`."""
-    deadline = time.time() + timeout
-    while True:
-        after = metrics()
-        got = {s: after.get(s, 0) - before.get(s, 0) for s in want}
-        if got == want or time.time() > deadline:
-            break
-        time.sleep(0.1)
-    bad = [f"{s}: delta {got[s]}, want {d}" for s, d in want.items() if got[s] != d]
-    bad += [f"{s}: no such series" for s in want if s not in after]
-    check(not bad, "\n".join(bad))
+    return series("publish_failed_total", ns, reason_code=f"0x{code:02x}")
 
 
 def dev(client_id, ns2=False, **kw):
@@ -110,7 +97,7 @@ def _():
     # the run of refusals began with the burst, a moment before this loop
     check(1.0 <= took <= 4.5, f"disconnected after {took:.1f} s of excess (configured: 2 s)")
     refused_total = sum(1 for c in p.c.pubacks.values() if c == QUOTA_EXCEEDED)
-    expect_deltas(before, {
+    expect_deltas_all(before, {
         throttled("publish_rate"): refused_total,
         throttled("publish_rate_disconnect"): 1,
         failed(QUOTA_EXCEEDED): refused_total,
@@ -130,7 +117,7 @@ def _():
     check(RATE <= got <= RATE + 10, f"the burst arrives, little more: {got} of {3 * RATE}")
     check(not p.closed.is_set(), "the publisher is still connected")
     eq(p.publish_rc("t/after", b"x"), 0, "a QoS 1 PUBLISH half a second later (tokens back)")
-    expect_deltas(before, {throttled("publish_rate"): 3 * RATE - got, throttled("publish_rate_disconnect"): 0})
+    expect_deltas_all(before, {throttled("publish_rate"): 3 * RATE - got, throttled("publish_rate_disconnect"): 0})
 
 
 @test("ns1 v3.1.1 QoS 1 over the rate: disconnected (it has no way to hear a refusal), QuotaExceeded")
@@ -143,7 +130,7 @@ def _():
         p.c.publish("t/v3", b"m", qos=1)
     p.wait_closed(WAIT)
     eq(p.server_disconnect, None, "no DISCONNECT packet in v3.1.1")
-    expect_deltas(before, {closed("QuotaExceeded"): 1, throttled("publish_rate"): 1})
+    expect_deltas_all(before, {closed("QuotaExceeded"): 1, throttled("publish_rate"): 1})
 
 
 @test("ns1 sessions: 4 per throughput unit (connected or offline); the 5th gets 0x97 (v5) and 0x03 (v3.1.1)")
@@ -167,7 +154,7 @@ def _():
     dev("sixth-" + uid()).disconnect()
     for h in held:
         h.disconnect()
-    expect_deltas(before, {throttled("namespace_session_limit"): 2})
+    expect_deltas_all(before, {throttled("namespace_session_limit"): 2})
 
 
 @test("ns1 retained: 3 per throughput unit; a 4th gets 0x97 and is neither kept nor routed; replace and delete allowed")
@@ -191,7 +178,7 @@ def _():
     eq(late.subscribe("r/#", qos=1), [1], "SUBACK")
     eq(sorted((m.topic, m.payload) for m in late.wait_messages(3)), [("r/1", b"v1b"), ("r/3", b"v3"), ("r/4", b"v4b")],
        "the retained messages kept")
-    expect_deltas(before, {throttled("retained_limit"): 2, failed(QUOTA_EXCEEDED): 2})
+    expect_deltas_all(before, {throttled("retained_limit"): 2, failed(QUOTA_EXCEEDED): 2})
     for t in ("r/1", "r/3", "r/4"):
         check(ok_code(p.publish_rc(t, b"", retain=True)), f"cleaning up {t}")
 
