@@ -113,6 +113,17 @@ start_demo() {
   else bail "the demo did not come up: $(tail -20 "$E2E_TMP/demo.out")" "$1"; fi
 }
 
+# wait_for_line FILE PATTERN [SECONDS]: true once a line of FILE matches the grep PATTERN, within
+# SECONDS (default 5): a log line a process writes after its client has already exited.
+wait_for_line() {
+  local _
+  for _ in $(seq $((${3:-5} * 10))); do
+    grep -q -- "$2" "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
 # pid_of NAME: the pid of the latest process started with start_bg as NAME.
 pid_of() {
   local i
