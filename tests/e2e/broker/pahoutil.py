@@ -133,6 +133,15 @@ class _Client(mqtt.Client):
         self.server_disconnect = packet[0] if len(packet) >= 1 else 0x00
         return super()._handle_disconnect()
 
+    def run_loop_in(self, thread):
+        """Makes `thread` (which calls loop()) the only one that writes to the socket, as
+        loop_start() would: else publish() from another thread writes while the loop thread
+        reads, and an SSL object used by two threads at once corrupts memory (seen: a PUBACK
+        lost, then "malloc(): unsorted double linked list corrupted" in the test process). The
+        socket pair wakes the loop's select() when a packet is queued (paho 1.6 internals)."""
+        self._sockpairR, self._sockpairW = mqtt._socketpair_compat()
+        self._thread = thread
+
 
 class Message:
     """What a subscriber received (copied out of paho's MQTTMessage)."""
@@ -184,6 +193,7 @@ class Paho:
         else:
             self.c.connect(HOST, port(port_env), keepalive)
         self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.c.run_loop_in(self.thread)
         self.thread.start()
         self._wait(lambda: self.connack is not None or self.closed.is_set(), WAIT, "CONNACK")
         check(self.connack is not None, f"{client_id}: connection closed before CONNACK")
@@ -312,12 +322,13 @@ class Paho:
         self.closed.set()
 
     def close(self):
-        self._stop = True
         if not self.closed.is_set():
             try:
-                self.c.disconnect()
+                self.c.disconnect()  # written by the loop thread, which then ends
             except Exception:
                 pass
+            self.closed.wait(1)
+        self._stop = True
         self.thread.join(2)
         try:
             sock = self.c.socket()

@@ -116,6 +116,7 @@ class TlsPaho(Paho):
         else:
             self.c.connect("127.0.0.1", port, keepalive)
         self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.c.run_loop_in(self.thread)
         self.thread.start()
         self._wait(lambda: self.connack is not None or self.closed.is_set(), WAIT, "CONNACK")
         check(self.connack is not None, f"{client_id}: connection closed before CONNACK")
