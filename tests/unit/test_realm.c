@@ -54,24 +54,30 @@ static void *reserve_many(void *arg)
     return NULL;
 }
 
-/* 8,000 attempts from 4 threads at a limit of 3,000: exactly 3,000 get a place. */
-static void test_reserve_from_threads(void **state)
+/* THREADS threads running `attempts` on `r` at once; returns the places they got in all. */
+static int race(realm *r, void *(*attempts)(void *))
 {
-    (void)state;
-    realm *r = realm_new(NULL, "ns", 0);
-    assert_non_null(r);
     pthread_t t[THREADS];
     racer x[THREADS];
     for (int i = 0; i < THREADS; i++) {
         x[i] = (racer){r, 0};
-        assert_int_equal(pthread_create(&t[i], NULL, reserve_many, &x[i]), 0);
+        assert_int_equal(pthread_create(&t[i], NULL, attempts, &x[i]), 0);
     }
     int granted = 0;
     for (int i = 0; i < THREADS; i++) {
         pthread_join(t[i], NULL);
         granted += x[i].granted;
     }
-    assert_int_equal(granted, LIMIT);
+    return granted;
+}
+
+/* 8,000 attempts from 4 threads at a limit of 3,000: exactly 3,000 get a place. */
+static void test_reserve_from_threads(void **state)
+{
+    (void)state;
+    realm *r = realm_new(NULL, "ns", 0);
+    assert_non_null(r);
+    assert_int_equal(race(r, reserve_many), LIMIT);
     assert_int_equal(realm_auth_sessions(r, "shared-name"), LIMIT);
     for (int i = 0; i < LIMIT; i++)
         realm_count_auth_session(r, "shared-name", -1);
@@ -104,18 +110,7 @@ static void test_namespace_sessions(void **state)
         realm_give_back_session(r);
     assert_int_equal(atomic_load(&r->session_count), 0);
 
-    pthread_t t[THREADS];
-    racer x[THREADS];
-    for (int i = 0; i < THREADS; i++) {
-        x[i] = (racer){r, 0};
-        assert_int_equal(pthread_create(&t[i], NULL, take_many, &x[i]), 0);
-    }
-    int granted = 0;
-    for (int i = 0; i < THREADS; i++) {
-        pthread_join(t[i], NULL);
-        granted += x[i].granted;
-    }
-    assert_int_equal(granted, LIMIT);
+    assert_int_equal(race(r, take_many), LIMIT);
     assert_int_equal(atomic_load(&r->session_count), LIMIT);
     realm_free(r);
 }
